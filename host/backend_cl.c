@@ -1,0 +1,412 @@
+/*
+ * The OpenCL backend: buffers are cl_mem, every operation enqueues one of our kernels on
+ * an in-order queue without waiting; only read/write/finish block.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mnistcl/opencl.h"
+#include "ocl_util.h"
+
+/* Every kernel the backend uses, created once after the program is built. */
+enum {
+    K_GATHER,
+    K_GEMM_NAIVE,
+    K_GEMM_RB_NN,
+    K_GEMM_RB_TN,
+    K_TRANSPOSE,
+    K_LOSS,
+    K_PROBS,
+    K_COL_SUM,
+    K_SUM,
+    K_SGD,
+    K_COUNT
+};
+static const char *const kernel_names[K_COUNT] = {
+    "gather_batch", "gemm_naive", "gemm_rb_nn", "gemm_rb_tn", "transpose",
+    "loss_rows",    "probs_rows", "col_sum",    "sum_stats",  "sgd_update",
+};
+
+typedef struct {
+    backend base;
+    cl_device_id device;
+    cl_device_type type;
+    cl_context context;
+    cl_command_queue queue;
+    cl_program program;
+    cl_kernel kernels[K_COUNT];
+    cl_ulong max_alloc;  /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
+    size_t max_wg;       /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    size_t sum_wg;       /* work-group size sum_stats was built for */
+    cl_mem dummy;        /* bound to kernel arguments a call does not use */
+    buf *scratch;        /* transposed operands */
+    gemm_variant forced; /* GEMM_AUTO unless a test forces one */
+} cl_backend;
+
+/* One kernel argument: its size and a pointer to its value. */
+typedef struct {
+    size_t size;
+    const void *value;
+} karg;
+#define ARG(v) {sizeof(v), &(v)}
+
+static cl_backend *cl_of(backend *be) { return (cl_backend *)be; }
+
+/* The cl_mem behind a reference, or the dummy buffer for a NULL one. */
+static cl_mem mem_of(const cl_backend *cb, bref r)
+{
+    return r.b ? (cl_mem)r.b->handle : cb->dummy;
+}
+
+/*
+ * Sets the arguments of kernel `which` and enqueues it over `global` (rounded up to a
+ * multiple of `local` when local is given).
+ */
+static mc_status launch(cl_backend *cb, int which, const karg *args, int nargs, cl_uint dims,
+                        const size_t *global, const size_t *local)
+{
+    cl_kernel k = cb->kernels[which];
+    char what[128];
+    for (int i = 0; i < nargs; i++) {
+        cl_int e = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
+        if (e != CL_SUCCESS) {
+            snprintf(what, sizeof what, "clSetKernelArg(%s, arg %d)", kernel_names[which], i);
+            ocl_failed(e, what);
+            return MC_ERR_OPENCL;
+        }
+    }
+    size_t g[3];
+    for (cl_uint d = 0; d < dims; d++) {
+        g[d] = global[d] ? global[d] : 1;
+        if (local)
+            g[d] = (g[d] + local[d] - 1) / local[d] * local[d];
+    }
+    cl_int e = clEnqueueNDRangeKernel(cb->queue, k, dims, NULL, g, local, 0, NULL, NULL);
+    snprintf(what, sizeof what, "clEnqueueNDRangeKernel(%s)", kernel_names[which]);
+    return ocl_failed(e, what) ? MC_ERR_OPENCL : MC_OK;
+}
+
+static mc_status cl_alloc(backend *be, size_t bytes, buf **out)
+{
+    cl_backend *cb = cl_of(be);
+    if (bytes == 0)
+        bytes = 4;
+    if (bytes > cb->max_alloc || bytes > 0x7fffffffUL) {
+        fprintf(stderr,
+                "mnistcl: a buffer of %.1f MiB is larger than the device allows (%.1f MiB per "
+                "buffer, and at most 2 GiB)\n",
+                bytes / 1048576.0, cb->max_alloc / 1048576.0);
+        return MC_ERR_NOMEM;
+    }
+    buf *b = calloc(1, sizeof *b);
+    if (!b)
+        return MC_ERR_NOMEM;
+    cl_int e;
+    cl_mem m = clCreateBuffer(cb->context, CL_MEM_READ_WRITE, bytes, NULL, &e);
+    if (ocl_failed(e, "clCreateBuffer")) {
+        free(b);
+        return e == CL_MEM_OBJECT_ALLOCATION_FAILURE || e == CL_OUT_OF_RESOURCES ||
+                       e == CL_OUT_OF_HOST_MEMORY || e == CL_INVALID_BUFFER_SIZE
+                   ? MC_ERR_NOMEM
+                   : MC_ERR_OPENCL;
+    }
+    b->bytes = bytes;
+    b->handle = m;
+    *out = b;
+    return MC_OK;
+}
+
+static void cl_release(backend *be, buf *b)
+{
+    (void)be;
+    if (!b)
+        return;
+    clReleaseMemObject((cl_mem)b->handle);
+    free(b);
+}
+
+static mc_status cl_write(backend *be, buf *b, size_t off, const void *src, size_t bytes)
+{
+    cl_int e = clEnqueueWriteBuffer(cl_of(be)->queue, (cl_mem)b->handle, CL_TRUE, off, bytes, src,
+                                    0, NULL, NULL);
+    return ocl_failed(e, "clEnqueueWriteBuffer") ? MC_ERR_OPENCL : MC_OK;
+}
+
+static mc_status cl_read(backend *be, buf *b, size_t off, void *dst, size_t bytes)
+{
+    cl_int e = clEnqueueReadBuffer(cl_of(be)->queue, (cl_mem)b->handle, CL_TRUE, off, bytes, dst,
+                                   0, NULL, NULL);
+    return ocl_failed(e, "clEnqueueReadBuffer") ? MC_ERR_OPENCL : MC_OK;
+}
+
+static mc_status cl_finish(backend *be)
+{
+    return ocl_failed(clFinish(cl_of(be)->queue), "clFinish") ? MC_ERR_OPENCL : MC_OK;
+}
+
+static mc_status cl_gather(backend *be, const gather_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    cl_mem x = mem_of(cb, a->x), y = mem_of(cb, a->y), img = mem_of(cb, a->images),
+           lab = mem_of(cb, a->labels), idx = mem_of(cb, a->index);
+    cl_int xo = (cl_int)a->x.off, yo = (cl_int)a->y.off, io = (cl_int)a->images.off,
+           lo = (cl_int)a->labels.off, ixo = (cl_int)a->index.off, has_y = a->y.b != NULL,
+           has_l = a->labels.b != NULL, start = a->start, count = a->count, dim = a->dim;
+    karg args[] = {ARG(x),   ARG(xo),  ARG(y),   ARG(yo),    ARG(has_y), ARG(img),
+                   ARG(io),  ARG(lab), ARG(lo),  ARG(has_l), ARG(idx),   ARG(ixo),
+                   ARG(start), ARG(count), ARG(dim)};
+    size_t global[2] = {(size_t)a->dim, (size_t)a->count};
+    return launch(cb, K_GATHER, args, 15, 2, global, NULL);
+}
+
+/* Enqueues one GEMM kernel (naive or register-blocked) with the arguments of g. */
+static mc_status launch_gemm(cl_backend *cb, int which, const gemm_args *g, cl_mem bmem,
+                             cl_int b_off, cl_int ldb, cl_int trans_b)
+{
+    cl_int ta = g->trans_a, m = g->m, n = g->n, k = g->k, lda = g->lda, ldc = g->ldc,
+           a_off = (cl_int)g->a.off, c_off = (cl_int)g->c.off, epi = g->epilogue,
+           bias_off = (cl_int)g->bias.off, act = g->act, aux_off = (cl_int)g->aux.off,
+           ldaux = g->ldaux;
+    cl_mem amem = mem_of(cb, g->a), cmem = mem_of(cb, g->c), bias = mem_of(cb, g->bias),
+           aux = mem_of(cb, g->aux);
+    cl_float alpha = g->alpha, beta = g->beta;
+    karg common[] = {ARG(m),    ARG(n),     ARG(k),     ARG(amem),  ARG(a_off), ARG(lda),
+                     ARG(bmem), ARG(b_off), ARG(ldb),   ARG(cmem),  ARG(c_off), ARG(ldc),
+                     ARG(alpha), ARG(beta), ARG(epi),   ARG(bias),  ARG(bias_off), ARG(act),
+                     ARG(aux),  ARG(aux_off), ARG(ldaux)};
+    if (which == K_GEMM_NAIVE) {
+        karg args[23] = {ARG(ta), ARG(trans_b)};
+        memcpy(args + 2, common, sizeof common);
+        size_t global[2] = {(size_t)n, (size_t)m};
+        size_t local[2] = {16, 16};
+        int is_gpu = (cb->type & CL_DEVICE_TYPE_GPU) != 0;
+        return launch(cb, which, args, 23, 2, global, is_gpu && cb->max_wg >= 256 ? local : NULL);
+    }
+    size_t global[2] = {(size_t)(n + 15) / 16, (size_t)(m + 3) / 4};
+    return launch(cb, which, common, 21, 2, global, NULL);
+}
+
+/* Makes sure the scratch buffer holds at least `bytes`. */
+static mc_status ensure_scratch(cl_backend *cb, size_t bytes)
+{
+    if (cb->scratch && cb->scratch->bytes >= bytes)
+        return MC_OK;
+    /* Released memory stays alive until queued kernels that use it have run. */
+    cl_release(&cb->base, cb->scratch);
+    cb->scratch = NULL;
+    return cl_alloc(&cb->base, bytes, &cb->scratch);
+}
+
+static mc_status cl_gemm(backend *be, const gemm_args *g)
+{
+    cl_backend *cb = cl_of(be);
+    gemm_variant v = cb->forced;
+    if (v == GEMM_AUTO)
+        v = (cb->type & CL_DEVICE_TYPE_CPU) ? GEMM_RB : GEMM_NAIVE;
+    cl_mem bmem = mem_of(cb, g->b);
+    cl_int b_off = (cl_int)g->b.off, ldb = g->ldb;
+    if (v == GEMM_RB && !g->trans_b)
+        return launch_gemm(cb, g->trans_a ? K_GEMM_RB_TN : K_GEMM_RB_NN, g, bmem, b_off, ldb, 0);
+    if (v == GEMM_RB && g->trans_b && !g->trans_a) {
+        /* B is stored (n,k): transpose it into scratch as (k,n), then run NN. */
+        mc_status st = ensure_scratch(cb, sizeof(float) * (size_t)g->n * g->k);
+        if (st)
+            return st;
+        cl_mem s = (cl_mem)cb->scratch->handle;
+        cl_int zero = 0, rows = g->n, cols = g->k, ld_out = g->n;
+        karg args[] = {ARG(s), ARG(zero), ARG(ld_out), ARG(bmem), ARG(b_off), ARG(ldb),
+                       ARG(rows), ARG(cols)};
+        size_t global[2] = {(size_t)cols, (size_t)rows};
+        st = launch(cb, K_TRANSPOSE, args, 8, 2, global, NULL);
+        if (st)
+            return st;
+        return launch_gemm(cb, K_GEMM_RB_NN, g, s, 0, g->n, 0);
+    }
+    return launch_gemm(cb, K_GEMM_NAIVE, g, bmem, b_off, ldb, g->trans_b);
+}
+
+static mc_status cl_loss(backend *be, const loss_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    cl_mem d = mem_of(cb, a->delta), l = mem_of(cb, a->loss), c = mem_of(cb, a->correct),
+           z = mem_of(cb, a->logits), y = mem_of(cb, a->labels);
+    cl_int kind = a->kind, d_off = (cl_int)a->delta.off, has_d = a->delta.b != NULL,
+           l_off = (cl_int)a->loss.off, c_off = (cl_int)a->correct.off,
+           z_off = (cl_int)a->logits.off, y_off = (cl_int)a->labels.off, count = a->count,
+           classes = a->classes;
+    cl_float scale = a->scale;
+    karg args[] = {ARG(kind), ARG(d),     ARG(d_off), ARG(has_d), ARG(l),
+                   ARG(l_off), ARG(c),    ARG(c_off), ARG(z),     ARG(z_off),
+                   ARG(y),    ARG(y_off), ARG(count), ARG(classes), ARG(scale)};
+    size_t global[1] = {(size_t)a->count};
+    return launch(cb, K_LOSS, args, 15, 1, global, NULL);
+}
+
+static mc_status cl_probs(backend *be, const probs_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    cl_mem o = mem_of(cb, a->out), z = mem_of(cb, a->logits);
+    cl_int kind = a->kind, o_off = (cl_int)a->out.off, z_off = (cl_int)a->logits.off,
+           count = a->count, classes = a->classes;
+    karg args[] = {ARG(kind), ARG(o), ARG(o_off), ARG(z), ARG(z_off), ARG(count), ARG(classes)};
+    size_t global[1] = {(size_t)a->count};
+    return launch(cb, K_PROBS, args, 7, 1, global, NULL);
+}
+
+static mc_status cl_col_sum(backend *be, const col_sum_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    cl_mem o = mem_of(cb, a->out), x = mem_of(cb, a->x);
+    cl_int o_off = (cl_int)a->out.off, x_off = (cl_int)a->x.off, rows = a->rows,
+           cols = a->cols, ld = a->ld, acc = a->accumulate;
+    karg args[] = {ARG(o), ARG(o_off), ARG(x), ARG(x_off), ARG(rows), ARG(cols), ARG(ld), ARG(acc)};
+    size_t global[1] = {(size_t)a->cols};
+    return launch(cb, K_COL_SUM, args, 8, 1, global, NULL);
+}
+
+static mc_status cl_sgd(backend *be, const sgd_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    cl_mem p = mem_of(cb, a->params), g = mem_of(cb, a->grads), v = mem_of(cb, a->velocity);
+    cl_int p_off = (cl_int)a->params.off, g_off = (cl_int)a->grads.off,
+           v_off = (cl_int)a->velocity.off, use_m = a->momentum != 0.0f, n = (cl_int)a->n;
+    cl_float lr = a->lr, mom = a->momentum, wd = a->weight_decay;
+    karg args[] = {ARG(p), ARG(p_off), ARG(g), ARG(g_off), ARG(v), ARG(v_off),
+                   ARG(use_m), ARG(n), ARG(lr), ARG(mom), ARG(wd)};
+    size_t global[1] = {a->n};
+    return launch(cb, K_SGD, args, 11, 1, global, NULL);
+}
+
+static mc_status cl_sum(backend *be, const sum_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    cl_mem ls = mem_of(cb, a->loss_sum), cs = mem_of(cb, a->correct_sum),
+           l = mem_of(cb, a->loss), c = mem_of(cb, a->correct);
+    cl_int ls_off = (cl_int)a->loss_sum.off, cs_off = (cl_int)a->correct_sum.off,
+           l_off = (cl_int)a->loss.off, c_off = (cl_int)a->correct.off, n = a->n;
+    karg args[] = {ARG(ls), ARG(ls_off), ARG(cs), ARG(cs_off), ARG(l),
+                   ARG(l_off), ARG(c), ARG(c_off), ARG(n)};
+    size_t wg[1] = {cb->sum_wg};
+    return launch(cb, K_SUM, args, 9, 1, wg, wg);
+}
+
+static void cl_destroy(backend *be)
+{
+    cl_backend *cb = cl_of(be);
+    if (!cb)
+        return;
+    cl_release(be, cb->scratch);
+    if (cb->dummy)
+        clReleaseMemObject(cb->dummy);
+    for (int i = 0; i < K_COUNT; i++)
+        if (cb->kernels[i])
+            clReleaseKernel(cb->kernels[i]);
+    if (cb->program)
+        clReleaseProgram(cb->program);
+    if (cb->queue)
+        clReleaseCommandQueue(cb->queue);
+    if (cb->context)
+        clReleaseContext(cb->context);
+    free(cb);
+}
+
+static const backend_ops cl_ops = {
+    .alloc = cl_alloc,
+    .release = cl_release,
+    .write = cl_write,
+    .read = cl_read,
+    .finish = cl_finish,
+    .gather = cl_gather,
+    .gemm = cl_gemm,
+    .loss = cl_loss,
+    .probs = cl_probs,
+    .col_sum = cl_col_sum,
+    .sgd = cl_sgd,
+    .sum = cl_sum,
+    .destroy = cl_destroy,
+};
+
+/* Creates the context, queue, program and kernels of cb for device d. */
+static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, mc_error *err)
+{
+    cl_int e;
+    cb->device = d->device;
+    cb->type = d->type;
+    clGetDeviceInfo(d->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof cb->max_alloc,
+                    &cb->max_alloc, NULL);
+    clGetDeviceInfo(d->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof cb->max_wg, &cb->max_wg,
+                    NULL);
+    cb->sum_wg = 256;
+    while (cb->sum_wg > cb->max_wg && cb->sum_wg > 1)
+        cb->sum_wg /= 2;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)d->platform, 0};
+    cb->context = clCreateContext(props, 1, &d->device, NULL, NULL, &e);
+    if (ocl_failed(e, "clCreateContext"))
+        return mc_fail(err, MC_ERR_OPENCL, "cannot create an OpenCL context on %s", cb->base.name);
+    cb->queue = clCreateCommandQueue(cb->context, d->device, 0, &e);
+    if (ocl_failed(e, "clCreateCommandQueue"))
+        return mc_fail(err, MC_ERR_OPENCL, "cannot create a command queue on %s", cb->base.name);
+    cb->dummy = clCreateBuffer(cb->context, CL_MEM_READ_WRITE, 64, NULL, &e);
+    if (ocl_failed(e, "clCreateBuffer(dummy)"))
+        return mc_fail(err, MC_ERR_OPENCL, "cannot allocate on %s", cb->base.name);
+    char *text = NULL;
+    mc_status st = ocl_program_text(&text, err);
+    if (st)
+        return st;
+    char options[256];
+    snprintf(options, sizeof options, "-cl-std=CL1.2 -DSUM_WG=%zu", cb->sum_wg);
+    st = ocl_build(cb->context, d->device, text, options, &cb->program, err);
+    free(text);
+    if (st)
+        return st;
+    for (int i = 0; i < K_COUNT; i++) {
+        cb->kernels[i] = clCreateKernel(cb->program, kernel_names[i], &e);
+        char what[96];
+        snprintf(what, sizeof what, "clCreateKernel(%s)", kernel_names[i]);
+        if (ocl_failed(e, what))
+            return mc_fail(err, MC_ERR_OPENCL, "kernel %s is missing from the program",
+                           kernel_names[i]);
+    }
+    return MC_OK;
+}
+
+mc_status backend_cl_create(int platform, int device, backend **out, mc_error *err)
+{
+    ocl_device_ref devs[64];
+    int n = ocl_enumerate(devs, 64);
+    const ocl_device_ref *d = NULL;
+    for (int i = 0; i < n; i++)
+        if (devs[i].platform_index == platform && devs[i].device_index == device)
+            d = &devs[i];
+    if (!d)
+        return mc_fail(err, MC_ERR_OPENCL,
+                       "no OpenCL device %d:%d (%d device%s found; `mnistcl devices` lists them)",
+                       platform, device, n, n == 1 ? "" : "s");
+    cl_backend *cb = calloc(1, sizeof *cb);
+    if (!cb)
+        return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+    cb->base.ops = &cl_ops;
+    cb->base.is_opencl = 1;
+    char desc[200];
+    ocl_describe(d, desc, sizeof desc);
+    snprintf(cb->base.name, sizeof cb->base.name, "OpenCL %d:%d %s", platform, device, desc);
+    mc_status st = cl_init(cb, d, err);
+    if (st) {
+        cl_destroy(&cb->base);
+        return st;
+    }
+    *out = &cb->base;
+    return MC_OK;
+}
+
+void backend_cl_force_gemm(backend *be, gemm_variant v)
+{
+    if (be && be->is_opencl)
+        cl_of(be)->forced = v;
+}
+
+const char *gemm_variant_name(gemm_variant v)
+{
+    static const char *const names[GEMM_VARIANT_COUNT] = {"auto", "naive", "rb"};
+    return v >= 0 && v < GEMM_VARIANT_COUNT ? names[v] : "?";
+}

@@ -1,0 +1,272 @@
+/*
+ * The CPU reference backend: every operation as an obvious loop with double accumulators,
+ * written to be plainly right. It is the ground truth the OpenCL kernels are tested against,
+ * and a usable backend (`--device cpu`).
+ */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "activations.h"
+#include "mnistcl/backend.h"
+
+#define F32(r) ((float *)(r).b->handle + (r).off)
+#define I32(r) ((int *)(r).b->handle + (r).off)
+#define U8(r) ((unsigned char *)(r).b->handle + (r).off)
+
+static mc_status cpu_alloc(backend *be, size_t bytes, buf **out)
+{
+    (void)be;
+    buf *b = calloc(1, sizeof *b);
+    if (!b)
+        return MC_ERR_NOMEM;
+    b->bytes = bytes;
+    b->handle = calloc(bytes ? bytes : 1, 1);
+    if (!b->handle) {
+        free(b);
+        return MC_ERR_NOMEM;
+    }
+    *out = b;
+    return MC_OK;
+}
+
+static void cpu_release(backend *be, buf *b)
+{
+    (void)be;
+    if (b)
+        free(b->handle);
+    free(b);
+}
+
+static mc_status cpu_write(backend *be, buf *b, size_t off, const void *src, size_t bytes)
+{
+    (void)be;
+    memcpy((unsigned char *)b->handle + off, src, bytes);
+    return MC_OK;
+}
+
+static mc_status cpu_read(backend *be, buf *b, size_t off, void *dst, size_t bytes)
+{
+    (void)be;
+    memcpy(dst, (unsigned char *)b->handle + off, bytes);
+    return MC_OK;
+}
+
+static mc_status cpu_finish(backend *be)
+{
+    (void)be;
+    return MC_OK;
+}
+
+static mc_status cpu_gather(backend *be, const gather_args *a)
+{
+    (void)be;
+    const int *index = I32(a->index);
+    float *x = F32(a->x);
+    for (int i = 0; i < a->count; i++) {
+        int src = index[a->start + i];
+        const unsigned char *img = U8(a->images) + (size_t)src * a->dim;
+        for (int j = 0; j < a->dim; j++)
+            x[(size_t)i * a->dim + j] = (float)img[j] * (1.0f / 255.0f); /* as the kernel */
+        if (a->y.b)
+            I32(a->y)[i] = a->labels.b ? U8(a->labels)[src] : 0;
+    }
+    return MC_OK;
+}
+
+/* Stores one finished row of a GEMM: alpha·acc through the epilogue into C. */
+static void gemm_store_row(const gemm_args *g, int i, const double *acc)
+{
+    float *c = F32(g->c) + (size_t)i * g->ldc;
+    for (int j = 0; j < g->n; j++) {
+        double v = g->alpha * acc[j];
+        switch (g->epilogue) {
+        case EPI_NONE:
+            if (g->beta != 0.0f)
+                v += (double)g->beta * c[j];
+            break;
+        case EPI_BIAS_ACT: v = act_apply(g->act, v + F32(g->bias)[j]); break;
+        case EPI_ACT_GRAD:
+            v *= act_grad_from_output(g->act, F32(g->aux)[(size_t)i * g->ldaux + j]);
+            break;
+        }
+        c[j] = (float)v;
+    }
+}
+
+static mc_status cpu_gemm(backend *be, const gemm_args *g)
+{
+    (void)be;
+    const float *A = F32(g->a), *B = F32(g->b);
+    double *acc = malloc(sizeof(double) * (size_t)g->n);
+    if (!acc)
+        return MC_ERR_NOMEM;
+    for (int i = 0; i < g->m; i++) {
+        if (g->trans_b && !g->trans_a) {
+            /* both operands contiguous along k: dot products */
+            const float *arow = A + (size_t)i * g->lda;
+            for (int j = 0; j < g->n; j++) {
+                const float *brow = B + (size_t)j * g->ldb;
+                double s = 0.0;
+                for (int p = 0; p < g->k; p++)
+                    s += (double)arow[p] * brow[p];
+                acc[j] = s;
+            }
+        } else {
+            for (int j = 0; j < g->n; j++)
+                acc[j] = 0.0;
+            for (int p = 0; p < g->k; p++) {
+                double av = g->trans_a ? A[(size_t)p * g->lda + i] : A[(size_t)i * g->lda + p];
+                if (!g->trans_b) {
+                    const float *brow = B + (size_t)p * g->ldb;
+                    for (int j = 0; j < g->n; j++)
+                        acc[j] += av * brow[j];
+                } else {
+                    for (int j = 0; j < g->n; j++)
+                        acc[j] += av * B[(size_t)j * g->ldb + p];
+                }
+            }
+        }
+        gemm_store_row(g, i, acc);
+    }
+    free(acc);
+    return MC_OK;
+}
+
+/* Index of the first maximum of z[0..n). */
+static int argmax_first(const float *z, int n)
+{
+    int best = 0;
+    for (int c = 1; c < n; c++)
+        if (z[c] > z[best])
+            best = c;
+    return best;
+}
+
+static mc_status cpu_loss(backend *be, const loss_args *a)
+{
+    (void)be;
+    for (int i = 0; i < a->count; i++) {
+        const float *z = F32(a->logits) + (size_t)i * a->classes;
+        int y = I32(a->labels)[i];
+        double loss = 0.0;
+        double out[a->classes]; /* probabilities or sigmoid outputs */
+        if (a->kind == OUT_SOFTMAX_XENT) {
+            double zmax = z[argmax_first(z, a->classes)], denom = 0.0;
+            for (int c = 0; c < a->classes; c++)
+                denom += out[c] = exp((double)z[c] - zmax);
+            for (int c = 0; c < a->classes; c++)
+                out[c] /= denom;
+            loss = -log(fmax(out[y], 1e-30));
+        } else {
+            for (int c = 0; c < a->classes; c++) {
+                out[c] = 1.0 / (1.0 + exp(-(double)z[c]));
+                double d = out[c] - (c == y);
+                loss += d * d;
+            }
+            loss /= a->classes;
+        }
+        F32(a->loss)[i] = (float)loss;
+        I32(a->correct)[i] = argmax_first(z, a->classes) == y;
+        if (a->delta.b) {
+            float *d = F32(a->delta) + (size_t)i * a->classes;
+            for (int c = 0; c < a->classes; c++)
+                d[c] = (float)((out[c] - (c == y)) * a->scale);
+        }
+    }
+    return MC_OK;
+}
+
+static mc_status cpu_probs(backend *be, const probs_args *a)
+{
+    (void)be;
+    for (int i = 0; i < a->count; i++) {
+        const float *z = F32(a->logits) + (size_t)i * a->classes;
+        float *o = F32(a->out) + (size_t)i * a->classes;
+        if (a->kind == OUT_SOFTMAX_XENT) {
+            double zmax = z[argmax_first(z, a->classes)], denom = 0.0;
+            for (int c = 0; c < a->classes; c++)
+                denom += exp((double)z[c] - zmax);
+            for (int c = 0; c < a->classes; c++)
+                o[c] = (float)(exp((double)z[c] - zmax) / denom);
+        } else {
+            for (int c = 0; c < a->classes; c++)
+                o[c] = (float)(1.0 / (1.0 + exp(-(double)z[c])));
+        }
+    }
+    return MC_OK;
+}
+
+static mc_status cpu_col_sum(backend *be, const col_sum_args *a)
+{
+    (void)be;
+    const float *x = F32(a->x);
+    float *out = F32(a->out);
+    for (int j = 0; j < a->cols; j++) {
+        double s = a->accumulate ? out[j] : 0.0;
+        for (int i = 0; i < a->rows; i++)
+            s += x[(size_t)i * a->ld + j];
+        out[j] = (float)s;
+    }
+    return MC_OK;
+}
+
+static mc_status cpu_sgd(backend *be, const sgd_args *a)
+{
+    (void)be;
+    float *p = F32(a->params), *g = F32(a->grads);
+    float *v = a->momentum != 0.0f ? F32(a->velocity) : NULL;
+    for (size_t i = 0; i < a->n; i++) {
+        double grad = (double)g[i] + (double)a->weight_decay * p[i];
+        if (v) {
+            v[i] = (float)((double)a->momentum * v[i] + grad);
+            grad = v[i];
+        }
+        p[i] = (float)(p[i] - (double)a->lr * grad);
+    }
+    return MC_OK;
+}
+
+static mc_status cpu_sum(backend *be, const sum_args *a)
+{
+    (void)be;
+    double s = 0.0;
+    long long c = 0;
+    for (int i = 0; i < a->n; i++) {
+        s += F32(a->loss)[i];
+        c += I32(a->correct)[i];
+    }
+    F32(a->loss_sum)[0] = (float)s;
+    I32(a->correct_sum)[0] = (int)c;
+    return MC_OK;
+}
+
+static void cpu_destroy(backend *be) { free(be); }
+
+static const backend_ops cpu_ops = {
+    .alloc = cpu_alloc,
+    .release = cpu_release,
+    .write = cpu_write,
+    .read = cpu_read,
+    .finish = cpu_finish,
+    .gather = cpu_gather,
+    .gemm = cpu_gemm,
+    .loss = cpu_loss,
+    .probs = cpu_probs,
+    .col_sum = cpu_col_sum,
+    .sgd = cpu_sgd,
+    .sum = cpu_sum,
+    .destroy = cpu_destroy,
+};
+
+backend *backend_cpu_create(void)
+{
+    backend *be = calloc(1, sizeof *be);
+    if (!be)
+        return NULL;
+    be->ops = &cpu_ops;
+    be->is_opencl = 0;
+    strcpy(be->name, "CPU reference (plain C, double accumulators)");
+    return be;
+}

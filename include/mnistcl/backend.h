@@ -1,0 +1,162 @@
+/*
+ * The operation set every backend implements with the same signatures: the plain-C CPU
+ * reference (backend_cpu.c) and OpenCL (backend_cl.c). The training code is written once
+ * against this table, so both backends run the very same sequence of operations and can
+ * be compared step by step.
+ *
+ * All matrices are row-major float32; shapes are written as (rows, cols).
+ * Buffers are opaque; a `bref` names a buffer plus an offset counted in elements of the
+ * type the operation expects there (float, int32 or uint8).
+ */
+#ifndef MNISTCL_BACKEND_H
+#define MNISTCL_BACKEND_H
+
+#include <stddef.h>
+
+#include "mnistcl/mlp.h"
+#include "mnistcl/status.h"
+
+/** Backend-owned memory: a host array (CPU reference) or a cl_mem (OpenCL). */
+typedef struct buf {
+    size_t bytes;
+    void *handle;
+} buf;
+typedef struct backend backend;
+
+/** A buffer and an element offset into it. A NULL buffer means "not wanted". */
+typedef struct {
+    buf *b;
+    size_t off;
+} bref;
+
+static inline bref bref_at(buf *b, size_t off)
+{
+    bref r = {b, off};
+    return r;
+}
+
+/** What a GEMM does with its product before storing it. */
+typedef enum {
+    EPI_NONE = 0,     /* C = alpha·P + beta·C (C is not read when beta == 0) */
+    EPI_BIAS_ACT = 1, /* C = act(alpha·P + bias[j])                      (forward layer) */
+    EPI_ACT_GRAD = 2, /* C = alpha·P ⊙ act'(aux[i][j]), act' from act's output (backward) */
+} gemm_epilogue;
+
+/** C (m,n) = op(A) (m,k) · op(B) (k,n), then the epilogue. */
+typedef struct {
+    int trans_a, trans_b; /* A stored (k,m) when trans_a; B stored (n,k) when trans_b */
+    int m, n, k;          /* m, n >= 1; k >= 1 */
+    bref a;
+    int lda; /* row stride of A as stored */
+    bref b;
+    int ldb;
+    bref c;
+    int ldc;
+    float alpha, beta;
+    gemm_epilogue epilogue;
+    bref bias;    /* EPI_BIAS_ACT: n floats */
+    act_kind act; /* EPI_BIAS_ACT: activation; EPI_ACT_GRAD: activation whose derivative */
+    bref aux;     /* EPI_ACT_GRAD: (m,n) activation outputs, row stride ldaux */
+    int ldaux;
+} gemm_args;
+
+/** x (count,dim) = images[index[start+i]] / 255; y[i] = labels[index[start+i]]. */
+typedef struct {
+    bref x;      /* float out */
+    bref y;      /* int32 out; may be NULL (no labels) */
+    bref images; /* uint8 (n, dim) */
+    bref labels; /* uint8 (n); may be NULL */
+    bref index;  /* int32 permutation */
+    int start, count, dim;
+} gather_args;
+
+/**
+ * Output layer and loss, row by row over logits z (count, classes), label y:
+ *   OUT_SOFTMAX_XENT: p = softmax(z) (max-subtracted), loss = -log(max(p[y], 1e-30)),
+ *                     delta = (p - onehot(y)) · scale
+ *   OUT_SIGMOID_MSE:  o = sigmoid(z), loss = mean_c (o - onehot(y))², delta = (o - onehot(y)) · scale
+ *   correct = (argmax_c z == y), the first maximum winning ties.
+ * delta may be NULL (evaluation only).
+ */
+typedef struct {
+    output_kind kind;
+    bref delta;   /* float out (count, classes) or NULL */
+    bref loss;    /* float out (count) */
+    bref correct; /* int32 out (count) */
+    bref logits;  /* float (count, classes) */
+    bref labels;  /* int32 (count) */
+    int count, classes;
+    float scale;
+} loss_args;
+
+/** out (count, classes) = softmax(z) or sigmoid(z) per row, for inference displays. */
+typedef struct {
+    output_kind kind;
+    bref out;
+    bref logits;
+    int count, classes;
+} probs_args;
+
+/** out[j] = sum_i x[i·ld + j] for j < cols (plus out[j] when accumulate). */
+typedef struct {
+    bref out;
+    bref x;
+    int rows, cols, ld;
+    int accumulate;
+} col_sum_args;
+
+/**
+ * SGD over n parameters, PyTorch's convention:
+ *   g = grad + weight_decay·p; v = momentum·v + g; p -= lr·v   (v unused when momentum == 0)
+ */
+typedef struct {
+    bref params, grads, velocity;
+    size_t n;
+    float lr, momentum, weight_decay;
+} sgd_args;
+
+/** loss_sum[0] = sum loss[0..n); correct_sum[0] = sum correct[0..n). */
+typedef struct {
+    bref loss_sum;    /* float out, 1 element */
+    bref correct_sum; /* int32 out, 1 element */
+    bref loss;        /* float (n) */
+    bref correct;     /* int32 (n) */
+    int n;
+} sum_args;
+
+/** The operation table. Every function returns MC_OK or an error (message printed). */
+typedef struct {
+    mc_status (*alloc)(backend *be, size_t bytes, buf **out);
+    void (*release)(backend *be, buf *b);
+    /* Copies between host memory and a buffer; both block until done. */
+    mc_status (*write)(backend *be, buf *b, size_t offset_bytes, const void *src, size_t bytes);
+    mc_status (*read)(backend *be, buf *b, size_t offset_bytes, void *dst, size_t bytes);
+    mc_status (*finish)(backend *be); /* waits for all queued work */
+    mc_status (*gather)(backend *be, const gather_args *a);
+    mc_status (*gemm)(backend *be, const gemm_args *a);
+    mc_status (*loss)(backend *be, const loss_args *a);
+    mc_status (*probs)(backend *be, const probs_args *a);
+    mc_status (*col_sum)(backend *be, const col_sum_args *a);
+    mc_status (*sgd)(backend *be, const sgd_args *a);
+    mc_status (*sum)(backend *be, const sum_args *a);
+    void (*destroy)(backend *be);
+} backend_ops;
+
+/** Common head of every backend object. */
+struct backend {
+    const backend_ops *ops;
+    char name[256]; /* human-readable device description */
+    int is_opencl;
+};
+
+/** The CPU reference backend: obvious loops, double accumulators. */
+backend *backend_cpu_create(void);
+
+/** Frees a backend and everything it owns; NULL is fine. */
+static inline void backend_destroy(backend *be)
+{
+    if (be)
+        be->ops->destroy(be);
+}
+
+#endif

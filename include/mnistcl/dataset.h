@@ -1,0 +1,56 @@
+/* In-memory datasets of 8-bit images with 8-bit labels, and the MNIST file set. */
+#ifndef MNISTCL_DATASET_H
+#define MNISTCL_DATASET_H
+
+#include <stdint.h>
+
+#include "mnistcl/status.h"
+
+/** Images as stored on disk: n images of rows x cols bytes, row-major, 0 = background. */
+typedef struct {
+    uint8_t *images; /* n * rows * cols bytes */
+    uint8_t *labels; /* n bytes; NULL when the set has no labels (Kaggle test CSV) */
+    int n;           /* number of images */
+    int rows, cols;  /* image size; rows * cols is the network's input size */
+    int max_label;   /* largest label present; -1 without labels */
+} dataset;
+
+/** Which image collection `dataset_load_named` reads. */
+typedef enum { DATASET_MNIST, DATASET_FASHION } dataset_kind;
+
+/** Largest number of pixels (n * rows * cols) a loader accepts: 2^31 - 1 bytes. */
+#define DATASET_MAX_BYTES 2147483647LL
+
+/**
+ * Loads a pair of IDX files (raw or gzip-compressed) into `out`.
+ * Checks magic numbers, dimensions, file sizes, that both files hold the same number of
+ * items, and that every label is below `num_classes`. On failure `out` is left empty and
+ * `err` names the file and the problem.
+ */
+mc_status dataset_load_idx(dataset *out, const char *images_path, const char *labels_path,
+                           int num_classes, mc_error *err);
+
+/**
+ * Loads the training (`train` != 0) or test set of `kind` from folder `dir`
+ * (NULL: the default folder, see dataset_default_dir). Files may be raw or end in ".gz".
+ */
+mc_status dataset_load_named(dataset *out, dataset_kind kind, const char *dir, int train,
+                             mc_error *err);
+
+/**
+ * The folder `dataset_load_named` uses when given none: $MNISTCL_DATA if set; for MNIST,
+ * ./data/mnist if it exists, else the source tree's data/mnist; for Fashion-MNIST,
+ * /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist).
+ */
+const char *dataset_default_dir(dataset_kind kind);
+
+/** Keeps the first n images (n <= set->n); the memory is not shrunk. */
+void dataset_truncate(dataset *set, int n);
+
+/** Frees the arrays and zeroes the struct; safe on a zeroed or already freed set. */
+void dataset_free(dataset *set);
+
+/** Pixels per image. */
+static inline int dataset_dim(const dataset *set) { return set->rows * set->cols; }
+
+#endif

@@ -1,0 +1,42 @@
+/* Choosing and opening a compute device: OpenCL or the CPU reference. */
+#ifndef MNISTCL_OPENCL_H
+#define MNISTCL_OPENCL_H
+
+#include <stdio.h>
+
+#include "mnistcl/backend.h"
+
+/** Which GEMM kernels the OpenCL backend uses. */
+typedef enum {
+    GEMM_AUTO = 0,  /* by device type and shape */
+    GEMM_NAIVE = 1, /* gemm_naive: one work-item per element, any shape */
+    GEMM_RB = 2,    /* gemm_rb_*: register-blocked float16 tiles (CPU devices) */
+    GEMM_VARIANT_COUNT
+} gemm_variant;
+
+/** "auto", "naive", "rb". */
+const char *gemm_variant_name(gemm_variant v);
+
+/**
+ * Opens the backend named by spec:
+ *   "auto"    the first GPU, else the first OpenCL device of any type, else the CPU reference
+ *   "opencl"  the first GPU, else the first OpenCL device; an error if there is none
+ *   "cpu"     the CPU reference backend
+ *   "P:D"     device D of platform P, as numbered by `mnistcl devices`
+ * NULL or "" reads $MNISTCL_DEVICE, then falls back to "auto".
+ */
+mc_status backend_open(const char *spec, backend **out, mc_error *err);
+
+/** Opens OpenCL device `device` of platform `platform` and builds the kernels for it. */
+mc_status backend_cl_create(int platform, int device, backend **out, mc_error *err);
+
+/** Forces one GEMM variant (tests and benchmarks); GEMM_AUTO restores the choice. */
+void backend_cl_force_gemm(backend *be, gemm_variant v);
+
+/** Number of OpenCL devices the ICD loader finds (0 without platforms). */
+int ocl_device_count(void);
+
+/** Prints every platform and device with type, compute units and memory. */
+mc_status ocl_print_devices(FILE *out, mc_error *err);
+
+#endif

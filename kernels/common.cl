@@ -1,0 +1,63 @@
+/*
+ * common.cl: definitions shared by every kernel family (this file is compiled first).
+ *
+ * Activation codes match act_kind in include/mnistcl/mlp.h:
+ *   0 identity  a = z
+ *   1 sigmoid   a = 1 / (1 + exp(-z))        a' = a (1 - a)
+ *   2 relu      a = max(z, 0)                a' = [a > 0]
+ *   3 tanh      a = tanh(z)                  a' = 1 - a^2
+ * Derivatives are written in terms of the activation's output a, so the backward pass
+ * needs only the stored activations, not the pre-activations.
+ *
+ * Buffers are passed as (pointer, element offset) pairs so one flat parameter buffer can
+ * hold every layer without OpenCL sub-buffers and their alignment rules.
+ */
+#define ACT_IDENTITY 0
+#define ACT_SIGMOID 1
+#define ACT_RELU 2
+#define ACT_TANH 3
+
+#define EPI_NONE 0
+#define EPI_BIAS_ACT 1
+#define EPI_ACT_GRAD 2
+
+#define OUT_SOFTMAX_XENT 0
+#define OUT_SIGMOID_MSE 1
+
+/* a = act(z) */
+inline float act_apply(int act, float z)
+{
+    if (act == ACT_SIGMOID)
+        return 1.0f / (1.0f + exp(-z));
+    if (act == ACT_RELU)
+        return fmax(z, 0.0f);
+    if (act == ACT_TANH)
+        return tanh(z);
+    return z;
+}
+
+/* act'(z) written through a = act(z) */
+inline float act_grad_from_output(int act, float a)
+{
+    if (act == ACT_SIGMOID)
+        return a * (1.0f - a);
+    if (act == ACT_RELU)
+        return a > 0.0f ? 1.0f : 0.0f;
+    if (act == ACT_TANH)
+        return 1.0f - a * a;
+    return 1.0f;
+}
+
+/* The GEMM epilogue for one element: v = alpha * (A·B)[i][j] already computed.
+ *   EPI_NONE:     c = v + beta * c_old   (c_old read only when beta != 0)
+ *   EPI_BIAS_ACT: c = act(v + bias[j])
+ *   EPI_ACT_GRAD: c = v * act'(aux[i][j]) */
+inline float gemm_epilogue_one(int epi, float v, float beta, global const float *c_old,
+                               global const float *bias, int act, global const float *aux)
+{
+    if (epi == EPI_BIAS_ACT)
+        return act_apply(act, v + *bias);
+    if (epi == EPI_ACT_GRAD)
+        return v * act_grad_from_output(act, *aux);
+    return beta != 0.0f ? v + beta * *c_old : v;
+}

@@ -1,0 +1,38 @@
+/* Pieces shared by the mnistcl subcommands. */
+#ifndef MNISTCL_CLI_COMMON_H
+#define MNISTCL_CLI_COMMON_H
+
+#include "mnistcl/backend.h"
+#include "mnistcl/dataset.h"
+#include "mnistcl/mlp.h"
+
+/** Entry points of the subcommands; each returns the process exit code. */
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_devices(int argc, char **argv);
+
+/** Prints "mnistcl: MESSAGE" to stderr and returns status (for `return report(...)`). */
+int cli_report(mc_status status, const mc_error *err);
+
+/**
+ * Loads the named dataset ("mnist" or "fashion") from dir (NULL: its default folder):
+ * the training set when train is not NULL, the test set when test is not NULL.
+ */
+mc_status cli_load_data(const char *name, const char *dir, dataset *train, dataset *test,
+                        mc_error *err);
+
+/** Opens the backend for a --device value and prints "device: ..." to stdout. */
+mc_status cli_open_device(const char *spec, backend **out, mc_error *err);
+
+/**
+ * Builds a network spec from --layers (if given) or --hidden, the input size and class
+ * count, and the activation/output names; checks every name.
+ */
+mc_status cli_network_spec(mlp_spec *spec, const char *layers, const char *hidden,
+                           const char *activation, const char *output, int inputs, int classes,
+                           mc_error *err);
+
+/** Seconds on a monotonic clock. */
+double cli_now(void);
+
+#endif

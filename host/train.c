@@ -1,0 +1,397 @@
+/*
+ * The training loop, written once against the backend operation table: gather a batch on
+ * the device, forward through every dense layer (GEMM with a fused bias + activation),
+ * output loss and delta in one kernel, backward (weight GEMM, bias column sums, delta GEMM
+ * with the activation derivative fused), one SGD kernel over the flat parameter buffer.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mnistcl/train.h"
+
+#define ACTIVATION_BUDGET (64u << 20) /* bytes of activations + deltas per chunk */
+#define MAX_CHUNK_ROWS 8192
+
+/* One image set living on the device. */
+typedef struct {
+    buf *images; /* uint8 (n, dim) */
+    buf *labels; /* uint8 (n) */
+    int n;
+} device_set;
+
+struct trainer {
+    backend *be;
+    const backend_ops *op;
+    mlp_spec spec;
+    train_config cfg;
+    int batch;      /* effective batch size (cfg.batch, or n_train when 0) */
+    int chunk_rows; /* rows of the activation buffers */
+    size_t n_params;
+    device_set train, test;
+    buf *params, *grads, *velocity;
+    buf *act[MLP_MAX_LAYERS + 1];   /* act[0] input batch, act[l+1] output of layer l */
+    buf *delta[MLP_MAX_LAYERS + 1]; /* delta[l+1] = dLoss/d(pre-activation of layer l) */
+    buf *labels;                    /* int32 labels of the chunk */
+    buf *index;                     /* int32 permutation of the training set */
+    buf *identity;                  /* int32 0..n-1, for evaluation */
+    buf *stat_loss, *stat_correct;  /* per-image loss and hit of the current pass */
+    buf *sums;                      /* [0] loss sum (float), [1] correct count (int32) */
+    int32_t *host_index;
+};
+
+static mc_status alloc_floats(trainer *t, size_t n, buf **out)
+{
+    return t->op->alloc(t->be, n * sizeof(float), out);
+}
+
+static mc_status upload_set(trainer *t, const dataset *set, device_set *out)
+{
+    size_t bytes = (size_t)set->n * dataset_dim(set);
+    out->n = set->n;
+    mc_status st = t->op->alloc(t->be, bytes, &out->images);
+    if (!st)
+        st = t->op->write(t->be, out->images, 0, set->images, bytes);
+    if (!st)
+        st = t->op->alloc(t->be, (size_t)set->n, &out->labels);
+    if (st)
+        return st;
+    if (set->labels)
+        return t->op->write(t->be, out->labels, 0, set->labels, (size_t)set->n);
+    unsigned char *zeros = calloc((size_t)set->n, 1); /* unlabelled set: labels read as 0 */
+    if (!zeros)
+        return MC_ERR_NOMEM;
+    st = t->op->write(t->be, out->labels, 0, zeros, (size_t)set->n);
+    free(zeros);
+    return st;
+}
+
+/* Checks that the network fits the data: input size, labels below the output size. */
+static mc_status check_shapes(const mlp_spec *spec, const dataset *set, const char *which,
+                              mc_error *err)
+{
+    if (!set)
+        return MC_OK;
+    if (spec->sizes[0] != dataset_dim(set))
+        return mc_fail(err, MC_ERR_USAGE,
+                       "the network takes %d inputs but the %s images have %dx%d = %d pixels",
+                       spec->sizes[0], which, set->rows, set->cols, dataset_dim(set));
+    if (set->labels && set->max_label >= spec->sizes[spec->n_layers])
+        return mc_fail(err, MC_ERR_USAGE,
+                       "the network has %d outputs but the %s set has label %d",
+                       spec->sizes[spec->n_layers], which, set->max_label);
+    return MC_OK;
+}
+
+mc_status trainer_create(trainer **out, backend *be, const mlp_spec *spec, const dataset *train,
+                         const dataset *test, const train_config *cfg, mc_error *err)
+{
+    mc_status st = check_shapes(spec, train, "training", err);
+    if (!st)
+        st = check_shapes(spec, test, "test", err);
+    if (st)
+        return st;
+    trainer *t = calloc(1, sizeof *t);
+    if (!t)
+        return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+    t->be = be;
+    t->op = be->ops;
+    t->spec = *spec;
+    t->cfg = *cfg;
+    t->n_params = mlp_param_count(spec);
+    int n_train = train ? train->n : 0, n_test = test ? test->n : 0;
+    t->batch = cfg->batch > 0 ? cfg->batch : n_train;
+    if (train && t->batch > n_train) {
+        trainer_destroy(t);
+        return mc_fail(err, MC_ERR_USAGE, "--batch %d is larger than the training set (%d images)",
+                       t->batch, n_train);
+    }
+    size_t width_sum = 0;
+    for (int l = 0; l <= spec->n_layers; l++)
+        width_sum += (size_t)spec->sizes[l];
+    size_t cap = ACTIVATION_BUDGET / (2 * sizeof(float) * width_sum);
+    if (cap > MAX_CHUNK_ROWS)
+        cap = MAX_CHUNK_ROWS;
+    if (cap < 1)
+        cap = 1;
+    int want = t->batch > 1024 ? t->batch : 1024; /* evaluation wants big chunks too */
+    int largest = n_train > n_test ? n_train : n_test;
+    if (want > largest && largest > 0)
+        want = largest;
+    t->chunk_rows = (int)(want < (int)cap ? want : (int)cap);
+    if (t->chunk_rows < 1)
+        t->chunk_rows = 1;
+
+    st = alloc_floats(t, t->n_params, &t->params);
+    if (!st)
+        st = alloc_floats(t, t->n_params, &t->grads);
+    if (!st)
+        st = alloc_floats(t, t->n_params, &t->velocity);
+    for (int l = 0; !st && l <= spec->n_layers; l++) {
+        size_t n = (size_t)t->chunk_rows * spec->sizes[l];
+        st = alloc_floats(t, n, &t->act[l]);
+        if (!st && l > 0)
+            st = alloc_floats(t, n, &t->delta[l]);
+    }
+    if (!st)
+        st = t->op->alloc(t->be, (size_t)t->chunk_rows * 4, &t->labels);
+    if (!st && train)
+        st = upload_set(t, train, &t->train);
+    if (!st && test)
+        st = upload_set(t, test, &t->test);
+    size_t n_max = (size_t)(largest > 0 ? largest : 1);
+    t->host_index = malloc(n_max * sizeof(int32_t));
+    if (!st && !t->host_index)
+        st = MC_ERR_NOMEM;
+    if (!st)
+        st = t->op->alloc(t->be, n_max * 4, &t->index);
+    if (!st)
+        st = t->op->alloc(t->be, n_max * 4, &t->identity);
+    if (!st) {
+        for (size_t i = 0; i < n_max; i++)
+            t->host_index[i] = (int32_t)i;
+        st = t->op->write(t->be, t->identity, 0, t->host_index, n_max * 4);
+    }
+    if (!st)
+        st = t->op->alloc(t->be, n_max * 4, &t->stat_loss);
+    if (!st)
+        st = t->op->alloc(t->be, n_max * 4, &t->stat_correct);
+    if (!st)
+        st = t->op->alloc(t->be, 8, &t->sums);
+    if (st) {
+        trainer_destroy(t);
+        return mc_fail(err, st, "cannot allocate the network's buffers on %s (see above)",
+                       be->name);
+    }
+    *out = t;
+    return MC_OK;
+}
+
+void trainer_destroy(trainer *t)
+{
+    if (!t)
+        return;
+    buf *all[] = {t->params,     t->grads,   t->velocity,  t->labels,       t->index,
+                  t->identity,   t->stat_loss, t->stat_correct, t->sums,
+                  t->train.images, t->train.labels, t->test.images, t->test.labels};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (all[i])
+            t->op->release(t->be, all[i]);
+    for (int l = 0; l <= MLP_MAX_LAYERS; l++) {
+        if (t->act[l])
+            t->op->release(t->be, t->act[l]);
+        if (t->delta[l])
+            t->op->release(t->be, t->delta[l]);
+    }
+    free(t->host_index);
+    free(t);
+}
+
+mc_status trainer_set_params(trainer *t, const float *params)
+{
+    size_t bytes = t->n_params * sizeof(float);
+    mc_status st = t->op->write(t->be, t->params, 0, params, bytes);
+    float *zeros = st ? NULL : calloc(t->n_params, sizeof(float));
+    if (!st && !zeros)
+        st = MC_ERR_NOMEM;
+    if (!st)
+        st = t->op->write(t->be, t->velocity, 0, zeros, bytes);
+    free(zeros);
+    return st;
+}
+
+mc_status trainer_get_params(trainer *t, float *params)
+{
+    return t->op->read(t->be, t->params, 0, params, t->n_params * sizeof(float));
+}
+
+int trainer_steps_per_epoch(const trainer *t)
+{
+    return t->batch > 0 ? (t->train.n + t->batch - 1) / t->batch : 0;
+}
+
+/* act[l+1] = act_l(act[l] · W_l + b_l) for every layer, on `rows` rows. */
+static mc_status forward(trainer *t, int rows)
+{
+    const mlp_spec *s = &t->spec;
+    for (int l = 0; l < s->n_layers; l++) {
+        gemm_args g = {.m = rows, .n = s->sizes[l + 1], .k = s->sizes[l],
+                       .a = bref_at(t->act[l], 0), .lda = s->sizes[l],
+                       .b = bref_at(t->params, mlp_weight_offset(s, l)), .ldb = s->sizes[l + 1],
+                       .c = bref_at(t->act[l + 1], 0), .ldc = s->sizes[l + 1], .alpha = 1.0f,
+                       .epilogue = EPI_BIAS_ACT, .bias = bref_at(t->params, mlp_bias_offset(s, l)),
+                       .act = mlp_layer_act(s, l)};
+        mc_status st = t->op->gemm(t->be, &g);
+        if (st)
+            return st;
+    }
+    return MC_OK;
+}
+
+/*
+ * Gradients from delta[L] back to the first layer, on `rows` rows:
+ *   dW_l (+)= act[l]ᵀ · delta[l+1],  db_l (+)= colsum(delta[l+1]),
+ *   delta[l] = (delta[l+1] · W_lᵀ) ⊙ act'(act[l])      for l >= 1
+ */
+static mc_status backward(trainer *t, int rows, int accumulate)
+{
+    const mlp_spec *s = &t->spec;
+    for (int l = s->n_layers - 1; l >= 0; l--) {
+        int in = s->sizes[l], out = s->sizes[l + 1];
+        gemm_args dw = {.trans_a = 1, .m = in, .n = out, .k = rows, .a = bref_at(t->act[l], 0),
+                        .lda = in, .b = bref_at(t->delta[l + 1], 0), .ldb = out,
+                        .c = bref_at(t->grads, mlp_weight_offset(s, l)), .ldc = out,
+                        .alpha = 1.0f, .beta = accumulate ? 1.0f : 0.0f, .epilogue = EPI_NONE};
+        mc_status st = t->op->gemm(t->be, &dw);
+        col_sum_args db = {bref_at(t->grads, mlp_bias_offset(s, l)), bref_at(t->delta[l + 1], 0),
+                           rows, out, out, accumulate};
+        if (!st)
+            st = t->op->col_sum(t->be, &db);
+        if (!st && l > 0) {
+            gemm_args dx = {.trans_b = 1, .m = rows, .n = in, .k = out,
+                            .a = bref_at(t->delta[l + 1], 0), .lda = out,
+                            .b = bref_at(t->params, mlp_weight_offset(s, l)), .ldb = out,
+                            .c = bref_at(t->delta[l], 0), .ldc = in, .alpha = 1.0f,
+                            .epilogue = EPI_ACT_GRAD, .act = s->hidden_act,
+                            .aux = bref_at(t->act[l], 0), .ldaux = in};
+            st = t->op->gemm(t->be, &dx);
+        }
+        if (st)
+            return st;
+    }
+    return MC_OK;
+}
+
+mc_status trainer_begin_epoch(trainer *t, rng *r)
+{
+    for (int i = 0; i < t->train.n; i++)
+        t->host_index[i] = i;
+    if (t->cfg.shuffle)
+        rng_shuffle(r, t->host_index, (size_t)t->train.n);
+    return t->op->write(t->be, t->index, 0, t->host_index, (size_t)t->train.n * 4);
+}
+
+/* Gathers `rows` images of `set` through `index` from position `start` into act[0]. */
+static mc_status gather(trainer *t, const device_set *set, buf *index, int start, int rows)
+{
+    gather_args g = {bref_at(t->act[0], 0), bref_at(t->labels, 0), bref_at(set->images, 0),
+                     bref_at(set->labels, 0), bref_at(index, 0), start, rows, t->spec.sizes[0]};
+    return t->op->gather(t->be, &g);
+}
+
+mc_status trainer_step(trainer *t, int step)
+{
+    const mlp_spec *s = &t->spec;
+    int first = step * t->batch;
+    int rows_in_step = t->train.n - first < t->batch ? t->train.n - first : t->batch;
+    int classes = s->sizes[s->n_layers];
+    mc_status st = MC_OK;
+    for (int done = 0; !st && done < rows_in_step; done += t->chunk_rows) {
+        int rows = rows_in_step - done < t->chunk_rows ? rows_in_step - done : t->chunk_rows;
+        st = gather(t, &t->train, t->index, first + done, rows);
+        if (!st)
+            st = forward(t, rows);
+        loss_args la = {s->output, bref_at(t->delta[s->n_layers], 0),
+                        bref_at(t->stat_loss, (size_t)first + done),
+                        bref_at(t->stat_correct, (size_t)first + done),
+                        bref_at(t->act[s->n_layers], 0), bref_at(t->labels, 0), rows, classes,
+                        1.0f / (float)rows_in_step};
+        if (!st)
+            st = t->op->loss(t->be, &la);
+        if (!st)
+            st = backward(t, rows, done > 0);
+    }
+    sgd_args u = {bref_at(t->params, 0), bref_at(t->grads, 0), bref_at(t->velocity, 0),
+                  t->n_params, t->cfg.lr, t->cfg.momentum, t->cfg.weight_decay};
+    if (!st)
+        st = t->op->sgd(t->be, &u);
+    return st;
+}
+
+mc_status trainer_step_loss(trainer *t, int step, double *loss)
+{
+    int first = step * t->batch;
+    int rows = t->train.n - first < t->batch ? t->train.n - first : t->batch;
+    float *l = malloc((size_t)rows * sizeof(float));
+    if (!l)
+        return MC_ERR_NOMEM;
+    mc_status st = t->op->read(t->be, t->stat_loss, (size_t)first * 4, l, (size_t)rows * 4);
+    double s = 0;
+    for (int i = 0; i < rows; i++)
+        s += l[i];
+    *loss = s / rows;
+    free(l);
+    return st;
+}
+
+/* Sums the first n per-image stats on the device and reads the two sums. */
+static mc_status read_sums(trainer *t, int n, pass_stats *out)
+{
+    sum_args a = {bref_at(t->sums, 0), bref_at(t->sums, 1), bref_at(t->stat_loss, 0),
+                  bref_at(t->stat_correct, 0), n};
+    mc_status st = t->op->sum(t->be, &a);
+    union {
+        float f;
+        int32_t i;
+    } sums[2];
+    if (!st)
+        st = t->op->read(t->be, t->sums, 0, sums, sizeof sums);
+    if (st)
+        return st;
+    out->images = n;
+    out->loss = n ? sums[0].f / n : 0.0;
+    out->accuracy = n ? (double)sums[1].i / n : 0.0;
+    return MC_OK;
+}
+
+mc_status trainer_end_epoch(trainer *t, pass_stats *out)
+{
+    return read_sums(t, t->train.n, out);
+}
+
+mc_status trainer_evaluate(trainer *t, int train_set, pass_stats *out)
+{
+    const device_set *set = train_set ? &t->train : &t->test;
+    const mlp_spec *s = &t->spec;
+    mc_status st = MC_OK;
+    for (int first = 0; !st && first < set->n; first += t->chunk_rows) {
+        int rows = set->n - first < t->chunk_rows ? set->n - first : t->chunk_rows;
+        st = gather(t, set, t->identity, first, rows);
+        if (!st)
+            st = forward(t, rows);
+        loss_args la = {s->output, bref_at(NULL, 0), bref_at(t->stat_loss, (size_t)first),
+                        bref_at(t->stat_correct, (size_t)first), bref_at(t->act[s->n_layers], 0),
+                        bref_at(t->labels, 0), rows, s->sizes[s->n_layers], 1.0f};
+        if (!st)
+            st = t->op->loss(t->be, &la);
+    }
+    if (!st)
+        st = read_sums(t, set->n, out);
+    return st;
+}
+
+mc_status trainer_predict(trainer *t, int train_set, int first, int count, float *out)
+{
+    const device_set *set = train_set ? &t->train : &t->test;
+    const mlp_spec *s = &t->spec;
+    int classes = s->sizes[s->n_layers];
+    if (first < 0 || count < 0 || first + count > set->n)
+        return MC_ERR_USAGE;
+    mc_status st = MC_OK;
+    for (int done = 0; !st && done < count; done += t->chunk_rows) {
+        int rows = count - done < t->chunk_rows ? count - done : t->chunk_rows;
+        st = gather(t, set, t->identity, first + done, rows);
+        if (!st)
+            st = forward(t, rows);
+        /* probabilities go to delta[L], which evaluation does not otherwise use */
+        probs_args pa = {s->output, bref_at(t->delta[s->n_layers], 0),
+                         bref_at(t->act[s->n_layers], 0), rows, classes};
+        if (!st)
+            st = t->op->probs(t->be, &pa);
+        if (!st)
+            st = t->op->read(t->be, t->delta[s->n_layers], 0, out + (size_t)done * classes,
+                             (size_t)rows * classes * sizeof(float));
+    }
+    return st;
+}

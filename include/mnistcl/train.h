@@ -1,0 +1,75 @@
+/* Training and evaluation of an MLP on any backend, written once against backend.h. */
+#ifndef MNISTCL_TRAIN_H
+#define MNISTCL_TRAIN_H
+
+#include <stdint.h>
+
+#include "mnistcl/backend.h"
+#include "mnistcl/dataset.h"
+#include "mnistcl/mlp.h"
+#include "mnistcl/rng.h"
+
+/** Hyper-parameters of a run. */
+typedef struct {
+    int batch;          /* images per SGD step; 0 means the whole training set */
+    float lr;           /* learning rate */
+    float momentum;     /* SGD momentum (0 = plain SGD) */
+    float weight_decay; /* L2 penalty added to the gradient */
+    int shuffle;        /* reshuffle the training set every epoch */
+} train_config;
+
+/** Sums over one pass. */
+typedef struct {
+    double loss;     /* mean per-image loss */
+    double accuracy; /* share of images classified correctly, 0..1 */
+    int images;
+} pass_stats;
+
+typedef struct trainer trainer;
+
+/**
+ * Uploads the training and test sets to be (once; they are never sent again), allocates
+ * parameters, gradients, optimizer state and activations, and sets the parameters to 0.
+ * train may be NULL for evaluation only. The shapes must agree: input size = image
+ * pixels, every label below the output size.
+ */
+mc_status trainer_create(trainer **out, backend *be, const mlp_spec *spec, const dataset *train,
+                         const dataset *test, const train_config *cfg, mc_error *err);
+
+/** Frees the trainer and its buffers (not the backend); NULL is fine. */
+void trainer_destroy(trainer *t);
+
+/** Copies params (mlp_param_count floats, layout of mlp.h) to the device; zeroes momentum. */
+mc_status trainer_set_params(trainer *t, const float *params);
+
+/** Copies the current parameters back to the host. */
+mc_status trainer_get_params(trainer *t, float *params);
+
+/** Steps in one epoch. */
+int trainer_steps_per_epoch(const trainer *t);
+
+/**
+ * Starts an epoch: draws the permutation from r (identity when shuffling is off) and
+ * uploads it. Nothing else crosses the bus during the epoch.
+ */
+mc_status trainer_begin_epoch(trainer *t, rng *r);
+
+/** Runs SGD step `step` (0-based) of the epoch: forward, loss, backward, update. Enqueues only. */
+mc_status trainer_step(trainer *t, int step);
+
+/** Mean loss of the images of step `step`, read back from the device (tests, progress). */
+mc_status trainer_step_loss(trainer *t, int step, double *loss);
+
+/** Ends the epoch: sums the per-image losses and hits on the device and reads the two sums. */
+mc_status trainer_end_epoch(trainer *t, pass_stats *out);
+
+/** Forward pass over the test set (train_set != 0: the training set) in chunks. */
+mc_status trainer_evaluate(trainer *t, int train_set, pass_stats *out);
+
+/**
+ * Output-layer values (softmax probabilities or sigmoid outputs) of `count` consecutive
+ * images of a set starting at `first`, into out (count * classes floats).
+ */
+mc_status trainer_predict(trainer *t, int train_set, int first, int count, float *out);
+
+#endif

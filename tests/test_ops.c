@@ -1,0 +1,302 @@
+/*
+ * Parity of every non-GEMM kernel family against the CPU reference at awkward sizes:
+ *   gather.cl   gather_batch        exact (same float multiply on both sides)
+ *   loss.cl     loss_rows           softmax-CE and sigmoid-MSE: delta, loss, correct
+ *               probs_rows          softmax and sigmoid outputs
+ *   reduce.cl   col_sum, sum_stats  bias gradients and the loss/accuracy sums
+ *   update.cl   sgd_update          with and without momentum and weight decay
+ * (transpose.cl is exercised by test_gemm through the register-blocked NT product.)
+ * Each check's tolerance is written beside it.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_util.h"
+
+static const int row_counts[] = {1, 63, 127, 128, 784};
+#define N_ROWS ((int)(sizeof row_counts / sizeof row_counts[0]))
+
+static void test_gather(backend *cpu, backend *cl, rng *r)
+{
+    const int n_images = 300, dims[] = {1, 10, 63, 784};
+    for (int di = 0; di < 4; di++) {
+        int dim = dims[di];
+        unsigned char *images = malloc((size_t)n_images * dim), labels[300];
+        for (int i = 0; i < n_images * dim; i++)
+            images[i] = (unsigned char)rng_below(r, 256);
+        for (int i = 0; i < n_images; i++)
+            labels[i] = (unsigned char)rng_below(r, 10);
+        int index[300];
+        for (int i = 0; i < n_images; i++)
+            index[i] = i;
+        rng_shuffle(r, index, n_images);
+        for (int ci = 0; ci < N_ROWS; ci++) {
+            int count = row_counts[ci] < 200 ? row_counts[ci] : 200, start = 300 - count - 3;
+            float *x[2];
+            int *y[2];
+            backend *bes[2] = {cpu, cl};
+            for (int b = 0; b < 2; b++) {
+                backend *be = bes[b];
+                buf *bi = upload_u8(be, images, (size_t)n_images * dim),
+                    *bl = upload_u8(be, labels, 300), *bx = NULL, *by = NULL,
+                    *bidx = upload_i32(be, index, 300);
+                be->ops->alloc(be, ((size_t)count * dim + 5) * 4, &bx);
+                be->ops->alloc(be, ((size_t)count + 2) * 4, &by);
+                gather_args g = {bref_at(bx, 5), bref_at(by, 2), bref_at(bi, 0), bref_at(bl, 0),
+                                 bref_at(bidx, 0), start, count, dim};
+                if (be->ops->gather(be, &g))
+                    test_fail("gather launch");
+                x[b] = malloc(((size_t)count * dim + 5) * 4);
+                y[b] = malloc(((size_t)count + 2) * 4);
+                download_f32(be, bx, x[b], (size_t)count * dim + 5);
+                download_i32(be, by, y[b], (size_t)count + 2);
+                buf *all[] = {bi, bl, bx, by, bidx};
+                for (int i = 0; i < 5; i++)
+                    be->ops->release(be, all[i]);
+            }
+            char what[96];
+            snprintf(what, sizeof what, "gather dim=%d count=%d x", dim, count);
+            check_close(what, x[1] + 5, x[0] + 5, (size_t)count * dim, 0, 0); /* bit-exact */
+            snprintf(what, sizeof what, "gather dim=%d count=%d y", dim, count);
+            check_equal_int(what, y[1] + 2, y[0] + 2, (size_t)count);
+            for (int b = 0; b < 2; b++)
+                free(x[b]), free(y[b]);
+        }
+        free(images);
+    }
+}
+
+/* Runs loss_rows (delta wanted or not) on be; outputs into delta/loss/correct. */
+static void run_loss(backend *be, output_kind kind, const float *z, const int *y, int count,
+                     int classes, float scale, int want_delta, float *delta, float *loss,
+                     int *correct)
+{
+    size_t nz = (size_t)count * classes;
+    buf *bz = upload_f32(be, z, nz), *by = upload_i32(be, y, (size_t)count), *bd = NULL,
+        *bl = NULL, *bc = NULL;
+    be->ops->alloc(be, nz * 4, &bd);
+    be->ops->alloc(be, (size_t)count * 4, &bl);
+    be->ops->alloc(be, (size_t)count * 4, &bc);
+    loss_args a = {kind,       want_delta ? bref_at(bd, 0) : bref_at(NULL, 0),
+                   bref_at(bl, 0), bref_at(bc, 0), bref_at(bz, 0), bref_at(by, 0), count,
+                   classes,   scale};
+    if (be->ops->loss(be, &a))
+        test_fail("loss launch");
+    if (want_delta)
+        download_f32(be, bd, delta, nz);
+    download_f32(be, bl, loss, (size_t)count);
+    download_i32(be, bc, correct, (size_t)count);
+    buf *all[] = {bz, by, bd, bl, bc};
+    for (int i = 0; i < 5; i++)
+        be->ops->release(be, all[i]);
+}
+
+static void test_loss(backend *cpu, backend *cl, rng *r)
+{
+    const int class_counts[] = {10, 1, 63};
+    for (int kind = 0; kind < 2; kind++) {
+        for (int cc = 0; cc < 3; cc++) {
+            int classes = class_counts[cc];
+            for (int ci = 0; ci < N_ROWS; ci++) {
+                int count = row_counts[ci];
+                size_t nz = (size_t)count * classes;
+                float *z = malloc(nz * 4), *d[2], *l[2];
+                int *y = malloc((size_t)count * 4), *c[2];
+                /* logits up to +-30 (softmax must stay stable); a few exact ties */
+                fill_uniform(r, z, nz, -30, 30);
+                for (int i = 0; i < count; i++) {
+                    y[i] = (int)rng_below(r, (uint32_t)classes);
+                    if (i % 7 == 3 && classes > 1)
+                        z[(size_t)i * classes + 1] = z[(size_t)i * classes];
+                }
+                backend *bes[2] = {cpu, cl};
+                for (int b = 0; b < 2; b++) {
+                    d[b] = malloc(nz * 4), l[b] = malloc((size_t)count * 4);
+                    c[b] = malloc((size_t)count * 4);
+                    run_loss(bes[b], (output_kind)kind, z, y, count, classes, 1.0f / count, 1,
+                             d[b], l[b], c[b]);
+                }
+                char what[128];
+                const char *kn = kind ? "sigmoid-mse" : "softmax-xent";
+                /* exp/log in float: a few ulp; delta carries the 1/count scale */
+                snprintf(what, sizeof what, "loss %s count=%d classes=%d delta", kn, count,
+                         classes);
+                check_close(what, d[1], d[0], nz, 1e-7, 1e-5);
+                snprintf(what, sizeof what, "loss %s count=%d classes=%d loss", kn, count,
+                         classes);
+                check_close(what, l[1], l[0], (size_t)count, 1e-6, 1e-5);
+                snprintf(what, sizeof what, "loss %s count=%d classes=%d correct", kn, count,
+                         classes);
+                check_equal_int(what, c[1], c[0], (size_t)count);
+                /* evaluation only: same loss and correct, delta untouched */
+                float *l2 = malloc((size_t)count * 4);
+                int *c2 = malloc((size_t)count * 4);
+                run_loss(cl, (output_kind)kind, z, y, count, classes, 1.0f, 0, NULL, l2, c2);
+                snprintf(what, sizeof what, "loss %s eval-only count=%d", kn, count);
+                check_close(what, l2, l[0], (size_t)count, 1e-6, 1e-5);
+                check_equal_int(what, c2, c[0], (size_t)count);
+                free(l2), free(c2);
+                for (int b = 0; b < 2; b++)
+                    free(d[b]), free(l[b]), free(c[b]);
+                free(z), free(y);
+            }
+        }
+    }
+}
+
+static void test_probs(backend *cpu, backend *cl, rng *r)
+{
+    for (int kind = 0; kind < 2; kind++) {
+        for (int ci = 0; ci < N_ROWS; ci++) {
+            int count = row_counts[ci], classes = 10;
+            size_t nz = (size_t)count * classes;
+            float *z = malloc(nz * 4), *p[2];
+            fill_uniform(r, z, nz, -20, 20);
+            backend *bes[2] = {cpu, cl};
+            for (int b = 0; b < 2; b++) {
+                backend *be = bes[b];
+                buf *bz = upload_f32(be, z, nz), *bo = NULL;
+                be->ops->alloc(be, nz * 4, &bo);
+                probs_args a = {(output_kind)kind, bref_at(bo, 0), bref_at(bz, 0), count, classes};
+                if (be->ops->probs(be, &a))
+                    test_fail("probs launch");
+                p[b] = malloc(nz * 4);
+                download_f32(be, bo, p[b], nz);
+                be->ops->release(be, bz), be->ops->release(be, bo);
+            }
+            char what[96];
+            snprintf(what, sizeof what, "probs %s count=%d", kind ? "sigmoid" : "softmax", count);
+            check_close(what, p[1], p[0], nz, 1e-7, 1e-5); /* exp in float: a few ulp */
+            free(p[0]), free(p[1]), free(z);
+        }
+    }
+}
+
+static void test_col_sum(backend *cpu, backend *cl, rng *r)
+{
+    const int cols_list[] = {1, 10, 63, 128, 784};
+    for (int ri = 0; ri < N_ROWS; ri++) {
+        for (int cj = 0; cj < 5; cj++) {
+            for (int acc = 0; acc < 2; acc++) {
+                int rows = row_counts[ri], cols = cols_list[cj], ld = cols + 3;
+                size_t nx = (size_t)rows * ld;
+                float *x = malloc(nx * 4), out0[800], *o[2];
+                fill_uniform(r, x, nx, -1, 1);
+                fill_uniform(r, out0, 800, -1, 1);
+                backend *bes[2] = {cpu, cl};
+                for (int b = 0; b < 2; b++) {
+                    backend *be = bes[b];
+                    buf *bx = upload_f32(be, x, nx), *bo = upload_f32(be, out0, 800);
+                    col_sum_args a = {bref_at(bo, 2), bref_at(bx, 0), rows, cols, ld, acc};
+                    if (be->ops->col_sum(be, &a))
+                        test_fail("col_sum launch");
+                    o[b] = malloc(800 * 4);
+                    download_f32(be, bo, o[b], 800);
+                    be->ops->release(be, bx), be->ops->release(be, bo);
+                }
+                char what[96];
+                snprintf(what, sizeof what, "col_sum rows=%d cols=%d accumulate=%d", rows, cols,
+                         acc);
+                /* float sum of `rows` terms in [-1,1]: rows * 2^-24 worst case */
+                check_close(what, o[1], o[0], 800, 1e-7 * rows + 1e-7, 1e-6);
+                free(o[0]), free(o[1]), free(x);
+            }
+        }
+    }
+}
+
+static void test_sgd(backend *cpu, backend *cl, rng *r)
+{
+    const size_t sizes[] = {1, 63, 127, 101770};
+    const float cfg[][3] = {{0.1f, 0, 0}, {0.01f, 0.9f, 0}, {0.05f, 0.9f, 5e-4f}};
+    for (int si = 0; si < 4; si++) {
+        for (int k = 0; k < 3; k++) {
+            size_t n = sizes[si];
+            float *p = malloc(n * 4), *g = malloc(n * 4), *v = malloc(n * 4), *po[2], *vo[2];
+            fill_uniform(r, p, n, -1, 1);
+            fill_uniform(r, g, n, -1, 1);
+            fill_uniform(r, v, n, -1, 1);
+            backend *bes[2] = {cpu, cl};
+            for (int b = 0; b < 2; b++) {
+                backend *be = bes[b];
+                buf *bp = upload_f32(be, p, n), *bg = upload_f32(be, g, n),
+                    *bv = upload_f32(be, v, n);
+                sgd_args a = {bref_at(bp, 0), bref_at(bg, 0), bref_at(bv, 0), n,
+                              cfg[k][0],      cfg[k][1],      cfg[k][2]};
+                /* two steps, so the velocity written by the first is read by the second */
+                if (be->ops->sgd(be, &a) || be->ops->sgd(be, &a))
+                    test_fail("sgd launch");
+                po[b] = malloc(n * 4), vo[b] = malloc(n * 4);
+                download_f32(be, bp, po[b], n);
+                download_f32(be, bv, vo[b], n);
+                be->ops->release(be, bp), be->ops->release(be, bg), be->ops->release(be, bv);
+            }
+            char what[96];
+            snprintf(what, sizeof what, "sgd n=%zu lr=%g momentum=%g wd=%g params", n, cfg[k][0],
+                     cfg[k][1], cfg[k][2]);
+            check_close(what, po[1], po[0], n, 1e-7, 1e-6); /* a few float roundings */
+            snprintf(what, sizeof what, "sgd n=%zu momentum=%g velocity", n, cfg[k][1]);
+            check_close(what, vo[1], vo[0], n, 1e-7, 1e-6);
+            for (int b = 0; b < 2; b++)
+                free(po[b]), free(vo[b]);
+            free(p), free(g), free(v);
+        }
+    }
+}
+
+static void test_sum(backend *cpu, backend *cl, rng *r)
+{
+    const int ns[] = {1, 63, 127, 255, 256, 257, 10000, 60000};
+    for (int i = 0; i < 8; i++) {
+        int n = ns[i];
+        float *loss = malloc((size_t)n * 4), ls[2];
+        int *correct = malloc((size_t)n * 4), cs[2];
+        fill_uniform(r, loss, (size_t)n, 0, 3);
+        for (int j = 0; j < n; j++)
+            correct[j] = rng_below(r, 2);
+        backend *bes[2] = {cpu, cl};
+        for (int b = 0; b < 2; b++) {
+            backend *be = bes[b];
+            buf *bl = upload_f32(be, loss, (size_t)n), *bc = upload_i32(be, correct, (size_t)n),
+                *bls = NULL, *bcs = NULL;
+            be->ops->alloc(be, 8, &bls);
+            be->ops->alloc(be, 8, &bcs);
+            sum_args a = {bref_at(bls, 1), bref_at(bcs, 1), bref_at(bl, 0), bref_at(bc, 0), n};
+            if (be->ops->sum(be, &a))
+                test_fail("sum launch");
+            float l2[2];
+            int c2[2];
+            download_f32(be, bls, l2, 2);
+            download_i32(be, bcs, c2, 2);
+            ls[b] = l2[1], cs[b] = c2[1];
+            buf *all[] = {bl, bc, bls, bcs};
+            for (int j = 0; j < 4; j++)
+                be->ops->release(be, all[j]);
+        }
+        char what[64];
+        snprintf(what, sizeof what, "sum_stats n=%d loss", n);
+        check_close(what, &ls[1], &ls[0], 1, 0, 1e-6); /* pairwise float sum */
+        snprintf(what, sizeof what, "sum_stats n=%d correct", n);
+        check_equal_int(what, &cs[1], &cs[0], 1);
+        free(loss), free(correct);
+    }
+}
+
+int main(void)
+{
+    backend *cpu = backend_cpu_create();
+    backend *cl = test_open_opencl();
+    rng r;
+    rng_seed(&r, 7);
+    test_gather(cpu, cl, &r);
+    test_loss(cpu, cl, &r);
+    test_probs(cpu, cl, &r);
+    test_col_sum(cpu, cl, &r);
+    test_sgd(cpu, cl, &r);
+    test_sum(cpu, cl, &r);
+    backend_destroy(cl);
+    backend_destroy(cpu);
+    return test_exit_code();
+}

@@ -121,7 +121,8 @@ int cmd_train(int argc, char **argv)
     float *params = NULL;
     if (!st)
         st = cli_open_device(o.device, &be, &err);
-    train_config cfg = {batch, o.lr, o.momentum, o.weight_decay, o.shuffle};
+    train_config cfg = {.batch = batch, .lr = o.lr, .momentum = o.momentum,
+                        .weight_decay = o.weight_decay, .shuffle = o.shuffle};
     if (!st)
         st = trainer_create(&t, be, &spec, &train, &test, &cfg, &err);
     if (st)

@@ -43,13 +43,19 @@ static long long gz_read_fully(gzFile f, uint8_t *dst, long long n)
     return got;
 }
 
-static const char *gz_message(gzFile f)
+/* zlib's message for the stream's error, without the "path: " prefix zlib puts first. */
+static const char *gz_message(gzFile f, const char *path)
 {
     int code = 0;
     const char *m = gzerror(f, &code);
     if (code == Z_ERRNO)
         return strerror(errno);
-    return m && *m ? m : "unknown zlib error";
+    if (!m || !*m)
+        return "unknown zlib error";
+    size_t n = strlen(path);
+    if (strncmp(m, path, n) == 0 && m[n] == ':' && m[n + 1] == ' ')
+        m += n + 2;
+    return m;
 }
 
 /*
@@ -69,7 +75,7 @@ static mc_status idx_read(const char *path, int want_dims, idx_array *out, mc_er
     long long header_bytes = 4 + 4LL * want_dims;
     long long got = gz_read_fully(f, head, 4);
     if (got < 0) {
-        st = mc_fail(err, MC_ERR_DATA, "%s: %s", path, gz_message(f));
+        st = mc_fail(err, MC_ERR_DATA, "%s: cannot decompress: %s", path, gz_message(f, path));
         goto out_close;
     }
     if (got < 4) {
@@ -98,7 +104,7 @@ static mc_status idx_read(const char *path, int want_dims, idx_array *out, mc_er
     }
     got = gz_read_fully(f, head + 4, header_bytes - 4);
     if (got < 0) {
-        st = mc_fail(err, MC_ERR_DATA, "%s: %s", path, gz_message(f));
+        st = mc_fail(err, MC_ERR_DATA, "%s: cannot decompress: %s", path, gz_message(f, path));
         goto out_close;
     }
     if (got < header_bytes - 4) {
@@ -147,8 +153,8 @@ static mc_status idx_read(const char *path, int want_dims, idx_array *out, mc_er
         }
         long long r = gz_read_fully(f, out->data + have, cap - have);
         if (r < 0) {
-            st = mc_fail(err, MC_ERR_DATA, "%s: after %lld data bytes: %s", path, have,
-                         gz_message(f));
+            st = mc_fail(err, MC_ERR_DATA, "%s: cannot decompress after %lld data bytes: %s", path, have,
+                         gz_message(f, path));
             goto out_free;
         }
         if (r == 0)

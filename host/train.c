@@ -120,6 +120,8 @@ mc_status trainer_create(trainer **out, backend *be, const mlp_spec *spec, const
     if (want > largest && largest > 0)
         want = largest;
     t->chunk_rows = (int)(want < (int)cap ? want : (int)cap);
+    if (cfg->chunk_rows > 0)
+        t->chunk_rows = cfg->chunk_rows;
     if (t->chunk_rows < 1)
         t->chunk_rows = 1;
 
@@ -280,32 +282,63 @@ static mc_status gather(trainer *t, const device_set *set, buf *index, int start
     return t->op->gather(t->be, &g);
 }
 
-mc_status trainer_step(trainer *t, int step)
+/*
+ * Gradients of the mean loss over `count` images taken through `index` from position
+ * `first` (in chunks of chunk_rows, accumulated), into t->grads. Per-image losses and hits
+ * land in the stats buffers at [first, first + count).
+ */
+static mc_status accumulate_gradients(trainer *t, buf *index, int first, int count)
 {
     const mlp_spec *s = &t->spec;
-    int first = step * t->batch;
-    int rows_in_step = t->train.n - first < t->batch ? t->train.n - first : t->batch;
     int classes = s->sizes[s->n_layers];
     mc_status st = MC_OK;
-    for (int done = 0; !st && done < rows_in_step; done += t->chunk_rows) {
-        int rows = rows_in_step - done < t->chunk_rows ? rows_in_step - done : t->chunk_rows;
-        st = gather(t, &t->train, t->index, first + done, rows);
+    for (int done = 0; !st && done < count; done += t->chunk_rows) {
+        int rows = count - done < t->chunk_rows ? count - done : t->chunk_rows;
+        st = gather(t, &t->train, index, first + done, rows);
         if (!st)
             st = forward(t, rows);
         loss_args la = {s->output, bref_at(t->delta[s->n_layers], 0),
                         bref_at(t->stat_loss, (size_t)first + done),
                         bref_at(t->stat_correct, (size_t)first + done),
                         bref_at(t->act[s->n_layers], 0), bref_at(t->labels, 0), rows, classes,
-                        1.0f / (float)rows_in_step};
+                        1.0f / (float)count};
         if (!st)
             st = t->op->loss(t->be, &la);
         if (!st)
             st = backward(t, rows, done > 0);
     }
+    return st;
+}
+
+mc_status trainer_step(trainer *t, int step)
+{
+    int first = step * t->batch;
+    int rows_in_step = t->train.n - first < t->batch ? t->train.n - first : t->batch;
+    mc_status st = accumulate_gradients(t, t->index, first, rows_in_step);
     sgd_args u = {bref_at(t->params, 0), bref_at(t->grads, 0), bref_at(t->velocity, 0),
                   t->n_params, t->cfg.lr, t->cfg.momentum, t->cfg.weight_decay};
     if (!st)
         st = t->op->sgd(t->be, &u);
+    return st;
+}
+
+mc_status trainer_gradient(trainer *t, int first, int count, float *grads, double *loss)
+{
+    if (first < 0 || count < 1 || first + count > t->train.n)
+        return MC_ERR_USAGE;
+    mc_status st = accumulate_gradients(t, t->identity, first, count);
+    float *l = st ? NULL : malloc((size_t)count * sizeof(float));
+    if (!st && !l)
+        st = MC_ERR_NOMEM;
+    if (!st)
+        st = t->op->read(t->be, t->stat_loss, (size_t)first * 4, l, (size_t)count * 4);
+    if (!st)
+        st = t->op->read(t->be, t->grads, 0, grads, t->n_params * sizeof(float));
+    double sum = 0;
+    for (int i = 0; !st && i < count; i++)
+        sum += l[i];
+    *loss = sum / count;
+    free(l);
     return st;
 }
 

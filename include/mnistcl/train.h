@@ -16,6 +16,8 @@ typedef struct {
     float momentum;     /* SGD momentum (0 = plain SGD) */
     float weight_decay; /* L2 penalty added to the gradient */
     int shuffle;        /* reshuffle the training set every epoch */
+    int chunk_rows;     /* rows per device pass (0 = sized from memory); a step larger than
+                           this is computed in chunks whose gradients are accumulated */
 } train_config;
 
 /** Sums over one pass. */
@@ -62,6 +64,12 @@ mc_status trainer_step_loss(trainer *t, int step, double *loss);
 
 /** Ends the epoch: sums the per-image losses and hits on the device and reads the two sums. */
 mc_status trainer_end_epoch(trainer *t, pass_stats *out);
+
+/**
+ * Gradient of the mean loss over training images [first, first + count) (in file order)
+ * into grads (mlp_param_count floats); the mean loss into *loss. Changes no parameter.
+ */
+mc_status trainer_gradient(trainer *t, int first, int count, float *grads, double *loss);
 
 /** Forward pass over the test set (train_set != 0: the training set) in chunks. */
 mc_status trainer_evaluate(trainer *t, int train_set, pass_stats *out);

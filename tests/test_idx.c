@@ -1,0 +1,168 @@
+/*
+ * IDX loader: good raw and gzipped files load identically; every malformed file is
+ * rejected with the right status and a message that names the file and the problem:
+ * missing, truncated header, wrong magic, wrong element type, wrong dimension count,
+ * zero or oversized dimensions (no allocation from the header's claim), truncated data,
+ * trailing bytes, mismatched counts, labels out of range, corrupt and truncated gzip.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "mnistcl/dataset.h"
+#include "test_util.h"
+
+static char dir[256];
+
+/* Big-endian u32 into p. */
+static void put_be32(unsigned char *p, unsigned v)
+{
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8), p[3] = (unsigned char)v;
+}
+
+/* Writes bytes to dir/name (gzip-compressed when gz); returns the path (never freed). */
+static const char *write_file(const char *name, const unsigned char *bytes, size_t n, int gz)
+{
+    char *path = malloc(512);
+    snprintf(path, 512, "%s/%s", dir, name);
+    if (gz) {
+        gzFile f = gzopen(path, "wb");
+        gzwrite(f, bytes, (unsigned)n);
+        gzclose(f);
+    } else {
+        FILE *f = fopen(path, "wb");
+        fwrite(bytes, 1, n, f);
+        fclose(f);
+    }
+    return path;
+}
+
+/* An image file image: magic, dims, then n*rows*cols pixel bytes (value = index % 251). */
+static size_t image_file(unsigned char *out, unsigned magic, unsigned n, unsigned rows,
+                         unsigned cols, size_t data_bytes)
+{
+    put_be32(out, magic);
+    put_be32(out + 4, n), put_be32(out + 8, rows), put_be32(out + 12, cols);
+    for (size_t i = 0; i < data_bytes; i++)
+        out[16 + i] = (unsigned char)(i % 251);
+    return 16 + data_bytes;
+}
+
+static size_t label_file(unsigned char *out, unsigned n, const unsigned char *labels)
+{
+    put_be32(out, 0x801);
+    put_be32(out + 4, n);
+    memcpy(out + 8, labels, n);
+    return 8 + n;
+}
+
+/* Loads the pair and checks the status and that the message holds `needle` and the file. */
+static void expect_error(const char *what, const char *img, const char *lab, mc_status want,
+                         const char *needle, const char *file)
+{
+    dataset d;
+    mc_error err = {{0}};
+    mc_status st = dataset_load_idx(&d, img, lab, 10, &err);
+    if (st != want)
+        test_fail("%s: status %d (%s), want %d; message: %s", what, st, mc_status_name(st), want,
+                  err.msg);
+    else if (!strstr(err.msg, needle) || !strstr(err.msg, file))
+        test_fail("%s: message '%s' lacks '%s' or the file name", what, err.msg, needle);
+    else
+        printf("ok  %-28s %s\n", what, err.msg);
+    if (st == MC_OK)
+        dataset_free(&d);
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/mnistcl-test-idx-XXXXXX");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    static unsigned char buf[1 << 16];
+    const unsigned char labels5[5] = {0, 9, 3, 3, 7};
+    size_t n = label_file(buf, 5, labels5);
+    const char *lab = write_file("labels", buf, n, 0);
+    const char *lab_gz = write_file("labels.gz", buf, n, 1);
+    n = image_file(buf, 0x803, 5, 3, 4, 60);
+    const char *img = write_file("images", buf, n, 0);
+    const char *img_gz = write_file("images.gz", buf, n, 1);
+
+    /* good files, raw and gzipped, give the same set */
+    dataset a, b;
+    mc_error err;
+    if (dataset_load_idx(&a, img, lab, 10, &err) || dataset_load_idx(&b, img_gz, lab_gz, 10, &err)) {
+        test_fail("good files rejected: %s", err.msg);
+    } else {
+        if (a.n != 5 || a.rows != 3 || a.cols != 4 || a.max_label != 9 || a.images[59] != 59 ||
+            a.labels[1] != 9)
+            test_fail("good raw file loaded wrongly (n %d, %dx%d)", a.n, a.rows, a.cols);
+        if (memcmp(a.images, b.images, 60) || memcmp(a.labels, b.labels, 5))
+            test_fail("gzipped file loads differently from the raw one");
+        dataset_free(&a), dataset_free(&b);
+        printf("ok  good raw and gzip files load the same 5 images of 3x4\n");
+    }
+
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/no-such-file", dir);
+    expect_error("missing file", missing, lab, MC_ERR_IO, "cannot open", missing);
+    const char *p = write_file("short", buf, 3, 0);
+    expect_error("3-byte file", p, lab, MC_ERR_DATA, "truncated", p);
+    n = image_file(buf, 0x12345678, 5, 3, 4, 60);
+    p = write_file("badmagic", buf, n, 0);
+    expect_error("wrong magic", p, lab, MC_ERR_DATA, "bad magic", p);
+    n = image_file(buf, 0x0d03, 5, 3, 4, 60);
+    p = write_file("floats", buf, n, 0);
+    expect_error("float element type", p, lab, MC_ERR_DATA, "element type 0x0d", p);
+    expect_error("labels as images", lab, lab, MC_ERR_DATA, "1 dimensions, expected 3", lab);
+    n = image_file(buf, 0x803, 5, 3, 4, 60);
+    p = write_file("halfheader", buf, 10, 0);
+    expect_error("truncated header", p, lab, MC_ERR_DATA, "truncated header", p);
+    n = image_file(buf, 0x803, 5, 0, 4, 0);
+    p = write_file("zerodim", buf, n, 0);
+    expect_error("zero dimension", p, lab, MC_ERR_DATA, "is 0", p);
+    n = image_file(buf, 0x803, 0x7fffffff, 65536, 65536, 100);
+    p = write_file("huge", buf, n, 0);
+    expect_error("2^31 images of 2^16x2^16", p, lab, MC_ERR_DATA, "limit", p);
+    n = image_file(buf, 0x803, 200000, 1000, 1000, 100);
+    p = write_file("liar", buf, n, 0);
+    expect_error("header claims 200 GB", p, lab, MC_ERR_DATA, "limit", p);
+    n = image_file(buf, 0x803, 5000, 28, 28, 1000);
+    p = write_file("claims-more", buf, n, 0);
+    expect_error("data truncated", p, lab, MC_ERR_DATA, "the header promises 3920000", p);
+    n = image_file(buf, 0x803, 5, 3, 4, 65);
+    p = write_file("trailing", buf, n, 0);
+    expect_error("trailing bytes", p, lab, MC_ERR_DATA, "5 bytes follow", p);
+    n = image_file(buf, 0x803, 6, 3, 4, 72);
+    p = write_file("six", buf, n, 0);
+    expect_error("count mismatch", p, lab, MC_ERR_DATA, "6 images but", p);
+    const unsigned char bad_labels[5] = {0, 1, 10, 2, 3};
+    n = label_file(buf, 5, bad_labels);
+    p = write_file("badlabels", buf, n, 0);
+    expect_error("label out of range", img, p, MC_ERR_DATA, "label 10 of item 2", p);
+
+    /* gzip damage: a valid gzip stream cut short, and garbage after a gzip magic */
+    n = image_file(buf, 0x803, 5, 3, 4, 60);
+    write_file("cut.gz", buf, n, 1);
+    char cut[300];
+    snprintf(cut, sizeof cut, "%s/cut.gz", dir);
+    if (truncate(cut, 30) != 0)
+        perror("truncate");
+    expect_error("truncated gzip", cut, lab, MC_ERR_DATA, "", cut);
+    unsigned char junk[64] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+    for (int i = 10; i < 64; i++)
+        junk[i] = (unsigned char)(i * 37);
+    p = write_file("junk.gz", junk, sizeof junk, 0);
+    expect_error("corrupt gzip", p, lab, MC_ERR_DATA, "", p);
+
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    return test_exit_code();
+}

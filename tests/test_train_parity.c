@@ -1,0 +1,111 @@
+/*
+ * Training parity: the same seed, data and settings on the CPU reference and on OpenCL,
+ * step by step. After every SGD step the mean loss of that step's images is compared,
+ * and at the end every parameter. Four runs cover the code paths:
+ *   784-64-10 relu/softmax, he init, batch 32, momentum 0.9           60 steps
+ *   784-20-10 sigmoid/sigmoid-mse, uniform init, batch 1 (seed 000)   100 steps
+ *   784-32-16-10 tanh/softmax, xavier, batch 127, momentum, decay     50 steps
+ *   784-16-10 relu/softmax, full batch of 1000; OpenCL computes it in chunks of 300
+ *     with accumulated gradients, the reference in one piece (seed 003)  50 steps
+ * Tolerance: step losses |x - ref| <= 1e-6 + 1e-5 |ref|; parameters <= 2e-6 + 1e-5 |ref|.
+ * The reference accumulates in double, OpenCL in float, so the runs drift apart slowly;
+ * observed on pocl: at most 4e-7 relative in a step loss, 2e-7 absolute in a parameter.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "mnistcl/train.h"
+#include "test_util.h"
+
+typedef struct {
+    const char *name;
+    mlp_spec spec;
+    init_kind init;
+    train_config cfg;
+    int images, steps;
+    int cl_chunk_rows; /* chunk size forced on the OpenCL side (0 = automatic) */
+} parity_case;
+
+/* Runs the case on be; fills losses[steps] and params (mlp_param_count floats). */
+static int run_case(backend *be, const parity_case *c, const dataset *train, int chunk_rows,
+                    double *losses, float *params)
+{
+    mc_error err;
+    trainer *t = NULL;
+    train_config cfg = c->cfg;
+    cfg.chunk_rows = chunk_rows;
+    if (trainer_create(&t, be, &c->spec, train, NULL, &cfg, &err)) {
+        test_fail("%s: trainer_create on %s: %s", c->name, be->name, err.msg);
+        return 0;
+    }
+    rng init, shuffle;
+    rng_seed(&init, 42);
+    rng_seed(&shuffle, 43);
+    mlp_init_params(&c->spec, c->init, &init, params);
+    int ok = trainer_set_params(t, params) == MC_OK;
+    int per_epoch = trainer_steps_per_epoch(t);
+    for (int s = 0; ok && s < c->steps; s++) {
+        if (s % per_epoch == 0)
+            ok = trainer_begin_epoch(t, &shuffle) == MC_OK;
+        ok = ok && trainer_step(t, s % per_epoch) == MC_OK &&
+             trainer_step_loss(t, s % per_epoch, &losses[s]) == MC_OK;
+    }
+    ok = ok && trainer_get_params(t, params) == MC_OK;
+    if (!ok)
+        test_fail("%s: training on %s failed", c->name, be->name);
+    trainer_destroy(t);
+    return ok;
+}
+
+int main(void)
+{
+    backend *cpu = backend_cpu_create();
+    backend *cl = test_open_opencl();
+    dataset train;
+    mc_error err;
+    if (dataset_load_named(&train, DATASET_MNIST, NULL, 1, &err)) {
+        fprintf(stderr, "FAIL: %s\n", err.msg);
+        return 1;
+    }
+    const parity_case cases[] = {
+        {"relu/softmax batch 32", {2, {784, 64, 10}, ACT_RELU, OUT_SOFTMAX_XENT}, INIT_HE,
+         {.batch = 32, .lr = 0.05f, .momentum = 0.9f, .shuffle = 1}, 32 * 60, 60, 0},
+        {"sigmoid/sigmoid-mse batch 1", {2, {784, 20, 10}, ACT_SIGMOID, OUT_SIGMOID_MSE},
+         INIT_UNIFORM, {.batch = 1, .lr = 0.01f, .shuffle = 0}, 100, 100, 0},
+        {"tanh/softmax batch 127", {3, {784, 32, 16, 10}, ACT_TANH, OUT_SOFTMAX_XENT},
+         INIT_XAVIER,
+         {.batch = 127, .lr = 0.1f, .momentum = 0.5f, .weight_decay = 1e-4f, .shuffle = 1},
+         127 * 50, 50, 0},
+        {"relu/softmax full batch, chunked", {2, {784, 16, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
+         INIT_UNIFORM, {.batch = 0, .lr = 0.2f}, 1000, 50, 300},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const parity_case *c = &cases[i];
+        dataset subset = train;
+        dataset_truncate(&subset, c->images);
+        size_t n = mlp_param_count(&c->spec);
+        double *loss[2] = {calloc((size_t)c->steps, 8), calloc((size_t)c->steps, 8)};
+        float *params[2] = {malloc(n * 4), malloc(n * 4)};
+        if (run_case(cpu, c, &subset, 0, loss[0], params[0]) &&
+            run_case(cl, c, &subset, c->cl_chunk_rows, loss[1], params[1])) {
+            float *lf[2] = {malloc((size_t)c->steps * 4), malloc((size_t)c->steps * 4)};
+            for (int s = 0; s < c->steps; s++)
+                lf[0][s] = (float)loss[0][s], lf[1][s] = (float)loss[1][s];
+            char what[128];
+            snprintf(what, sizeof what, "%s: step losses", c->name);
+            check_close(what, lf[1], lf[0], (size_t)c->steps, 1e-6, 1e-5);
+            free(lf[0]), free(lf[1]);
+            snprintf(what, sizeof what, "%s: parameters after %d steps", c->name, c->steps);
+            check_close(what, params[1], params[0], n, 2e-6, 1e-5);
+            printf("%-36s loss %.4f -> %.4f (reference) / %.4f (OpenCL)\n", c->name, loss[0][0],
+                   loss[0][c->steps - 1], loss[1][c->steps - 1]);
+            if (!(loss[0][c->steps - 1] < loss[0][0]))
+                test_fail("%s: the loss did not fall; the run proves little", c->name);
+        }
+        free(loss[0]), free(loss[1]), free(params[0]), free(params[1]);
+    }
+    dataset_free(&train);
+    backend_destroy(cl);
+    backend_destroy(cpu);
+    return test_exit_code();
+}

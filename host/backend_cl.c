@@ -20,11 +20,13 @@ enum {
     K_COL_SUM,
     K_SUM,
     K_SGD,
+    K_SEQ,
     K_COUNT
 };
 static const char *const kernel_names[K_COUNT] = {
     "gather_batch", "gemm_naive", "gemm_rb_nn", "gemm_rb_tn", "transpose",
     "loss_rows",    "probs_rows", "col_sum",    "sum_stats",  "sgd_update",
+    "train_sequential",
 };
 
 typedef struct {
@@ -38,6 +40,7 @@ typedef struct {
     cl_ulong max_alloc;  /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
     size_t max_wg;       /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     size_t sum_wg;       /* work-group size sum_stats was built for */
+    size_t seq_wg;       /* work-group size train_sequential was built for */
     cl_mem dummy;        /* bound to kernel arguments a call does not use */
     buf *scratch;        /* transposed operands */
     gemm_variant forced; /* GEMM_AUTO unless a test forces one */
@@ -290,6 +293,32 @@ static mc_status cl_sum(backend *be, const sum_args *a)
     return launch(cb, K_SUM, args, 9, 1, wg, wg);
 }
 
+static mc_status cl_sequential(backend *be, const sequential_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    const mlp_spec *s = a->spec;
+    if (s->n_layers > SEQ_MAX_LAYERS)
+        return MC_ERR_USAGE;
+    cl_mem p = mem_of(cb, a->params), v = mem_of(cb, a->velocity), sc = mem_of(cb, a->scratch),
+           img = mem_of(cb, a->images), lab = mem_of(cb, a->labels), idx = mem_of(cb, a->index),
+           l = mem_of(cb, a->loss), c = mem_of(cb, a->correct);
+    cl_int start = a->start, count = a->count, nl = s->n_layers, sz[SEQ_MAX_LAYERS + 1] = {0},
+           act = s->hidden_act, out = s->output;
+    for (int i = 0; i <= s->n_layers; i++)
+        sz[i] = s->sizes[i];
+    cl_float lr = a->lr, mom = a->momentum, wd = a->weight_decay;
+    /* the kernel indexes its buffers from 0: offsets are not supported here */
+    if (a->params.off || a->velocity.off || a->scratch.off || a->images.off || a->labels.off ||
+        a->index.off || a->loss.off || a->correct.off)
+        return MC_ERR_USAGE;
+    karg args[] = {ARG(p),     ARG(v),     ARG(sc),    ARG(img),   ARG(lab),  ARG(idx),
+                   ARG(start), ARG(count), ARG(nl),    ARG(sz[0]), ARG(sz[1]), ARG(sz[2]),
+                   ARG(sz[3]), ARG(sz[4]), ARG(act),   ARG(out),   ARG(lr),   ARG(mom),
+                   ARG(wd),    ARG(l),     ARG(c)};
+    size_t wg[1] = {cb->seq_wg};
+    return launch(cb, K_SEQ, args, 21, 1, wg, wg);
+}
+
 static void cl_destroy(backend *be)
 {
     cl_backend *cb = cl_of(be);
@@ -323,6 +352,7 @@ static const backend_ops cl_ops = {
     .col_sum = cl_col_sum,
     .sgd = cl_sgd,
     .sum = cl_sum,
+    .sequential = cl_sequential,
     .destroy = cl_destroy,
 };
 
@@ -339,6 +369,13 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, mc_error *err)
     cb->sum_wg = 256;
     while (cb->sum_wg > cb->max_wg && cb->sum_wg > 1)
         cb->sum_wg /= 2;
+    /* one work-item per group on CPU devices (vectorised loops), 64 elsewhere */
+    cb->seq_wg = (d->type & CL_DEVICE_TYPE_CPU) ? 1 : 64;
+    const char *seq_env = getenv("MNISTCL_SEQ_WG");
+    if (seq_env && atoi(seq_env) > 0)
+        cb->seq_wg = (size_t)atoi(seq_env);
+    if (cb->seq_wg > cb->max_wg)
+        cb->seq_wg = cb->max_wg;
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)d->platform, 0};
     cb->context = clCreateContext(props, 1, &d->device, NULL, NULL, &e);
     if (ocl_failed(e, "clCreateContext"))
@@ -354,7 +391,8 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, mc_error *err)
     if (st)
         return st;
     char options[256];
-    snprintf(options, sizeof options, "-cl-std=CL1.2 -DSUM_WG=%zu", cb->sum_wg);
+    snprintf(options, sizeof options, "-cl-std=CL1.2 -DSUM_WG=%zu -DSEQ_WG=%zu", cb->sum_wg,
+             cb->seq_wg);
     st = ocl_build(cb->context, d->device, text, options, &cb->program, err);
     free(text);
     if (st)

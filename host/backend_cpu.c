@@ -144,56 +144,59 @@ static int argmax_first(const float *z, int n)
     return best;
 }
 
+/* Output values of one row: softmax(z) (max-subtracted) or sigmoid(z), in double. */
+static void output_values(output_kind kind, const float *z, int classes, double *o)
+{
+    if (kind == OUT_SOFTMAX_XENT) {
+        double zmax = z[argmax_first(z, classes)], denom = 0.0;
+        for (int c = 0; c < classes; c++)
+            denom += o[c] = exp((double)z[c] - zmax);
+        for (int c = 0; c < classes; c++)
+            o[c] /= denom;
+    } else {
+        for (int c = 0; c < classes; c++)
+            o[c] = 1.0 / (1.0 + exp(-(double)z[c]));
+    }
+}
+
+/* Loss, hit and (when delta is not NULL) the scaled delta of one row (see loss_args). */
+static void output_row(output_kind kind, const float *z, int classes, int y, double scale,
+                       float *delta, float *loss, int *correct)
+{
+    double o[classes], l = 0.0;
+    output_values(kind, z, classes, o);
+    if (kind == OUT_SOFTMAX_XENT) {
+        l = -log(fmax(o[y], 1e-30));
+    } else {
+        for (int c = 0; c < classes; c++)
+            l += (o[c] - (c == y)) * (o[c] - (c == y));
+        l /= classes;
+    }
+    *loss = (float)l;
+    *correct = argmax_first(z, classes) == y;
+    for (int c = 0; delta && c < classes; c++)
+        delta[c] = (float)((o[c] - (c == y)) * scale);
+}
+
 static mc_status cpu_loss(backend *be, const loss_args *a)
 {
     (void)be;
-    for (int i = 0; i < a->count; i++) {
-        const float *z = F32(a->logits) + (size_t)i * a->classes;
-        int y = I32(a->labels)[i];
-        double loss = 0.0;
-        double out[a->classes]; /* probabilities or sigmoid outputs */
-        if (a->kind == OUT_SOFTMAX_XENT) {
-            double zmax = z[argmax_first(z, a->classes)], denom = 0.0;
-            for (int c = 0; c < a->classes; c++)
-                denom += out[c] = exp((double)z[c] - zmax);
-            for (int c = 0; c < a->classes; c++)
-                out[c] /= denom;
-            loss = -log(fmax(out[y], 1e-30));
-        } else {
-            for (int c = 0; c < a->classes; c++) {
-                out[c] = 1.0 / (1.0 + exp(-(double)z[c]));
-                double d = out[c] - (c == y);
-                loss += d * d;
-            }
-            loss /= a->classes;
-        }
-        F32(a->loss)[i] = (float)loss;
-        I32(a->correct)[i] = argmax_first(z, a->classes) == y;
-        if (a->delta.b) {
-            float *d = F32(a->delta) + (size_t)i * a->classes;
-            for (int c = 0; c < a->classes; c++)
-                d[c] = (float)((out[c] - (c == y)) * a->scale);
-        }
-    }
+    for (int i = 0; i < a->count; i++)
+        output_row(a->kind, F32(a->logits) + (size_t)i * a->classes, a->classes,
+                   I32(a->labels)[i], a->scale,
+                   a->delta.b ? F32(a->delta) + (size_t)i * a->classes : NULL,
+                   F32(a->loss) + i, I32(a->correct) + i);
     return MC_OK;
 }
 
 static mc_status cpu_probs(backend *be, const probs_args *a)
 {
     (void)be;
+    double o[a->classes];
     for (int i = 0; i < a->count; i++) {
-        const float *z = F32(a->logits) + (size_t)i * a->classes;
-        float *o = F32(a->out) + (size_t)i * a->classes;
-        if (a->kind == OUT_SOFTMAX_XENT) {
-            double zmax = z[argmax_first(z, a->classes)], denom = 0.0;
-            for (int c = 0; c < a->classes; c++)
-                denom += exp((double)z[c] - zmax);
-            for (int c = 0; c < a->classes; c++)
-                o[c] = (float)(exp((double)z[c] - zmax) / denom);
-        } else {
-            for (int c = 0; c < a->classes; c++)
-                o[c] = (float)(1.0 / (1.0 + exp(-(double)z[c])));
-        }
+        output_values(a->kind, F32(a->logits) + (size_t)i * a->classes, a->classes, o);
+        for (int c = 0; c < a->classes; c++)
+            F32(a->out)[(size_t)i * a->classes + c] = (float)o[c];
     }
     return MC_OK;
 }
@@ -212,19 +215,24 @@ static mc_status cpu_col_sum(backend *be, const col_sum_args *a)
     return MC_OK;
 }
 
+/* One SGD update of parameter p (velocity v) with gradient g (see sgd_args). */
+static void cpu_sgd_update(float *p, float *v, double g, double lr, double momentum, double wd)
+{
+    g += wd * *p;
+    if (momentum != 0.0) {
+        *v = (float)(momentum * *v + g);
+        g = *v;
+    }
+    *p = (float)(*p - lr * g);
+}
+
 static mc_status cpu_sgd(backend *be, const sgd_args *a)
 {
     (void)be;
     float *p = F32(a->params), *g = F32(a->grads);
     float *v = a->momentum != 0.0f ? F32(a->velocity) : NULL;
-    for (size_t i = 0; i < a->n; i++) {
-        double grad = (double)g[i] + (double)a->weight_decay * p[i];
-        if (v) {
-            v[i] = (float)((double)a->momentum * v[i] + grad);
-            grad = v[i];
-        }
-        p[i] = (float)(p[i] - (double)a->lr * grad);
-    }
+    for (size_t i = 0; i < a->n; i++)
+        cpu_sgd_update(&p[i], v ? &v[i] : NULL, g[i], a->lr, a->momentum, a->weight_decay);
     return MC_OK;
 }
 
@@ -239,6 +247,63 @@ static mc_status cpu_sum(backend *be, const sum_args *a)
     }
     F32(a->loss_sum)[0] = (float)s;
     I32(a->correct_sum)[0] = (int)c;
+    return MC_OK;
+}
+
+static mc_status cpu_sequential(backend *be, const sequential_args *a)
+{
+    (void)be;
+    const mlp_spec *s = a->spec;
+    int L = s->n_layers;
+    float *act[SEQ_MAX_LAYERS + 1], *delta[SEQ_MAX_LAYERS + 1];
+    float *scratch = F32(a->scratch);
+    for (int l = 0; l <= L; l++) {
+        act[l] = scratch;
+        delta[l] = scratch + s->sizes[l];
+        scratch += 2 * (size_t)s->sizes[l];
+    }
+    float *P = F32(a->params), *V = a->momentum != 0.0f ? F32(a->velocity) : NULL;
+    for (int n = 0; n < a->count; n++) {
+        int src = I32(a->index)[a->start + n];
+        const unsigned char *img = U8(a->images) + (size_t)src * s->sizes[0];
+        for (int i = 0; i < s->sizes[0]; i++)
+            act[0][i] = (float)img[i] * (1.0f / 255.0f);
+        for (int l = 0; l < L; l++) {
+            int in = s->sizes[l], out = s->sizes[l + 1];
+            const float *W = P + mlp_weight_offset(s, l), *b = P + mlp_bias_offset(s, l);
+            for (int j = 0; j < out; j++) {
+                double z = b[j];
+                for (int i = 0; i < in; i++)
+                    z += (double)act[l][i] * W[(size_t)i * out + j];
+                act[l + 1][j] = (float)act_apply(mlp_layer_act(s, l), z);
+            }
+        }
+        output_row(s->output, act[L], s->sizes[L], U8(a->labels)[src], 1.0, delta[L],
+                   F32(a->loss) + a->start + n, I32(a->correct) + a->start + n);
+        for (int l = L - 1; l >= 0; l--) {
+            int in = s->sizes[l], out = s->sizes[l + 1];
+            size_t wo = mlp_weight_offset(s, l), bo = mlp_bias_offset(s, l);
+            float *W = P + wo, *b = P + bo;
+            if (l > 0) { /* with W_l before its update */
+                for (int i = 0; i < in; i++) {
+                    double d = 0.0;
+                    for (int j = 0; j < out; j++)
+                        d += (double)delta[l + 1][j] * W[(size_t)i * out + j];
+                    delta[l][i] = (float)(d * act_grad_from_output(s->hidden_act, act[l][i]));
+                }
+            }
+            for (int i = 0; i < in; i++)
+                for (int j = 0; j < out; j++) {
+                    size_t k = (size_t)i * out + j;
+                    cpu_sgd_update(&W[k], V ? V + wo + k : NULL,
+                                   (double)act[l][i] * delta[l + 1][j], a->lr, a->momentum,
+                                   a->weight_decay);
+                }
+            for (int j = 0; j < out; j++)
+                cpu_sgd_update(&b[j], V ? V + bo + j : NULL, delta[l + 1][j], a->lr, a->momentum,
+                               a->weight_decay);
+        }
+    }
     return MC_OK;
 }
 
@@ -257,6 +322,7 @@ static const backend_ops cpu_ops = {
     .col_sum = cpu_col_sum,
     .sgd = cpu_sgd,
     .sum = cpu_sum,
+    .sequential = cpu_sequential,
     .destroy = cpu_destroy,
 };
 

@@ -155,8 +155,8 @@ int cmd_train(int argc, char **argv)
     for (int epoch = 1; epoch <= o.epochs; epoch++) {
         double t0 = cli_now();
         st = trainer_begin_epoch(t, &shuffle_rng);
-        for (int s = 0; !st && s < trainer_steps_per_epoch(t); s++)
-            st = trainer_step(t, s);
+        if (!st)
+            st = trainer_train_steps(t, 0, trainer_steps_per_epoch(t));
         if (!st)
             st = trainer_end_epoch(t, &tr);
         double seconds = cli_now() - t0;

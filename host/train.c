@@ -38,6 +38,8 @@ struct trainer {
     buf *identity;                  /* int32 0..n-1, for evaluation */
     buf *stat_loss, *stat_correct;  /* per-image loss and hit of the current pass */
     buf *sums;                      /* [0] loss sum (float), [1] correct count (int32) */
+    buf *seq_scratch;               /* fused batch-1 path: activations and deltas */
+    int fused;                      /* batch 1 runs through be->ops->sequential */
     int32_t *host_index;
 };
 
@@ -161,6 +163,9 @@ mc_status trainer_create(trainer **out, backend *be, const mlp_spec *spec, const
         st = t->op->alloc(t->be, n_max * 4, &t->stat_correct);
     if (!st)
         st = t->op->alloc(t->be, 8, &t->sums);
+    t->fused = t->batch == 1 && !cfg->unfused && spec->n_layers <= SEQ_MAX_LAYERS && train;
+    if (!st && t->fused)
+        st = alloc_floats(t, seq_scratch_floats(spec), &t->seq_scratch);
     if (st) {
         trainer_destroy(t);
         return mc_fail(err, st, "cannot allocate the network's buffers on %s (see above)",
@@ -175,7 +180,7 @@ void trainer_destroy(trainer *t)
     if (!t)
         return;
     buf *all[] = {t->params,     t->grads,   t->velocity,  t->labels,       t->index,
-                  t->identity,   t->stat_loss, t->stat_correct, t->sums,
+                  t->identity,   t->stat_loss, t->stat_correct, t->sums, t->seq_scratch,
                   t->train.images, t->train.labels, t->test.images, t->test.labels};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (all[i])
@@ -310,8 +315,40 @@ static mc_status accumulate_gradients(trainer *t, buf *index, int first, int cou
     return st;
 }
 
+#define SEQ_BLOCK 4096 /* images per launch of the fused batch-1 kernel */
+
+mc_status trainer_train_steps(trainer *t, int first, int count)
+{
+    mc_status st = MC_OK;
+    if (!t->fused) {
+        for (int s = first; !st && s < first + count; s++)
+            st = trainer_step(t, s);
+        return st;
+    }
+    for (int done = 0; !st && done < count; done += SEQ_BLOCK) {
+        sequential_args a = {&t->spec,
+                             bref_at(t->params, 0),
+                             bref_at(t->velocity, 0),
+                             bref_at(t->seq_scratch, 0),
+                             bref_at(t->train.images, 0),
+                             bref_at(t->train.labels, 0),
+                             bref_at(t->index, 0),
+                             first + done,
+                             count - done < SEQ_BLOCK ? count - done : SEQ_BLOCK,
+                             bref_at(t->stat_loss, 0),
+                             bref_at(t->stat_correct, 0),
+                             t->cfg.lr,
+                             t->cfg.momentum,
+                             t->cfg.weight_decay};
+        st = t->op->sequential(t->be, &a);
+    }
+    return st;
+}
+
 mc_status trainer_step(trainer *t, int step)
 {
+    if (t->fused)
+        return trainer_train_steps(t, step, 1);
     int first = step * t->batch;
     int rows_in_step = t->train.n - first < t->batch ? t->train.n - first : t->batch;
     mc_status st = accumulate_gradients(t, t->index, first, rows_in_step);

@@ -5,6 +5,8 @@
  *               probs_rows          softmax and sigmoid outputs
  *   reduce.cl   col_sum, sum_stats  bias gradients and the loss/accuracy sums
  *   update.cl   sgd_update          with and without momentum and weight decay
+ *   train_seq.cl train_sequential   fused per-sample SGD, 1 to 4 layers, plain SGD (zero
+ *                                   inputs skipped) and momentum + decay
  * (transpose.cl is exercised by test_gemm through the register-blocked NT product.)
  * Each check's tolerance is written beside it.
  */
@@ -284,6 +286,84 @@ static void test_sum(backend *cpu, backend *cl, rng *r)
     }
 }
 
+static void test_sequential(backend *cpu, backend *cl, rng *r)
+{
+    const mlp_spec specs[] = {
+        {1, {10, 10}, ACT_SIGMOID, OUT_SOFTMAX_XENT},
+        {2, {63, 1, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
+        {2, {784, 20, 10}, ACT_SIGMOID, OUT_SIGMOID_MSE},
+        {3, {127, 63, 10, 10}, ACT_TANH, OUT_SIGMOID_MSE},
+        {4, {784, 64, 32, 16, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
+    };
+    /* well-conditioned settings: a diverging run would amplify rounding, not test it */
+    const float cfg[][3] = {{0.01f, 0, 0}, {0.005f, 0.5f, 1e-3f}};
+    const int n_images = 40, count = 33, start = 4;
+    for (size_t si = 0; si < sizeof specs / sizeof specs[0]; si++) {
+        const mlp_spec *spec = &specs[si];
+        int dim = spec->sizes[0], classes = spec->sizes[spec->n_layers];
+        unsigned char *images = malloc((size_t)n_images * dim), labels[40];
+        for (int i = 0; i < n_images * dim; i++) /* 70% zeros, as in MNIST */
+            images[i] = rng_below(r, 10) < 7 ? 0 : (unsigned char)rng_below(r, 256);
+        for (int i = 0; i < n_images; i++)
+            labels[i] = (unsigned char)rng_below(r, (uint32_t)classes);
+        int index[40];
+        for (int i = 0; i < n_images; i++)
+            index[i] = i;
+        rng_shuffle(r, index, n_images);
+        size_t np = mlp_param_count(spec);
+        float *p0 = malloc(np * 4), *v0 = malloc(np * 4);
+        mlp_init_params(spec, INIT_XAVIER, r, p0);
+        fill_uniform(r, v0, np, -0.01f, 0.01f);
+        for (int k = 0; k < 2; k++) {
+            float *p[2], *v[2], *l[2];
+            int *c[2];
+            backend *bes[2] = {cpu, cl};
+            for (int b = 0; b < 2; b++) {
+                backend *be = bes[b];
+                buf *bp = upload_f32(be, p0, np), *bv = upload_f32(be, v0, np),
+                    *bi = upload_u8(be, images, (size_t)n_images * dim),
+                    *bl = upload_u8(be, labels, 40), *bx = upload_i32(be, index, 40), *bs = NULL,
+                    *bls = NULL, *bcs = NULL;
+                be->ops->alloc(be, seq_scratch_floats(spec) * 4, &bs);
+                be->ops->alloc(be, 40 * 4, &bls);
+                be->ops->alloc(be, 40 * 4, &bcs);
+                sequential_args a = {spec, bref_at(bp, 0), bref_at(bv, 0), bref_at(bs, 0),
+                                     bref_at(bi, 0), bref_at(bl, 0), bref_at(bx, 0), start,
+                                     count, bref_at(bls, 0), bref_at(bcs, 0), cfg[k][0],
+                                     cfg[k][1], cfg[k][2]};
+                if (be->ops->sequential(be, &a))
+                    test_fail("sequential launch");
+                p[b] = malloc(np * 4), v[b] = malloc(np * 4), l[b] = malloc(40 * 4);
+                c[b] = malloc(40 * 4);
+                download_f32(be, bp, p[b], np);
+                download_f32(be, bv, v[b], np);
+                download_f32(be, bls, l[b], 40);
+                download_i32(be, bcs, c[b], 40);
+                buf *all[] = {bp, bv, bi, bl, bx, bs, bls, bcs};
+                for (int i = 0; i < 8; i++)
+                    be->ops->release(be, all[i]);
+            }
+            char shape[64], what[160];
+            mlp_format_layers(spec, shape, sizeof shape);
+            /* 33 dependent float updates against double ones */
+            snprintf(what, sizeof what, "sequential %s %s momentum=%g: parameters", shape,
+                     output_name(spec->output), cfg[k][1]);
+            check_close(what, p[1], p[0], np, 1e-6, 1e-5);
+            if (cfg[k][1] != 0.0f) {
+                snprintf(what, sizeof what, "sequential %s: velocity", shape);
+                check_close(what, v[1], v[0], np, 1e-6, 1e-5);
+            }
+            snprintf(what, sizeof what, "sequential %s: per-image loss", shape);
+            check_close(what, l[1] + start, l[0] + start, count, 1e-6, 1e-5);
+            snprintf(what, sizeof what, "sequential %s: per-image hits", shape);
+            check_equal_int(what, c[1] + start, c[0] + start, count);
+            for (int b = 0; b < 2; b++)
+                free(p[b]), free(v[b]), free(l[b]), free(c[b]);
+        }
+        free(images), free(p0), free(v0);
+    }
+}
+
 int main(void)
 {
     backend *cpu = backend_cpu_create();
@@ -296,6 +376,7 @@ int main(void)
     test_col_sum(cpu, cl, &r);
     test_sgd(cpu, cl, &r);
     test_sum(cpu, cl, &r);
+    test_sequential(cpu, cl, &r);
     backend_destroy(cl);
     backend_destroy(cpu);
     return test_exit_code();

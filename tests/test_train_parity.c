@@ -4,6 +4,8 @@
  * and at the end every parameter. Four runs cover the code paths:
  *   784-64-10 relu/softmax, he init, batch 32, momentum 0.9           60 steps
  *   784-20-10 sigmoid/sigmoid-mse, uniform init, batch 1 (seed 000)   100 steps
+ *   784-32-16-10 relu/softmax, batch 1, momentum 0.9 and decay          200 steps
+ *     (batch 1: OpenCL's fused per-sample kernel against the reference's general path)
  *   784-32-16-10 tanh/softmax, xavier, batch 127, momentum, decay     50 steps
  *   784-16-10 relu/softmax, full batch of 1000; OpenCL computes it in chunks of 300
  *     with accumulated gradients, the reference in one piece (seed 003)  50 steps
@@ -24,16 +26,18 @@ typedef struct {
     train_config cfg;
     int images, steps;
     int cl_chunk_rows; /* chunk size forced on the OpenCL side (0 = automatic) */
+    int cpu_unfused;   /* batch 1 through the reference's general path, not its fused twin */
 } parity_case;
 
 /* Runs the case on be; fills losses[steps] and params (mlp_param_count floats). */
 static int run_case(backend *be, const parity_case *c, const dataset *train, int chunk_rows,
-                    double *losses, float *params)
+                    int unfused, double *losses, float *params)
 {
     mc_error err;
     trainer *t = NULL;
     train_config cfg = c->cfg;
     cfg.chunk_rows = chunk_rows;
+    cfg.unfused = unfused;
     if (trainer_create(&t, be, &c->spec, train, NULL, &cfg, &err)) {
         test_fail("%s: trainer_create on %s: %s", c->name, be->name, err.msg);
         return 0;
@@ -69,15 +73,19 @@ int main(void)
     }
     const parity_case cases[] = {
         {"relu/softmax batch 32", {2, {784, 64, 10}, ACT_RELU, OUT_SOFTMAX_XENT}, INIT_HE,
-         {.batch = 32, .lr = 0.05f, .momentum = 0.9f, .shuffle = 1}, 32 * 60, 60, 0},
-        {"sigmoid/sigmoid-mse batch 1", {2, {784, 20, 10}, ACT_SIGMOID, OUT_SIGMOID_MSE},
-         INIT_UNIFORM, {.batch = 1, .lr = 0.01f, .shuffle = 0}, 100, 100, 0},
+         {.batch = 32, .lr = 0.05f, .momentum = 0.9f, .shuffle = 1}, 32 * 60, 60, 0, 0},
+        {"sigmoid/sigmoid-mse batch 1 fused", {2, {784, 20, 10}, ACT_SIGMOID, OUT_SIGMOID_MSE},
+         INIT_UNIFORM, {.batch = 1, .lr = 0.01f, .shuffle = 0}, 100, 100, 0, 1},
+        {"relu/softmax batch 1 fused, momentum", {3, {784, 32, 16, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
+         INIT_HE, {.batch = 1, .lr = 0.01f, .momentum = 0.9f, .weight_decay = 1e-4f,
+                   .shuffle = 1},
+         200, 200, 0, 1},
         {"tanh/softmax batch 127", {3, {784, 32, 16, 10}, ACT_TANH, OUT_SOFTMAX_XENT},
          INIT_XAVIER,
          {.batch = 127, .lr = 0.1f, .momentum = 0.5f, .weight_decay = 1e-4f, .shuffle = 1},
-         127 * 50, 50, 0},
+         127 * 50, 50, 0, 0},
         {"relu/softmax full batch, chunked", {2, {784, 16, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
-         INIT_UNIFORM, {.batch = 0, .lr = 0.2f}, 1000, 50, 300},
+         INIT_UNIFORM, {.batch = 0, .lr = 0.2f}, 1000, 50, 300, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const parity_case *c = &cases[i];
@@ -86,8 +94,8 @@ int main(void)
         size_t n = mlp_param_count(&c->spec);
         double *loss[2] = {calloc((size_t)c->steps, 8), calloc((size_t)c->steps, 8)};
         float *params[2] = {malloc(n * 4), malloc(n * 4)};
-        if (run_case(cpu, c, &subset, 0, loss[0], params[0]) &&
-            run_case(cl, c, &subset, c->cl_chunk_rows, loss[1], params[1])) {
+        if (run_case(cpu, c, &subset, 0, c->cpu_unfused, loss[0], params[0]) &&
+            run_case(cl, c, &subset, c->cl_chunk_rows, 0, loss[1], params[1])) {
             float *lf[2] = {malloc((size_t)c->steps * 4), malloc((size_t)c->steps * 4)};
             for (int s = 0; s < c->steps; s++)
                 lf[0][s] = (float)loss[0][s], lf[1][s] = (float)loss[1][s];

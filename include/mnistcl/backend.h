@@ -124,6 +124,36 @@ typedef struct {
     int n;
 } sum_args;
 
+/** Most weight layers the fused per-sample path takes (deeper nets use the general path). */
+#define SEQ_MAX_LAYERS 4
+
+/**
+ * Per-sample SGD (batch 1) over `count` images in order, fused: for each image
+ * index[start + s]: x = image / 255, forward through every layer, output loss and delta
+ * (scale 1), then from the last layer back: delta_l = (delta_{l+1}·W_lᵀ) ⊙ act'(a_l)
+ * computed with W_l before its update, then W_l and b_l updated by SGD (momentum and
+ * weight decay as in sgd_args). Per-image loss and hit go to loss/correct[start + s].
+ * Same arithmetic as a batch-1 step of the general path, in one launch.
+ */
+typedef struct {
+    const mlp_spec *spec; /* n_layers <= SEQ_MAX_LAYERS */
+    bref params, velocity;
+    bref scratch;         /* float, mlp_seq_scratch_floats(spec) elements */
+    bref images, labels, index;
+    int start, count;
+    bref loss, correct;   /* indexed by start + s */
+    float lr, momentum, weight_decay;
+} sequential_args;
+
+/** Floats of scratch the fused path needs: activations and deltas of one image. */
+static inline size_t seq_scratch_floats(const mlp_spec *spec)
+{
+    size_t n = 0;
+    for (int l = 0; l <= spec->n_layers; l++)
+        n += 2 * (size_t)spec->sizes[l];
+    return n;
+}
+
 /** The operation table. Every function returns MC_OK or an error (message printed). */
 typedef struct {
     mc_status (*alloc)(backend *be, size_t bytes, buf **out);
@@ -139,6 +169,7 @@ typedef struct {
     mc_status (*col_sum)(backend *be, const col_sum_args *a);
     mc_status (*sgd)(backend *be, const sgd_args *a);
     mc_status (*sum)(backend *be, const sum_args *a);
+    mc_status (*sequential)(backend *be, const sequential_args *a);
     void (*destroy)(backend *be);
 } backend_ops;
 

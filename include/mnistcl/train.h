@@ -18,6 +18,7 @@ typedef struct {
     int shuffle;        /* reshuffle the training set every epoch */
     int chunk_rows;     /* rows per device pass (0 = sized from memory); a step larger than
                            this is computed in chunks whose gradients are accumulated */
+    int unfused;        /* 1: batch 1 through the general path, not the fused kernel (tests) */
 } train_config;
 
 /** Sums over one pass. */
@@ -58,6 +59,13 @@ mc_status trainer_begin_epoch(trainer *t, rng *r);
 
 /** Runs SGD step `step` (0-based) of the epoch: forward, loss, backward, update. Enqueues only. */
 mc_status trainer_step(trainer *t, int step);
+
+/**
+ * Runs steps [first, first + count) of the epoch. With batch 1 (and at most
+ * SEQ_MAX_LAYERS layers) they go through the fused per-sample kernel, a few thousand
+ * images per launch; otherwise one trainer_step each. Enqueues only.
+ */
+mc_status trainer_train_steps(trainer *t, int first, int count);
 
 /** Mean loss of the images of step `step`, read back from the device (tests, progress). */
 mc_status trainer_step_loss(trainer *t, int step, double *loss);

@@ -1,0 +1,194 @@
+/*
+ * train_seq.cl: per-sample SGD (batch 1) fused into one launch, for the seed 000 style of
+ * training where one kernel launch per operation would cost more than the arithmetic.
+ * One work-group runs `count` images strictly in order; for image n (index[start + n]):
+ *   a_0     = pixels / 255
+ *   a_{l+1} = act_l(a_l · W_l + b_l)                          (identity on the last layer)
+ *   delta_L = o - onehot(y), o = softmax(a_L) or sigmoid(a_L)  (loss, hit -> stats)
+ *   for l = L-1 .. 0:
+ *     delta_l = (delta_{l+1} · W_lᵀ) ⊙ act'(a_l)     (l >= 1, with W_l before its update)
+ *     g = a_lᵀ · delta_{l+1} + wd W_l;  v = mu v + g (mu != 0);  W_l -= lr v   (b_l alike)
+ * the same arithmetic as a batch-1 step of the general path (backend.h, sequential_args).
+ *
+ * Zero inputs: when a_l[i] == 0 the row i adds nothing to a_{l+1} and its weight gradient
+ * is 0, so with plain SGD (mu = wd = 0) the row is skipped: bit-identical for finite
+ * weights, and about 80% of MNIST pixels are 0. `sparse` says whether skipping is allowed.
+ *
+ * SEQ_WG work-items per group (build option). SEQ_WG == 1 (CPU devices): loops run along
+ * contiguous rows of W so the compiler vectorises them. SEQ_WG > 1 (GPUs): work-items
+ * split the units of a layer, or the elements of W in the update.
+ * scratch: for l = 0..L, a_l (sizes[l] floats) then delta_l (sizes[l] floats).
+ */
+#ifndef SEQ_WG
+#define SEQ_WG 1
+#endif
+#define SEQ_MAX_LAYERS 4
+#define SEQ_FENCE (CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE)
+
+/* a_out = act(a_in · W + b) for one layer */
+inline void seq_dense_forward(global const float *a_in, int in, int out, global const float *W,
+                              global const float *b, int act, global float *a_out)
+{
+#if SEQ_WG == 1
+    for (int j = 0; j < out; j++)
+        a_out[j] = b[j];
+    for (int i = 0; i < in; i++) {
+        float x = a_in[i];
+        if (x == 0.0f)
+            continue; /* adds +-0: exact for finite W */
+        global const float *row = W + i * out;
+        for (int j = 0; j < out; j++)
+            a_out[j] = fma(x, row[j], a_out[j]);
+    }
+    for (int j = 0; j < out; j++)
+        a_out[j] = act_apply(act, a_out[j]);
+#else
+    for (int j = get_local_id(0); j < out; j += SEQ_WG) {
+        float z = b[j];
+        for (int i = 0; i < in; i++) {
+            float x = a_in[i];
+            if (x != 0.0f)
+                z = fma(x, W[i * out + j], z);
+        }
+        a_out[j] = act_apply(act, z);
+    }
+#endif
+}
+
+/* delta_in = (delta_out · Wᵀ) ⊙ act'(a_in), with W not yet updated */
+inline void seq_delta_back(global const float *delta_out, int in, int out, global const float *W,
+                           global const float *a_in, int act, global float *delta_in)
+{
+    for (int i = get_local_id(0); i < in; i += SEQ_WG) {
+        global const float *row = W + i * out;
+        float d = 0.0f;
+        for (int j = 0; j < out; j++)
+            d = fma(delta_out[j], row[j], d);
+        delta_in[i] = d * act_grad_from_output(act, a_in[i]);
+    }
+}
+
+/* One parameter's SGD step with gradient g (momentum and decay as in update.cl). */
+inline void seq_sgd(global float *p, global float *v, float g, float lr, float momentum,
+                    float wd)
+{
+    g += wd * *p;
+    if (momentum != 0.0f) {
+        g = momentum * *v + g;
+        *v = g;
+    }
+    *p -= lr * g;
+}
+
+/* W -= lr (a_inᵀ delta_out) and b -= lr delta_out, with momentum/decay when given */
+inline void seq_update(global const float *a_in, global const float *delta_out, int in, int out,
+                       global float *W, global float *b, global float *vW, global float *vb,
+                       float lr, float momentum, float wd, int sparse)
+{
+#if SEQ_WG == 1
+    for (int i = 0; i < in; i++) {
+        float x = a_in[i];
+        if (sparse) {
+            if (x == 0.0f)
+                continue; /* W - lr * 0 == W exactly */
+            global float *row = W + i * out;
+            for (int j = 0; j < out; j++)
+                row[j] -= lr * (x * delta_out[j]);
+        } else {
+            for (int j = 0; j < out; j++)
+                seq_sgd(&W[i * out + j], &vW[i * out + j], x * delta_out[j], lr, momentum, wd);
+        }
+    }
+#else
+    for (int k = get_local_id(0); k < in * out; k += SEQ_WG) {
+        float x = a_in[k / out];
+        if (sparse && x == 0.0f)
+            continue;
+        seq_sgd(&W[k], &vW[k], x * delta_out[k % out], lr, momentum, wd);
+    }
+#endif
+    for (int j = get_local_id(0); j < out; j += SEQ_WG)
+        seq_sgd(&b[j], &vb[j], delta_out[j], lr, momentum, wd);
+}
+
+/* Output values, loss, hit and delta (scale 1) of one image; run by one work-item. */
+inline void seq_output(int kind, global const float *z, int classes, int y, global float *delta,
+                       global float *loss, global int *correct)
+{
+    int best = 0;
+    for (int c = 1; c < classes; c++)
+        if (z[c] > z[best])
+            best = c;
+    float l = 0.0f;
+    if (kind == OUT_SOFTMAX_XENT) {
+        float zmax = z[best], denom = 0.0f;
+        for (int c = 0; c < classes; c++)
+            denom += exp(z[c] - zmax);
+        for (int c = 0; c < classes; c++) {
+            float p = exp(z[c] - zmax) / denom;
+            if (c == y)
+                l = -log(fmax(p, 1e-30f));
+            delta[c] = p - (c == y ? 1.0f : 0.0f);
+        }
+    } else {
+        for (int c = 0; c < classes; c++) {
+            float diff = 1.0f / (1.0f + exp(-z[c])) - (c == y ? 1.0f : 0.0f);
+            l += diff * diff;
+            delta[c] = diff;
+        }
+        l /= (float)classes;
+    }
+    *loss = l;
+    *correct = best == y;
+}
+
+kernel __attribute__((reqd_work_group_size(SEQ_WG, 1, 1))) void
+train_sequential(global float *params, global float *velocity, global float *scratch,
+                 global const uchar *images, global const uchar *labels, global const int *index,
+                 int start, int count, int n_layers, int s0, int s1, int s2, int s3, int s4,
+                 int hidden_act, int output, float lr, float momentum, float wd,
+                 global float *loss, global int *correct)
+{
+    int sizes[SEQ_MAX_LAYERS + 1] = {s0, s1, s2, s3, s4};
+    global float *act[SEQ_MAX_LAYERS + 1], *delta[SEQ_MAX_LAYERS + 1];
+    global float *W[SEQ_MAX_LAYERS], *b[SEQ_MAX_LAYERS], *vW[SEQ_MAX_LAYERS], *vb[SEQ_MAX_LAYERS];
+    int off = 0, poff = 0;
+    for (int l = 0; l <= n_layers; l++) {
+        act[l] = scratch + off;
+        delta[l] = scratch + off + sizes[l];
+        off += 2 * sizes[l];
+        if (l < n_layers) {
+            W[l] = params + poff, vW[l] = velocity + poff;
+            poff += sizes[l] * sizes[l + 1];
+            b[l] = params + poff, vb[l] = velocity + poff;
+            poff += sizes[l + 1];
+        }
+    }
+    int sparse = momentum == 0.0f && wd == 0.0f;
+    int lid = get_local_id(0), L = n_layers;
+    for (int n = 0; n < count; n++) {
+        int src = index[start + n];
+        for (int i = lid; i < s0; i += SEQ_WG)
+            act[0][i] = (float)images[src * s0 + i] * (1.0f / 255.0f);
+        barrier(SEQ_FENCE);
+        for (int l = 0; l < L; l++) {
+            seq_dense_forward(act[l], sizes[l], sizes[l + 1], W[l], b[l],
+                              l == L - 1 ? ACT_IDENTITY : hidden_act, act[l + 1]);
+            barrier(SEQ_FENCE);
+        }
+        if (lid == 0)
+            seq_output(output, act[L], sizes[L], labels[src], delta[L], loss + start + n,
+                       correct + start + n);
+        barrier(SEQ_FENCE);
+        for (int l = L - 1; l >= 0; l--) {
+            if (l > 0) {
+                seq_delta_back(delta[l + 1], sizes[l], sizes[l + 1], W[l], act[l], hidden_act,
+                               delta[l]);
+                barrier(SEQ_FENCE);
+            }
+            seq_update(act[l], delta[l + 1], sizes[l], sizes[l + 1], W[l], b[l], vW[l], vb[l],
+                       lr, momentum, wd, sparse);
+            barrier(SEQ_FENCE);
+        }
+    }
+}

@@ -301,7 +301,9 @@ static mc_status cl_sequential(backend *be, const sequential_args *a)
         return MC_ERR_USAGE;
     cl_mem p = mem_of(cb, a->params), v = mem_of(cb, a->velocity), sc = mem_of(cb, a->scratch),
            img = mem_of(cb, a->images), lab = mem_of(cb, a->labels), idx = mem_of(cb, a->index),
-           l = mem_of(cb, a->loss), c = mem_of(cb, a->correct);
+           l = mem_of(cb, a->loss), c = mem_of(cb, a->correct),
+           sp = mem_of(cb, a->sparse_pixels), so = mem_of(cb, a->sparse_offsets);
+    cl_int has_sparse = a->sparse_pixels.b != NULL && a->sparse_offsets.b != NULL;
     cl_int start = a->start, count = a->count, nl = s->n_layers, sz[SEQ_MAX_LAYERS + 1] = {0},
            act = s->hidden_act, out = s->output;
     for (int i = 0; i <= s->n_layers; i++)
@@ -309,14 +311,15 @@ static mc_status cl_sequential(backend *be, const sequential_args *a)
     cl_float lr = a->lr, mom = a->momentum, wd = a->weight_decay;
     /* the kernel indexes its buffers from 0: offsets are not supported here */
     if (a->params.off || a->velocity.off || a->scratch.off || a->images.off || a->labels.off ||
-        a->index.off || a->loss.off || a->correct.off)
+        a->index.off || a->loss.off || a->correct.off || a->sparse_pixels.off ||
+        a->sparse_offsets.off)
         return MC_ERR_USAGE;
     karg args[] = {ARG(p),     ARG(v),     ARG(sc),    ARG(img),   ARG(lab),  ARG(idx),
                    ARG(start), ARG(count), ARG(nl),    ARG(sz[0]), ARG(sz[1]), ARG(sz[2]),
                    ARG(sz[3]), ARG(sz[4]), ARG(act),   ARG(out),   ARG(lr),   ARG(mom),
-                   ARG(wd),    ARG(l),     ARG(c)};
+                   ARG(wd),    ARG(l),     ARG(c),     ARG(has_sparse), ARG(sp), ARG(so)};
     size_t wg[1] = {cb->seq_wg};
-    return launch(cb, K_SEQ, args, 21, 1, wg, wg);
+    return launch(cb, K_SEQ, args, 24, 1, wg, wg);
 }
 
 static void cl_destroy(backend *be)

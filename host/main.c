@@ -11,7 +11,9 @@ static void usage(FILE *out)
             "Trains fully connected networks on MNIST-format data with OpenCL kernels.\n\n"
             "commands:\n"
             "  train     train a network (default: 784-128-10 ReLU, softmax, 5 epochs)\n"
-            "  eval      accuracy of a saved model\n"
+            "  eval      accuracy of a saved (or untrained) model\n"
+            "  predict   show images and the network's answers (terminal, PNG, interactive)\n"
+            "  forward   every layer's values for one image (= predict --verbose)\n"
             "  devices   list OpenCL platforms and devices\n\n"
             "`mnistcl COMMAND --help` lists a command's options with their defaults.\n"
             "Exit codes: 0 ok, 1 error, 2 usage, 3 bad data file, 4 I/O, 5 OpenCL,\n"
@@ -37,6 +39,8 @@ int main(int argc, char **argv)
         return cmd_train(argc, argv);
     if (strcmp(cmd, "eval") == 0)
         return cmd_eval(argc, argv);
+    if (strcmp(cmd, "predict") == 0 || strcmp(cmd, "forward") == 0)
+        return cmd_predict(argc, argv);
     if (strcmp(cmd, "devices") == 0)
         return cmd_devices(argc, argv);
     fprintf(stderr, "mnistcl: unknown command '%s'\n", cmd);

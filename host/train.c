@@ -39,6 +39,8 @@ struct trainer {
     buf *stat_loss, *stat_correct;  /* per-image loss and hit of the current pass */
     buf *sums;                      /* [0] loss sum (float), [1] correct count (int32) */
     buf *seq_scratch;               /* fused batch-1 path: activations and deltas */
+    buf *sparse_pixels;             /* fused path: training images' nonzero pixels (CSR) */
+    buf *sparse_offsets;
     int fused;                      /* batch 1 runs through be->ops->sequential */
     int32_t *host_index;
 };
@@ -66,6 +68,49 @@ static mc_status upload_set(trainer *t, const dataset *set, device_set *out)
         return MC_ERR_NOMEM;
     st = t->op->write(t->be, out->labels, 0, zeros, (size_t)set->n);
     free(zeros);
+    return st;
+}
+
+/*
+ * Lists the nonzero pixels of every training image once, for the fused batch-1 kernel
+ * (see sequential_args): offsets (n + 1) and (index << 8) | value words. Images wider
+ * than 2^24 pixels are left to the kernel's own scan.
+ */
+static mc_status upload_sparse_pixels(trainer *t, const dataset *set)
+{
+    size_t dim = (size_t)dataset_dim(set), total = 0;
+    if (dim >= (1u << 24))
+        return MC_OK;
+    int32_t *offsets = malloc(((size_t)set->n + 1) * sizeof *offsets);
+    if (!offsets)
+        return MC_ERR_NOMEM;
+    for (int i = 0; i < set->n; i++) {
+        offsets[i] = (int32_t)total;
+        for (size_t j = 0; j < dim; j++)
+            total += set->images[i * dim + j] != 0;
+        if (total > 0x7fffffff) {
+            free(offsets);
+            return MC_OK; /* too many to index with int32: scan instead */
+        }
+    }
+    offsets[set->n] = (int32_t)total;
+    uint32_t *pixels = malloc((total ? total : 1) * sizeof *pixels);
+    mc_status st = pixels ? MC_OK : MC_ERR_NOMEM;
+    size_t k = 0;
+    for (int i = 0; !st && i < set->n; i++)
+        for (size_t j = 0; j < dim; j++)
+            if (set->images[i * dim + j])
+                pixels[k++] = (uint32_t)j << 8 | set->images[i * dim + j];
+    if (!st)
+        st = t->op->alloc(t->be, (total ? total : 1) * 4, &t->sparse_pixels);
+    if (!st)
+        st = t->op->write(t->be, t->sparse_pixels, 0, pixels, total * 4);
+    if (!st)
+        st = t->op->alloc(t->be, ((size_t)set->n + 1) * 4, &t->sparse_offsets);
+    if (!st)
+        st = t->op->write(t->be, t->sparse_offsets, 0, offsets, ((size_t)set->n + 1) * 4);
+    free(pixels);
+    free(offsets);
     return st;
 }
 
@@ -166,6 +211,8 @@ mc_status trainer_create(trainer **out, backend *be, const mlp_spec *spec, const
     t->fused = t->batch == 1 && !cfg->unfused && spec->n_layers <= SEQ_MAX_LAYERS && train;
     if (!st && t->fused)
         st = alloc_floats(t, seq_scratch_floats(spec), &t->seq_scratch);
+    if (!st && t->fused && be->is_opencl)
+        st = upload_sparse_pixels(t, train);
     if (st) {
         trainer_destroy(t);
         return mc_fail(err, st, "cannot allocate the network's buffers on %s (see above)",
@@ -181,6 +228,7 @@ void trainer_destroy(trainer *t)
         return;
     buf *all[] = {t->params,     t->grads,   t->velocity,  t->labels,       t->index,
                   t->identity,   t->stat_loss, t->stat_correct, t->sums, t->seq_scratch,
+                  t->sparse_pixels, t->sparse_offsets,
                   t->train.images, t->train.labels, t->test.images, t->test.labels};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (all[i])
@@ -339,7 +387,9 @@ mc_status trainer_train_steps(trainer *t, int first, int count)
                              bref_at(t->stat_correct, 0),
                              t->cfg.lr,
                              t->cfg.momentum,
-                             t->cfg.weight_decay};
+                             t->cfg.weight_decay,
+                             bref_at(t->sparse_pixels, 0),
+                             bref_at(t->sparse_offsets, 0)};
         st = t->op->sequential(t->be, &a);
     }
     return st;

@@ -48,6 +48,30 @@ inline float act_grad_from_output(int act, float a)
     return 1.0f;
 }
 
+/* act(z) on 16 lanes (see act_apply in common.cl) */
+inline float16 act_apply16(int act, float16 z)
+{
+    if (act == ACT_SIGMOID)
+        return 1.0f / (1.0f + exp(-z));
+    if (act == ACT_RELU)
+        return fmax(z, (float16)0.0f);
+    if (act == ACT_TANH)
+        return tanh(z);
+    return z;
+}
+
+/* act'(z) through a = act(z), on 16 lanes */
+inline float16 act_grad16(int act, float16 a)
+{
+    if (act == ACT_SIGMOID)
+        return a * (1.0f - a);
+    if (act == ACT_RELU)
+        return select((float16)0.0f, (float16)1.0f, a > 0.0f);
+    if (act == ACT_TANH)
+        return 1.0f - a * a;
+    return (float16)1.0f;
+}
+
 /* The GEMM epilogue for one element: v = alpha * (A·B)[i][j] already computed.
  *   EPI_NONE:     c = v + beta * c_old   (c_old read only when beta != 0)
  *   EPI_BIAS_ACT: c = act(v + bias[j])

@@ -13,30 +13,6 @@
 #define RB_TM 4
 #endif
 
-/* act(z) on 16 lanes (see act_apply in common.cl) */
-inline float16 act_apply16(int act, float16 z)
-{
-    if (act == ACT_SIGMOID)
-        return 1.0f / (1.0f + exp(-z));
-    if (act == ACT_RELU)
-        return fmax(z, (float16)0.0f);
-    if (act == ACT_TANH)
-        return tanh(z);
-    return z;
-}
-
-/* act'(z) through a = act(z), on 16 lanes */
-inline float16 act_grad16(int act, float16 a)
-{
-    if (act == ACT_SIGMOID)
-        return a * (1.0f - a);
-    if (act == ACT_RELU)
-        return select((float16)0.0f, (float16)1.0f, a > 0.0f);
-    if (act == ACT_TANH)
-        return 1.0f - a * a;
-    return (float16)1.0f;
-}
-
 /* Stores 16 finished lanes v = alpha * (A·B)[i][j0..j0+15] through the epilogue. */
 inline void rb_store16(float16 v, int i, int j0, global float *C, int c_off, int ldc,
                        float beta, int epi, global const float *bias, int bias_off, int act,

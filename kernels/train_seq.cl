@@ -14,6 +14,10 @@
  * is 0, so with plain SGD (mu = wd = 0) the row is skipped: bit-identical for finite
  * weights, and about 80% of MNIST pixels are 0. `sparse` says whether skipping is allowed.
  *
+ * The input's nonzero pixels come from a list made once per data set (sparse_pixels:
+ * (index << 8) | value words, image i at [sparse_offsets[i], sparse_offsets[i+1])) when
+ * has_sparse is set, else from a scan of the image.
+ *
  * SEQ_WG work-items per group (build option). SEQ_WG == 1 (CPU devices): loops run along
  * contiguous rows of W so the compiler vectorises them. SEQ_WG > 1 (GPUs): work-items
  * split the units of a layer, or the elements of W in the update.
@@ -30,18 +34,26 @@ inline void seq_dense_forward(global const float *a_in, int in, int out, global 
                               global const float *b, int act, global float *a_out)
 {
 #if SEQ_WG == 1
-    for (int j = 0; j < out; j++)
-        a_out[j] = b[j];
-    for (int i = 0; i < in; i++) {
-        float x = a_in[i];
-        if (x == 0.0f)
-            continue; /* adds +-0: exact for finite W */
-        global const float *row = W + i * out;
-        for (int j = 0; j < out; j++)
-            a_out[j] = fma(x, row[j], a_out[j]);
+    /* 16 columns at a time in one float16 register; the last out % 16 one by one */
+    int j0 = 0;
+    for (; j0 + 16 <= out; j0 += 16) {
+        float16 acc = vload16(0, b + j0);
+        for (int i = 0; i < in; i++) {
+            float x = a_in[i];
+            if (x != 0.0f) /* adds +-0: exact for finite W */
+                acc = fma((float16)x, vload16(0, W + i * out + j0), acc);
+        }
+        vstore16(act_apply16(act, acc), 0, a_out + j0);
     }
-    for (int j = 0; j < out; j++)
-        a_out[j] = act_apply(act, a_out[j]);
+    for (int j = j0; j < out; j++) {
+        float acc = b[j];
+        for (int i = 0; i < in; i++) {
+            float x = a_in[i];
+            if (x != 0.0f)
+                acc = fma(x, W[i * out + j], acc);
+        }
+        a_out[j] = act_apply(act, acc);
+    }
 #else
     for (int j = get_local_id(0); j < out; j += SEQ_WG) {
         float z = b[j];
@@ -54,6 +66,69 @@ inline void seq_dense_forward(global const float *a_in, int in, int out, global 
     }
 #endif
 }
+
+#if SEQ_WG == 1
+/* First layer from the image's nonzero pixels only: a_out = act(sum_k val_k W[idx_k] + b) */
+inline void seq_sparse_forward(global const float *val, global const int *idx, int nnz, int out,
+                               global const float *W, global const float *b, int act,
+                               global float *a_out)
+{
+    /* sums over the nonzero pixels, 16, then 4, then 1 column at a time in registers;
+       two accumulators halve the FMA latency chain of the wide part */
+    int j0 = 0;
+    for (; j0 + 16 <= out; j0 += 16) {
+        float16 acc0 = (float16)0.0f, acc1 = (float16)0.0f;
+        int k = 0;
+        for (; k + 2 <= nnz; k += 2) {
+            acc0 = fma((float16)val[k], vload16(0, W + idx[k] * out + j0), acc0);
+            acc1 = fma((float16)val[k + 1], vload16(0, W + idx[k + 1] * out + j0), acc1);
+        }
+        if (k < nnz)
+            acc0 = fma((float16)val[k], vload16(0, W + idx[k] * out + j0), acc0);
+        vstore16(acc0 + acc1, 0, a_out + j0);
+    }
+    for (; j0 + 4 <= out; j0 += 4) {
+        float4 acc = (float4)0.0f;
+        for (int k = 0; k < nnz; k++)
+            acc = fma((float4)val[k], vload4(0, W + idx[k] * out + j0), acc);
+        vstore4(acc, 0, a_out + j0);
+    }
+    for (; j0 < out; j0++) {
+        float acc = 0.0f;
+        for (int k = 0; k < nnz; k++)
+            acc = fma(val[k], W[idx[k] * out + j0], acc);
+        a_out[j0] = acc;
+    }
+    for (int j = 0; j < out; j++)
+        a_out[j] = act_apply(act, a_out[j] + b[j]);
+}
+
+/* Plain-SGD update of the first layer's rows of nonzero pixels (the others get 0). */
+inline void seq_sparse_update(global const float *val, global const int *idx, int nnz,
+                              global const float *delta_out, int out, global float *W, float lr)
+{
+    int j0 = 0;
+    for (; j0 + 16 <= out; j0 += 16) {
+        float16 d = vload16(0, delta_out + j0);
+        for (int k = 0; k < nnz; k++) {
+            global float *p = W + idx[k] * out + j0;
+            vstore16(vload16(0, p) - lr * (val[k] * d), 0, p);
+        }
+    }
+    for (; j0 + 4 <= out; j0 += 4) {
+        float4 d = vload4(0, delta_out + j0);
+        for (int k = 0; k < nnz; k++) {
+            global float *p = W + idx[k] * out + j0;
+            vstore4(vload4(0, p) - lr * (val[k] * d), 0, p);
+        }
+    }
+    for (; j0 < out; j0++) {
+        float d = delta_out[j0];
+        for (int k = 0; k < nnz; k++)
+            W[idx[k] * out + j0] -= lr * (val[k] * d);
+    }
+}
+#endif
 
 /* delta_in = (delta_out · Wᵀ) ⊙ act'(a_in), with W not yet updated */
 inline void seq_delta_back(global const float *delta_out, int in, int out, global const float *W,
@@ -86,18 +161,28 @@ inline void seq_update(global const float *a_in, global const float *delta_out, 
                        float lr, float momentum, float wd, int sparse)
 {
 #if SEQ_WG == 1
-    for (int i = 0; i < in; i++) {
-        float x = a_in[i];
-        if (sparse) {
-            if (x == 0.0f)
-                continue; /* W - lr * 0 == W exactly */
-            global float *row = W + i * out;
-            for (int j = 0; j < out; j++)
-                row[j] -= lr * (x * delta_out[j]);
-        } else {
-            for (int j = 0; j < out; j++)
-                seq_sgd(&W[i * out + j], &vW[i * out + j], x * delta_out[j], lr, momentum, wd);
+    if (sparse) { /* plain SGD: 16 columns at a time, rows of zero inputs skipped */
+        int j0 = 0;
+        for (; j0 + 16 <= out; j0 += 16) {
+            float16 d = vload16(0, delta_out + j0);
+            for (int i = 0; i < in; i++) {
+                float x = a_in[i];
+                if (x == 0.0f)
+                    continue; /* W - lr * 0 == W exactly */
+                global float *p = W + i * out + j0;
+                vstore16(vload16(0, p) - lr * (x * d), 0, p);
+            }
         }
+        for (int j = j0; j < out; j++) {
+            float d = delta_out[j];
+            for (int i = 0; i < in; i++)
+                W[i * out + j] -= lr * (a_in[i] * d);
+        }
+    } else {
+        for (int i = 0; i < in; i++)
+            for (int j = 0; j < out; j++)
+                seq_sgd(&W[i * out + j], &vW[i * out + j], a_in[i] * delta_out[j], lr, momentum,
+                        wd);
     }
 #else
     for (int k = get_local_id(0); k < in * out; k += SEQ_WG) {
@@ -147,7 +232,8 @@ train_sequential(global float *params, global float *velocity, global float *scr
                  global const uchar *images, global const uchar *labels, global const int *index,
                  int start, int count, int n_layers, int s0, int s1, int s2, int s3, int s4,
                  int hidden_act, int output, float lr, float momentum, float wd,
-                 global float *loss, global int *correct)
+                 global float *loss, global int *correct, int has_sparse,
+                 global const uint *sparse_pixels, global const int *sparse_offsets)
 {
     int sizes[SEQ_MAX_LAYERS + 1] = {s0, s1, s2, s3, s4};
     global float *act[SEQ_MAX_LAYERS + 1], *delta[SEQ_MAX_LAYERS + 1];
@@ -166,8 +252,49 @@ train_sequential(global float *params, global float *velocity, global float *scr
     }
     int sparse = momentum == 0.0f && wd == 0.0f;
     int lid = get_local_id(0), L = n_layers;
+#if SEQ_WG == 1
+    /* the input's nonzero pixels: values in act[0], their indices where delta[0] would be */
+    global float *nz_val = act[0];
+    global int *nz_idx = (global int *)delta[0];
+#endif
     for (int n = 0; n < count; n++) {
         int src = index[start + n];
+#if SEQ_WG == 1
+        int nnz = 0;
+        if (has_sparse) {
+            int first = sparse_offsets[src];
+            nnz = sparse_offsets[src + 1] - first;
+            for (int k = 0; k < nnz; k++) {
+                uint p = sparse_pixels[first + k];
+                nz_val[k] = (float)(p & 255u) * (1.0f / 255.0f);
+                nz_idx[k] = (int)(p >> 8);
+            }
+        } else {
+            global const uchar *img = images + src * s0;
+            int i = 0;
+            for (; i + 16 <= s0; i += 16) { /* all-zero blocks (the borders): one test */
+                if (!any(vload16(0, img + i) != (uchar16)0))
+                    continue;
+                for (int q = i; q < i + 16; q++) {
+                    if (img[q]) {
+                        nz_val[nnz] = (float)img[q] * (1.0f / 255.0f);
+                        nz_idx[nnz++] = q;
+                    }
+                }
+            }
+            for (; i < s0; i++) {
+                if (img[i]) {
+                    nz_val[nnz] = (float)img[i] * (1.0f / 255.0f);
+                    nz_idx[nnz++] = i;
+                }
+            }
+        }
+        seq_sparse_forward(nz_val, nz_idx, nnz, s1, W[0], b[0],
+                           L == 1 ? ACT_IDENTITY : hidden_act, act[1]);
+        for (int l = 1; l < L; l++)
+            seq_dense_forward(act[l], sizes[l], sizes[l + 1], W[l], b[l],
+                              l == L - 1 ? ACT_IDENTITY : hidden_act, act[l + 1]);
+#else
         for (int i = lid; i < s0; i += SEQ_WG)
             act[0][i] = (float)images[src * s0 + i] * (1.0f / 255.0f);
         barrier(SEQ_FENCE);
@@ -176,6 +303,7 @@ train_sequential(global float *params, global float *velocity, global float *scr
                               l == L - 1 ? ACT_IDENTITY : hidden_act, act[l + 1]);
             barrier(SEQ_FENCE);
         }
+#endif
         if (lid == 0)
             seq_output(output, act[L], sizes[L], labels[src], delta[L], loss + start + n,
                        correct + start + n);
@@ -186,6 +314,33 @@ train_sequential(global float *params, global float *velocity, global float *scr
                                delta[l]);
                 barrier(SEQ_FENCE);
             }
+#if SEQ_WG == 1
+            if (l == 0) { /* the input is held as its nonzero pixels */
+                if (sparse) {
+                    seq_sparse_update(nz_val, nz_idx, nnz, delta[1], s1, W[0], lr);
+                    for (int j = 0; j < s1; j++)
+                        b[0][j] -= lr * delta[1][j];
+                } else {
+                    /* momentum or decay touch every weight: expand the list back into
+                       the dense input in place. idx[k] >= k, so going backwards never
+                       overwrites a value still to be read. */
+                    int next = s0;
+                    for (int k = nnz - 1; k >= 0; k--) {
+                        int i = nz_idx[k];
+                        float v = nz_val[k];
+                        for (int q = i + 1; q < next; q++)
+                            act[0][q] = 0.0f;
+                        act[0][i] = v;
+                        next = i;
+                    }
+                    for (int q = 0; q < next; q++)
+                        act[0][q] = 0.0f;
+                    seq_update(act[0], delta[1], s0, s1, W[0], b[0], vW[0], vb[0], lr,
+                               momentum, wd, 0);
+                }
+                continue;
+            }
+#endif
             seq_update(act[l], delta[l + 1], sizes[l], sizes[l + 1], W[l], b[l], vW[l], vb[l],
                        lr, momentum, wd, sparse);
             barrier(SEQ_FENCE);

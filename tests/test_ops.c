@@ -6,7 +6,8 @@
  *   reduce.cl   col_sum, sum_stats  bias gradients and the loss/accuracy sums
  *   update.cl   sgd_update          with and without momentum and weight decay
  *   train_seq.cl train_sequential   fused per-sample SGD, 1 to 4 layers, plain SGD (zero
- *                                   inputs skipped) and momentum + decay
+ *                                   inputs skipped) and momentum + decay, pixels scanned
+ *                                   or read from the nonzero-pixel list
  * (transpose.cl is exercised by test_gemm through the register-blocked NT product.)
  * Each check's tolerance is written beside it.
  */
@@ -314,7 +315,18 @@ static void test_sequential(backend *cpu, backend *cl, rng *r)
         float *p0 = malloc(np * 4), *v0 = malloc(np * 4);
         mlp_init_params(spec, INIT_XAVIER, r, p0);
         fill_uniform(r, v0, np, -0.01f, 0.01f);
-        for (int k = 0; k < 2; k++) {
+        /* the nonzero-pixel list (CSR) the trainer builds for the fused path */
+        int offsets[41], nnz = 0;
+        unsigned *pixels = malloc((size_t)n_images * dim * 4);
+        for (int i = 0; i < n_images; i++) {
+            offsets[i] = nnz;
+            for (int j = 0; j < dim; j++)
+                if (images[i * dim + j])
+                    pixels[nnz++] = (unsigned)j << 8 | images[i * dim + j];
+        }
+        offsets[n_images] = nnz;
+        for (int k = 0; k < 4; k++) {
+            int ci = k % 2, listed = k / 2; /* config, and whether OpenCL gets the list */
             float *p[2], *v[2], *l[2];
             int *c[2];
             backend *bes[2] = {cpu, cl};
@@ -327,10 +339,15 @@ static void test_sequential(backend *cpu, backend *cl, rng *r)
                 be->ops->alloc(be, seq_scratch_floats(spec) * 4, &bs);
                 be->ops->alloc(be, 40 * 4, &bls);
                 be->ops->alloc(be, 40 * 4, &bcs);
+                buf *bsp = NULL, *bso = NULL;
+                if (b == 1 && listed) {
+                    bsp = upload_i32(be, (const int *)pixels, (size_t)(nnz ? nnz : 1));
+                    bso = upload_i32(be, offsets, (size_t)n_images + 1);
+                }
                 sequential_args a = {spec, bref_at(bp, 0), bref_at(bv, 0), bref_at(bs, 0),
                                      bref_at(bi, 0), bref_at(bl, 0), bref_at(bx, 0), start,
-                                     count, bref_at(bls, 0), bref_at(bcs, 0), cfg[k][0],
-                                     cfg[k][1], cfg[k][2]};
+                                     count, bref_at(bls, 0), bref_at(bcs, 0), cfg[ci][0],
+                                     cfg[ci][1], cfg[ci][2], bref_at(bsp, 0), bref_at(bso, 0)};
                 if (be->ops->sequential(be, &a))
                     test_fail("sequential launch");
                 p[b] = malloc(np * 4), v[b] = malloc(np * 4), l[b] = malloc(40 * 4);
@@ -339,17 +356,18 @@ static void test_sequential(backend *cpu, backend *cl, rng *r)
                 download_f32(be, bv, v[b], np);
                 download_f32(be, bls, l[b], 40);
                 download_i32(be, bcs, c[b], 40);
-                buf *all[] = {bp, bv, bi, bl, bx, bs, bls, bcs};
-                for (int i = 0; i < 8; i++)
-                    be->ops->release(be, all[i]);
+                buf *all[] = {bp, bv, bi, bl, bx, bs, bls, bcs, bsp, bso};
+                for (int i = 0; i < 10; i++)
+                    if (all[i])
+                        be->ops->release(be, all[i]);
             }
             char shape[64], what[160];
             mlp_format_layers(spec, shape, sizeof shape);
             /* 33 dependent float updates against double ones */
-            snprintf(what, sizeof what, "sequential %s %s momentum=%g: parameters", shape,
-                     output_name(spec->output), cfg[k][1]);
+            snprintf(what, sizeof what, "sequential %s %s momentum=%g %s: parameters", shape,
+                     output_name(spec->output), cfg[ci][1], listed ? "listed pixels" : "scan");
             check_close(what, p[1], p[0], np, 1e-6, 1e-5);
-            if (cfg[k][1] != 0.0f) {
+            if (cfg[ci][1] != 0.0f) {
                 snprintf(what, sizeof what, "sequential %s: velocity", shape);
                 check_close(what, v[1], v[0], np, 1e-6, 1e-5);
             }
@@ -360,7 +378,7 @@ static void test_sequential(backend *cpu, backend *cl, rng *r)
             for (int b = 0; b < 2; b++)
                 free(p[b]), free(v[b]), free(l[b]), free(c[b]);
         }
-        free(images), free(p0), free(v0);
+        free(images), free(p0), free(v0), free(pixels);
     }
 }
 

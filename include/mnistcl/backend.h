@@ -143,6 +143,12 @@ typedef struct {
     int start, count;
     bref loss, correct;   /* indexed by start + s */
     float lr, momentum, weight_decay;
+    /* Optional (NULL buffers: not given): the images' nonzero pixels, listed once so the
+       kernel need not scan every pixel of every image. Image i's pixels are
+       sparse_pixels[sparse_offsets[i] .. sparse_offsets[i+1]), each (index << 8) | value,
+       in increasing index order. Backends may ignore it; the result is the same. */
+    bref sparse_pixels;  /* uint32 */
+    bref sparse_offsets; /* int32, n + 1 */
 } sequential_args;
 
 /** Floats of scratch the fused path needs: activations and deltas of one image. */

@@ -75,4 +75,21 @@ int output_parse(const char *name);
 const char *init_name(init_kind i);
 int init_parse(const char *name);
 
+/* ---- one image through the network on the host, every intermediate kept ---------- */
+
+/** Every intermediate of one forward pass, in double precision (tutorial 002's x, h, ha, y, ya). */
+typedef struct {
+    int n_layers;
+    double *z[MLP_MAX_LAYERS + 1]; /* z[l+1] = a[l]·W_l + b_l (z[0] unused) */
+    double *a[MLP_MAX_LAYERS + 1]; /* a[0] = pixels / 255, a[l+1] = act_l(z[l+1]) */
+    double *out;                   /* softmax(a[L]) or sigmoid(a[L]): the output values */
+} mlp_trace;
+
+/** Runs `image` (sizes[0] bytes) through the network; MC_ERR_NOMEM if out of memory. */
+mc_status mlp_trace_run(const mlp_spec *spec, const float *params, const unsigned char *image,
+                        mlp_trace *tr);
+
+/** Frees the arrays of a trace. */
+void mlp_trace_free(mlp_trace *tr);
+
 #endif

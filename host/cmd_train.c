@@ -226,10 +226,10 @@ int cmd_train(int argc, char **argv)
         if (!show)
             continue;
         if (test.labels)
-            printf("%5d %9.4f %8.2f %8.2f %8.2f %10.0f\n", epoch, tr.loss, 100 * tr.accuracy,
+            printf("%5d %9.4f %8.2f %8.2f %8.3f %10.0f\n", epoch, tr.loss, 100 * tr.accuracy,
                    100 * te.accuracy, seconds, train.n / seconds);
         else
-            printf("%5d %9.4f %8.2f %8s %8.2f %10.0f\n", epoch, tr.loss, 100 * tr.accuracy, "-",
+            printf("%5d %9.4f %8.2f %8s %8.3f %10.0f\n", epoch, tr.loss, 100 * tr.accuracy, "-",
                    seconds, train.n / seconds);
         fflush(stdout);
     }

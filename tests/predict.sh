@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# predict / forward / eval --untrained / CSV through the CLI, on a model trained here:
+#  - the terminal rendering: a 28-row framed digit, ten bars, the guess, the label and
+#    CORRECT/INCORRECT;
+#  - --png writes a 900x460 PNG (signature and IHDR checked); --random K with a %d pattern
+#    writes K files;
+#  - --interactive answers good indices, rejects bad entries with a message and asks
+#    again, and ends cleanly at end of input;
+#  - forward prints tutorial 002's x, h, ha, y, ya;
+#  - a CSV made from MNIST test images trains, evaluates and predicts; an unlabelled one
+#    gets --predictions in Kaggle's submission format;
+#  - bad requests get their exit codes.
+# usage: predict.sh PATH/TO/mnistcl PATH/TO/data/mnist
+set -u
+bin=$1
+data=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { echo "ok  $*"; }
+
+"$bin" train --preset simple-nn --device cpu --train-limit 6000 --save "$tmp/m.safetensors" \
+    >"$tmp/train.log" 2>&1 || { cat "$tmp/train.log"; echo "FAIL: training"; exit 1; }
+
+# one image in the terminal
+out=$("$bin" predict --model "$tmp/m.safetensors" --index 0 --png "$tmp/p.png" 2>&1) || fail "predict --index 0"
+[ "$(grep -c '^  │.*│$' <<<"$out")" -eq 28 ] && ok "28 framed rows of the digit" || fail "digit rows"
+grep -q '█' <<<"$out" && ok "shaded pixels" || fail "no shading"
+[ "$(grep -cE '^ +[0-9] │' <<<"$out")" -eq 10 ] && ok "ten output bars" || fail "bars"
+grep -qE '^  guessed digit [0-9], label 7: (CORRECT|INCORRECT)$' <<<"$out" && ok "guess, label, verdict" ||
+    fail "verdict line"
+head -c 8 "$tmp/p.png" | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a' && ok "PNG signature" || fail "not a PNG"
+dims=$(od -An -tu1 -j16 -N8 "$tmp/p.png" | tr -s ' ')
+[ "$dims" = " 0 0 3 132 0 0 1 204" ] && ok "PNG is 900x460" || fail "PNG size bytes:$dims"
+"$bin" predict --model "$tmp/m.safetensors" --random 3 --seed 5 --png "$tmp/r-%d.png" >/dev/null ||
+    fail "predict --random"
+[ "$(ls "$tmp"/r-*.png 2>/dev/null | wc -l)" -eq 3 ] && ok "--random 3 wrote 3 PNGs" || fail "random PNGs"
+
+# the interactive loop, bad entries included
+out=$(printf '3\nseven\n-1\n10000\n\n 42 \n1e3\n' | "$bin" predict --model "$tmp/m.safetensors" --interactive 2>&1)
+rc=$?
+[ $rc -eq 0 ] && ok "interactive ends at end of input with 0" || fail "interactive exit $rc"
+[ "$(grep -c 'is not an index between 0 and 9999; try again' <<<"$out")" -eq 4 ] &&
+    ok "4 bad entries rejected" || fail "bad entries: $(grep -c 'try again' <<<"$out")"
+grep -q 'test image 3, label 0' <<<"$out" && grep -q 'test image 42, label 4' <<<"$out" &&
+    ok "indices 3 and 42 shown" || fail "good entries"
+[ "$(grep -o 'Enter an image index between 0 and 9999' <<<"$out" | wc -l)" -eq 8 ] &&
+    ok "asked 8 times (7 lines, then end of input)" || fail "prompts"
+
+# forward: every intermediate
+out=$("$bin" forward --model "$tmp/m.safetensors" --index 3 2>&1) || fail "forward"
+for name in 'x    = pixels / 255' 'h    = x·W0 + b0' 'ha   = sigmoid(h)' 'y    = ha·W1 + b1' \
+    'ya   = softmax(y)'; do
+    grep -qF "$name" <<<"$out" || fail "forward lacks '$name'"
+done
+ok "forward prints x, h, ha, y, ya"
+
+# untrained accuracy (tutorial 002 shows it first)
+out=$("$bin" eval --untrained --preset simple-nn --device cpu 2>&1) || fail "eval --untrained"
+grep -qE '^test accuracy [0-9.]+% \([0-9]+/10000\)' <<<"$out" && ok "eval --untrained" ||
+    fail "eval --untrained output"
+
+# CSV made from MNIST test images: labelled for training/eval, unlabelled for predictions
+{
+    printf 'label'; for j in $(seq 0 783); do printf ',pixel%d' "$j"; done; printf '\n'
+    paste -d, <(od -An -v -tu1 -w1 -j8 "$data/t10k-labels-idx1-ubyte" | head -n 2000 | tr -d ' ') \
+              <(od -An -v -tu1 -w784 -j16 "$data/t10k-images-idx3-ubyte" | head -n 2000 |
+                sed 's/^ *//; s/ \+/,/g')
+} >"$tmp/train.csv"
+{
+    printf 'pixel0'; for j in $(seq 1 783); do printf ',pixel%d' "$j"; done; printf '\n'
+    od -An -v -tu1 -w784 -j16 "$data/t10k-images-idx3-ubyte" | sed -n '2001,2500p' |
+        sed 's/^ *//; s/ \+/,/g'
+} >"$tmp/test.csv"
+out=$("$bin" train --device cpu --hidden 32 --epochs 2 --train-csv "$tmp/train.csv" \
+    --test-csv "$tmp/test.csv" --predictions "$tmp/pred.csv" --save "$tmp/c.safetensors" 2>&1) ||
+    fail "training on CSV: $out"
+grep -q 'data: .*train.csv, 2000 training and 500 test images' <<<"$out" && ok "CSV training set read" ||
+    fail "CSV sizes"
+[ "$(head -n 1 "$tmp/pred.csv")" = "ImageId,Label" ] && [ "$(wc -l <"$tmp/pred.csv")" -eq 501 ] &&
+    ok "predictions: header + 500 rows" || fail "predictions file"
+out=$("$bin" eval --model "$tmp/c.safetensors" --csv "$tmp/train.csv" --device cpu 2>&1) ||
+    fail "eval --csv"
+grep -qE 'train.csv accuracy [0-9.]+% \([0-9]+/2000\)' <<<"$out" && ok "eval --csv" || fail "eval --csv: $out"
+"$bin" predict --model "$tmp/c.safetensors" --csv "$tmp/test.csv" --index 7 >"$tmp/o" 2>&1 &&
+    grep -q '(the set has no labels)' "$tmp/o" && ok "predict on unlabelled CSV" || fail "predict --csv"
+
+# bad requests
+expect() {
+    local code=$1 pattern=$2
+    shift 2
+    out=$("$bin" "$@" </dev/null 2>&1)
+    local rc=$?
+    [ $rc -eq "$code" ] && grep -Eq -- "$pattern" <<<"$out" && ok "exit $rc: $*" ||
+        fail "mnistcl $* -> $rc: $out"
+}
+expect 2 "--index 10000: the test set has images 0 to 9999" predict --model "$tmp/m.safetensors" --index 10000
+expect 2 "exactly one of" predict --model "$tmp/m.safetensors"
+expect 2 "exactly one of" predict --model "$tmp/m.safetensors" --index 1 --random 2
+expect 2 "needs --model" predict --index 1
+expect 2 "--preset 'botacademi': unknown" train --preset botacademi
+expect 3 "has no label column" train --train-csv "$tmp/test.csv" --device cpu
+expect 4 "nope.csv: cannot open" train --train-csv "$tmp/nope.csv"
+
+if [ $fails -ne 0 ]; then
+    echo "FAILED: $fails check(s)"
+    exit 1
+fi
+echo "all checks passed"

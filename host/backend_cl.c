@@ -14,18 +14,18 @@ enum {
     K_GEMM_NAIVE,
     K_GEMM_RB_NN,
     K_GEMM_RB_TN,
-    K_TRANSPOSE,
+    K_GEMM_RB_NT,
+    K_GEMM_RB_NTG,
     K_LOSS,
     K_PROBS,
-    K_COL_SUM,
     K_SUM,
     K_SGD,
     K_SEQ,
     K_COUNT
 };
 static const char *const kernel_names[K_COUNT] = {
-    "gather_batch", "gemm_naive", "gemm_rb_nn", "gemm_rb_tn", "transpose",
-    "loss_rows",    "probs_rows", "col_sum",    "sum_stats",  "sgd_update",
+    "gather_batch", "gemm_naive", "gemm_rb_nn", "gemm_rb_tn", "gemm_rb_nt",  "gemm_rb_ntg",
+    "loss_rows",    "probs_rows", "sum_stats",  "sgd_update",
     "train_sequential",
 };
 
@@ -41,9 +41,19 @@ typedef struct {
     size_t max_wg;       /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     size_t sum_wg;       /* work-group size sum_stats was built for */
     size_t seq_wg;       /* work-group size train_sequential was built for */
+    int rb_tm;           /* rows per work-item of gemm_rb_nn/tn/ntg (RB_TM) */
+    size_t elem_wg;      /* work-group size of element-wise kernels */
+    size_t row_wg;       /* work-group size of one-item-per-row kernels (gather, loss, sgd) */
+    int gather_rows;     /* GATHER_ROWS: one work-item per image row (CPU devices) */
     cl_mem dummy;        /* bound to kernel arguments a call does not use */
-    buf *scratch;        /* transposed operands */
     gemm_variant forced; /* GEMM_AUTO unless a test forces one */
+    /* MNISTCL_PROFILE=1: an event per launch, summed per kernel at each finish */
+    int profile;
+    cl_event *events;
+    int *event_kernel;
+    size_t n_events, cap_events;
+    double kernel_ms[K_COUNT];
+    long kernel_calls[K_COUNT];
 } cl_backend;
 
 /* One kernel argument: its size and a pointer to its value. */
@@ -59,6 +69,55 @@ static cl_backend *cl_of(backend *be) { return (cl_backend *)be; }
 static cl_mem mem_of(const cl_backend *cb, bref r)
 {
     return r.b ? (cl_mem)r.b->handle : cb->dummy;
+}
+
+/* Keeps a launch's event for profile_collect (MNISTCL_PROFILE). */
+static void profile_record(cl_backend *cb, cl_event ev, int which)
+{
+    if (cb->n_events == cb->cap_events) {
+        size_t cap = cb->cap_events ? 2 * cb->cap_events : 4096;
+        cl_event *e = realloc(cb->events, cap * sizeof *e);
+        if (e)
+            cb->events = e;
+        int *k = realloc(cb->event_kernel, cap * sizeof *k);
+        if (k)
+            cb->event_kernel = k;
+        if (!e || !k) {
+            clReleaseEvent(ev);
+            return;
+        }
+        cb->cap_events = cap;
+    }
+    cb->events[cb->n_events] = ev;
+    cb->event_kernel[cb->n_events++] = which;
+}
+
+/* Adds the run times of the finished launches to the per-kernel totals. */
+static void profile_collect(cl_backend *cb)
+{
+    for (size_t i = 0; i < cb->n_events; i++) {
+        cl_ulong t0 = 0, t1 = 0;
+        clGetEventProfilingInfo(cb->events[i], CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+        clGetEventProfilingInfo(cb->events[i], CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+        cb->kernel_ms[cb->event_kernel[i]] += (double)(t1 - t0) * 1e-6;
+        cb->kernel_calls[cb->event_kernel[i]]++;
+        clReleaseEvent(cb->events[i]);
+    }
+    cb->n_events = 0;
+}
+
+/* Prints the per-kernel totals to stderr. */
+static void profile_report(cl_backend *cb)
+{
+    double total = 0;
+    for (int i = 0; i < K_COUNT; i++)
+        total += cb->kernel_ms[i];
+    fprintf(stderr, "mnistcl profile (device time per kernel, MNISTCL_PROFILE):\n");
+    for (int i = 0; i < K_COUNT; i++)
+        if (cb->kernel_calls[i])
+            fprintf(stderr, "  %-18s %8ld calls %10.1f ms %8.1f us/call %5.1f%%\n",
+                    kernel_names[i], cb->kernel_calls[i], cb->kernel_ms[i],
+                    1e3 * cb->kernel_ms[i] / cb->kernel_calls[i], 100 * cb->kernel_ms[i] / total);
 }
 
 /*
@@ -84,9 +143,15 @@ static mc_status launch(cl_backend *cb, int which, const karg *args, int nargs, 
         if (local)
             g[d] = (g[d] + local[d] - 1) / local[d] * local[d];
     }
-    cl_int e = clEnqueueNDRangeKernel(cb->queue, k, dims, NULL, g, local, 0, NULL, NULL);
+    cl_event ev = NULL;
+    cl_int e = clEnqueueNDRangeKernel(cb->queue, k, dims, NULL, g, local, 0, NULL,
+                                      cb->profile ? &ev : NULL);
     snprintf(what, sizeof what, "clEnqueueNDRangeKernel(%s)", kernel_names[which]);
-    return ocl_failed(e, what) ? MC_ERR_OPENCL : MC_OK;
+    if (ocl_failed(e, what))
+        return MC_ERR_OPENCL;
+    if (ev)
+        profile_record(cb, ev, which);
+    return MC_OK;
 }
 
 static mc_status cl_alloc(backend *be, size_t bytes, buf **out)
@@ -137,14 +202,24 @@ static mc_status cl_write(backend *be, buf *b, size_t off, const void *src, size
 
 static mc_status cl_read(backend *be, buf *b, size_t off, void *dst, size_t bytes)
 {
-    cl_int e = clEnqueueReadBuffer(cl_of(be)->queue, (cl_mem)b->handle, CL_TRUE, off, bytes, dst,
-                                   0, NULL, NULL);
-    return ocl_failed(e, "clEnqueueReadBuffer") ? MC_ERR_OPENCL : MC_OK;
+    cl_backend *cb = cl_of(be);
+    cl_int e = clEnqueueReadBuffer(cb->queue, (cl_mem)b->handle, CL_TRUE, off, bytes, dst, 0,
+                                   NULL, NULL);
+    if (ocl_failed(e, "clEnqueueReadBuffer"))
+        return MC_ERR_OPENCL;
+    if (cb->profile) /* a blocking read on an in-order queue: everything before it is done */
+        profile_collect(cb);
+    return MC_OK;
 }
 
 static mc_status cl_finish(backend *be)
 {
-    return ocl_failed(clFinish(cl_of(be)->queue), "clFinish") ? MC_ERR_OPENCL : MC_OK;
+    cl_backend *cb = cl_of(be);
+    if (ocl_failed(clFinish(cb->queue), "clFinish"))
+        return MC_ERR_OPENCL;
+    if (cb->profile)
+        profile_collect(cb);
+    return MC_OK;
 }
 
 static mc_status cl_gather(backend *be, const gather_args *a)
@@ -158,46 +233,46 @@ static mc_status cl_gather(backend *be, const gather_args *a)
     karg args[] = {ARG(x),   ARG(xo),  ARG(y),   ARG(yo),    ARG(has_y), ARG(img),
                    ARG(io),  ARG(lab), ARG(lo),  ARG(has_l), ARG(idx),   ARG(ixo),
                    ARG(start), ARG(count), ARG(dim)};
-    size_t global[2] = {(size_t)a->dim, (size_t)a->count};
-    return launch(cb, K_GATHER, args, 15, 2, global, NULL);
+    size_t global[1] = {cb->gather_rows ? (size_t)a->count : (size_t)a->dim * a->count};
+    size_t local[1] = {cb->gather_rows ? cb->row_wg : cb->elem_wg};
+    return launch(cb, K_GATHER, args, 15, 1, global, local);
 }
 
-/* Enqueues one GEMM kernel (naive or register-blocked) with the arguments of g. */
-static mc_status launch_gemm(cl_backend *cb, int which, const gemm_args *g, cl_mem bmem,
-                             cl_int b_off, cl_int ldb, cl_int trans_b)
+/* Enqueues one GEMM kernel (naive or a register-blocked one) with the arguments of g. */
+static mc_status launch_gemm(cl_backend *cb, int which, const gemm_args *g)
 {
-    cl_int ta = g->trans_a, m = g->m, n = g->n, k = g->k, lda = g->lda, ldc = g->ldc,
-           a_off = (cl_int)g->a.off, c_off = (cl_int)g->c.off, epi = g->epilogue,
-           bias_off = (cl_int)g->bias.off, act = g->act, aux_off = (cl_int)g->aux.off,
-           ldaux = g->ldaux;
-    cl_mem amem = mem_of(cb, g->a), cmem = mem_of(cb, g->c), bias = mem_of(cb, g->bias),
-           aux = mem_of(cb, g->aux);
+    cl_int ta = g->trans_a, tb = g->trans_b, ones = g->a_ones_row && g->trans_a, m = g->m,
+           n = g->n, k = g->k, lda = g->lda, ldb = g->ldb, ldc = g->ldc,
+           a_off = (cl_int)g->a.off, b_off = (cl_int)g->b.off, c_off = (cl_int)g->c.off,
+           epi = g->epilogue, bias_off = (cl_int)g->bias.off, act = g->act,
+           aux_off = (cl_int)g->aux.off, ldaux = g->ldaux;
+    /* elements of B from b_off to the end of its buffer: the kernels never read past it */
+    cl_int b_len = (cl_int)(g->b.b->bytes / sizeof(float) - g->b.off);
+    cl_mem amem = mem_of(cb, g->a), bmem = mem_of(cb, g->b), cmem = mem_of(cb, g->c),
+           bias = mem_of(cb, g->bias), aux = mem_of(cb, g->aux);
     cl_float alpha = g->alpha, beta = g->beta;
-    karg common[] = {ARG(m),    ARG(n),     ARG(k),     ARG(amem),  ARG(a_off), ARG(lda),
-                     ARG(bmem), ARG(b_off), ARG(ldb),   ARG(cmem),  ARG(c_off), ARG(ldc),
-                     ARG(alpha), ARG(beta), ARG(epi),   ARG(bias),  ARG(bias_off), ARG(act),
-                     ARG(aux),  ARG(aux_off), ARG(ldaux)};
     if (which == K_GEMM_NAIVE) {
-        karg args[23] = {ARG(ta), ARG(trans_b)};
-        memcpy(args + 2, common, sizeof common);
+        karg args[] = {ARG(ta),    ARG(tb),    ARG(ones),  ARG(m),     ARG(n),     ARG(k),
+                       ARG(amem),  ARG(a_off), ARG(lda),   ARG(bmem),  ARG(b_off), ARG(ldb),
+                       ARG(cmem),  ARG(c_off), ARG(ldc),   ARG(alpha), ARG(beta),  ARG(epi),
+                       ARG(bias),  ARG(bias_off), ARG(act), ARG(aux),  ARG(aux_off), ARG(ldaux)};
         size_t global[2] = {(size_t)n, (size_t)m};
         size_t local[2] = {16, 16};
         int is_gpu = (cb->type & CL_DEVICE_TYPE_GPU) != 0;
-        return launch(cb, which, args, 23, 2, global, is_gpu && cb->max_wg >= 256 ? local : NULL);
+        return launch(cb, which, args, 24, 2, global, is_gpu && cb->max_wg >= 256 ? local : NULL);
     }
-    size_t global[2] = {(size_t)(n + 15) / 16, (size_t)(m + 3) / 4};
-    return launch(cb, which, common, 21, 2, global, NULL);
-}
-
-/* Makes sure the scratch buffer holds at least `bytes`. */
-static mc_status ensure_scratch(cl_backend *cb, size_t bytes)
-{
-    if (cb->scratch && cb->scratch->bytes >= bytes)
-        return MC_OK;
-    /* Released memory stays alive until queued kernels that use it have run. */
-    cl_release(&cb->base, cb->scratch);
-    cb->scratch = NULL;
-    return cl_alloc(&cb->base, bytes, &cb->scratch);
+    karg args[] = {ARG(ones),  ARG(m),     ARG(n),     ARG(k),     ARG(amem),  ARG(a_off),
+                   ARG(lda),   ARG(bmem),  ARG(b_off), ARG(ldb),   ARG(b_len), ARG(cmem),
+                   ARG(c_off), ARG(ldc),   ARG(alpha), ARG(beta),  ARG(epi),   ARG(bias),
+                   ARG(bias_off), ARG(act), ARG(aux),  ARG(aux_off), ARG(ldaux)};
+    size_t global[2];
+    if (which == K_GEMM_RB_NT)
+        global[0] = (size_t)(n + 3) / 4, global[1] = (size_t)(m + 3) / 4;
+    else
+        global[0] = (size_t)(n + 31) / 32, global[1] = (size_t)(m + cb->rb_tm - 1) / cb->rb_tm;
+    /* several small work-groups: pocl's own choice can leave one core idle */
+    size_t local[2] = {1, 4};
+    return launch(cb, which, args, 23, 2, global, local);
 }
 
 static mc_status cl_gemm(backend *be, const gemm_args *g)
@@ -206,26 +281,13 @@ static mc_status cl_gemm(backend *be, const gemm_args *g)
     gemm_variant v = cb->forced;
     if (v == GEMM_AUTO)
         v = (cb->type & CL_DEVICE_TYPE_CPU) ? GEMM_RB : GEMM_NAIVE;
-    cl_mem bmem = mem_of(cb, g->b);
-    cl_int b_off = (cl_int)g->b.off, ldb = g->ldb;
-    if (v == GEMM_RB && !g->trans_b)
-        return launch_gemm(cb, g->trans_a ? K_GEMM_RB_TN : K_GEMM_RB_NN, g, bmem, b_off, ldb, 0);
-    if (v == GEMM_RB && g->trans_b && !g->trans_a) {
-        /* B is stored (n,k): transpose it into scratch as (k,n), then run NN. */
-        mc_status st = ensure_scratch(cb, sizeof(float) * (size_t)g->n * g->k);
-        if (st)
-            return st;
-        cl_mem s = (cl_mem)cb->scratch->handle;
-        cl_int zero = 0, rows = g->n, cols = g->k, ld_out = g->n;
-        karg args[] = {ARG(s), ARG(zero), ARG(ld_out), ARG(bmem), ARG(b_off), ARG(ldb),
-                       ARG(rows), ARG(cols)};
-        size_t global[2] = {(size_t)cols, (size_t)rows};
-        st = launch(cb, K_TRANSPOSE, args, 8, 2, global, NULL);
-        if (st)
-            return st;
-        return launch_gemm(cb, K_GEMM_RB_NN, g, s, 0, g->n, 0);
+    if (v == GEMM_RB && !(g->trans_a && g->trans_b)) {
+        int which = g->trans_b ? (g->k < 32 ? K_GEMM_RB_NTG : K_GEMM_RB_NT)
+                    : g->trans_a ? K_GEMM_RB_TN
+                                 : K_GEMM_RB_NN;
+        return launch_gemm(cb, which, g);
     }
-    return launch_gemm(cb, K_GEMM_NAIVE, g, bmem, b_off, ldb, g->trans_b);
+    return launch_gemm(cb, K_GEMM_NAIVE, g);
 }
 
 static mc_status cl_loss(backend *be, const loss_args *a)
@@ -241,8 +303,8 @@ static mc_status cl_loss(backend *be, const loss_args *a)
     karg args[] = {ARG(kind), ARG(d),     ARG(d_off), ARG(has_d), ARG(l),
                    ARG(l_off), ARG(c),    ARG(c_off), ARG(z),     ARG(z_off),
                    ARG(y),    ARG(y_off), ARG(count), ARG(classes), ARG(scale)};
-    size_t global[1] = {(size_t)a->count};
-    return launch(cb, K_LOSS, args, 15, 1, global, NULL);
+    size_t global[1] = {(size_t)a->count}, local[1] = {cb->row_wg};
+    return launch(cb, K_LOSS, args, 15, 1, global, local);
 }
 
 static mc_status cl_probs(backend *be, const probs_args *a)
@@ -252,19 +314,8 @@ static mc_status cl_probs(backend *be, const probs_args *a)
     cl_int kind = a->kind, o_off = (cl_int)a->out.off, z_off = (cl_int)a->logits.off,
            count = a->count, classes = a->classes;
     karg args[] = {ARG(kind), ARG(o), ARG(o_off), ARG(z), ARG(z_off), ARG(count), ARG(classes)};
-    size_t global[1] = {(size_t)a->count};
-    return launch(cb, K_PROBS, args, 7, 1, global, NULL);
-}
-
-static mc_status cl_col_sum(backend *be, const col_sum_args *a)
-{
-    cl_backend *cb = cl_of(be);
-    cl_mem o = mem_of(cb, a->out), x = mem_of(cb, a->x);
-    cl_int o_off = (cl_int)a->out.off, x_off = (cl_int)a->x.off, rows = a->rows,
-           cols = a->cols, ld = a->ld, acc = a->accumulate;
-    karg args[] = {ARG(o), ARG(o_off), ARG(x), ARG(x_off), ARG(rows), ARG(cols), ARG(ld), ARG(acc)};
-    size_t global[1] = {(size_t)a->cols};
-    return launch(cb, K_COL_SUM, args, 8, 1, global, NULL);
+    size_t global[1] = {(size_t)a->count}, local[1] = {cb->row_wg};
+    return launch(cb, K_PROBS, args, 7, 1, global, local);
 }
 
 static mc_status cl_sgd(backend *be, const sgd_args *a)
@@ -276,8 +327,8 @@ static mc_status cl_sgd(backend *be, const sgd_args *a)
     cl_float lr = a->lr, mom = a->momentum, wd = a->weight_decay;
     karg args[] = {ARG(p), ARG(p_off), ARG(g), ARG(g_off), ARG(v), ARG(v_off),
                    ARG(use_m), ARG(n), ARG(lr), ARG(mom), ARG(wd)};
-    size_t global[1] = {a->n};
-    return launch(cb, K_SGD, args, 11, 1, global, NULL);
+    size_t global[1] = {(a->n + 15) / 16}, local[1] = {cb->row_wg};
+    return launch(cb, K_SGD, args, 11, 1, global, local);
 }
 
 static mc_status cl_sum(backend *be, const sum_args *a)
@@ -327,7 +378,14 @@ static void cl_destroy(backend *be)
     cl_backend *cb = cl_of(be);
     if (!cb)
         return;
-    cl_release(be, cb->scratch);
+    if (cb->profile) {
+        if (cb->queue)
+            clFinish(cb->queue);
+        profile_collect(cb);
+        profile_report(cb);
+        free(cb->events);
+        free(cb->event_kernel);
+    }
     if (cb->dummy)
         clReleaseMemObject(cb->dummy);
     for (int i = 0; i < K_COUNT; i++)
@@ -352,7 +410,6 @@ static const backend_ops cl_ops = {
     .gemm = cl_gemm,
     .loss = cl_loss,
     .probs = cl_probs,
-    .col_sum = cl_col_sum,
     .sgd = cl_sgd,
     .sum = cl_sum,
     .sequential = cl_sequential,
@@ -369,6 +426,9 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, mc_error *err)
                     &cb->max_alloc, NULL);
     clGetDeviceInfo(d->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof cb->max_wg, &cb->max_wg,
                     NULL);
+    /* explicit sizes: with none, pocl may make work-groups of one item */
+    cb->elem_wg = cb->max_wg < 256 ? cb->max_wg : 256;
+    cb->row_wg = cb->max_wg < 32 ? cb->max_wg : 32;
     cb->sum_wg = 256;
     while (cb->sum_wg > cb->max_wg && cb->sum_wg > 1)
         cb->sum_wg /= 2;
@@ -383,7 +443,10 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, mc_error *err)
     cb->context = clCreateContext(props, 1, &d->device, NULL, NULL, &e);
     if (ocl_failed(e, "clCreateContext"))
         return mc_fail(err, MC_ERR_OPENCL, "cannot create an OpenCL context on %s", cb->base.name);
-    cb->queue = clCreateCommandQueue(cb->context, d->device, 0, &e);
+    const char *prof = getenv("MNISTCL_PROFILE");
+    cb->profile = prof && *prof && strcmp(prof, "0") != 0;
+    cb->queue = clCreateCommandQueue(cb->context, d->device,
+                                     cb->profile ? CL_QUEUE_PROFILING_ENABLE : 0, &e);
     if (ocl_failed(e, "clCreateCommandQueue"))
         return mc_fail(err, MC_ERR_OPENCL, "cannot create a command queue on %s", cb->base.name);
     cb->dummy = clCreateBuffer(cb->context, CL_MEM_READ_WRITE, 64, NULL, &e);
@@ -394,8 +457,14 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, mc_error *err)
     if (st)
         return st;
     char options[256];
-    snprintf(options, sizeof options, "-cl-std=CL1.2 -DSUM_WG=%zu -DSEQ_WG=%zu", cb->sum_wg,
-             cb->seq_wg);
+    cb->rb_tm = 8;
+    const char *tm_env = getenv("MNISTCL_RB_TM");
+    if (tm_env && atoi(tm_env) >= 1 && atoi(tm_env) <= 16)
+        cb->rb_tm = atoi(tm_env);
+    cb->gather_rows = (d->type & CL_DEVICE_TYPE_CPU) != 0;
+    snprintf(options, sizeof options,
+             "-cl-std=CL1.2 -DSUM_WG=%zu -DSEQ_WG=%zu -DRB_TM=%d -DGATHER_ROWS=%d", cb->sum_wg,
+             cb->seq_wg, cb->rb_tm, cb->gather_rows);
     st = ocl_build(cb->context, d->device, text, options, &cb->program, err);
     free(text);
     if (st)
@@ -438,6 +507,11 @@ mc_status backend_cl_create(int platform, int device, backend **out, mc_error *e
     }
     *out = &cb->base;
     return MC_OK;
+}
+
+void *backend_cl_queue(backend *be)
+{
+    return be && be->is_opencl ? (void *)cl_of(be)->queue : NULL;
 }
 
 void backend_cl_force_gemm(backend *be, gemm_variant v)

@@ -116,8 +116,11 @@ static mc_status cpu_gemm(backend *be, const gemm_args *g)
         } else {
             for (int j = 0; j < g->n; j++)
                 acc[j] = 0.0;
+            int ones = g->a_ones_row && i == g->m - 1;
             for (int p = 0; p < g->k; p++) {
-                double av = g->trans_a ? A[(size_t)p * g->lda + i] : A[(size_t)i * g->lda + p];
+                double av = ones         ? 1.0
+                            : g->trans_a ? A[(size_t)p * g->lda + i]
+                                         : A[(size_t)i * g->lda + p];
                 if (!g->trans_b) {
                     const float *brow = B + (size_t)p * g->ldb;
                     for (int j = 0; j < g->n; j++)
@@ -197,20 +200,6 @@ static mc_status cpu_probs(backend *be, const probs_args *a)
         output_values(a->kind, F32(a->logits) + (size_t)i * a->classes, a->classes, o);
         for (int c = 0; c < a->classes; c++)
             F32(a->out)[(size_t)i * a->classes + c] = (float)o[c];
-    }
-    return MC_OK;
-}
-
-static mc_status cpu_col_sum(backend *be, const col_sum_args *a)
-{
-    (void)be;
-    const float *x = F32(a->x);
-    float *out = F32(a->out);
-    for (int j = 0; j < a->cols; j++) {
-        double s = a->accumulate ? out[j] : 0.0;
-        for (int i = 0; i < a->rows; i++)
-            s += x[(size_t)i * a->ld + j];
-        out[j] = (float)s;
     }
     return MC_OK;
 }
@@ -319,7 +308,6 @@ static const backend_ops cpu_ops = {
     .gemm = cpu_gemm,
     .loss = cpu_loss,
     .probs = cpu_probs,
-    .col_sum = cpu_col_sum,
     .sgd = cpu_sgd,
     .sum = cpu_sum,
     .sequential = cpu_sequential,

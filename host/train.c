@@ -286,7 +286,7 @@ static mc_status forward(trainer *t, int rows)
 
 /*
  * Gradients from delta[L] back to the first layer, on `rows` rows:
- *   dW_l (+)= act[l]ᵀ · delta[l+1],  db_l (+)= colsum(delta[l+1]),
+ *   [dW_l; db_l] (+)= [act[l], 1]ᵀ · delta[l+1]   (one GEMM: b_l follows W_l in memory)
  *   delta[l] = (delta[l+1] · W_lᵀ) ⊙ act'(act[l])      for l >= 1
  */
 static mc_status backward(trainer *t, int rows, int accumulate)
@@ -294,15 +294,11 @@ static mc_status backward(trainer *t, int rows, int accumulate)
     const mlp_spec *s = &t->spec;
     for (int l = s->n_layers - 1; l >= 0; l--) {
         int in = s->sizes[l], out = s->sizes[l + 1];
-        gemm_args dw = {.trans_a = 1, .m = in, .n = out, .k = rows, .a = bref_at(t->act[l], 0),
-                        .lda = in, .b = bref_at(t->delta[l + 1], 0), .ldb = out,
-                        .c = bref_at(t->grads, mlp_weight_offset(s, l)), .ldc = out,
+        gemm_args dw = {.trans_a = 1, .a_ones_row = 1, .m = in + 1, .n = out, .k = rows,
+                        .a = bref_at(t->act[l], 0), .lda = in, .b = bref_at(t->delta[l + 1], 0),
+                        .ldb = out, .c = bref_at(t->grads, mlp_weight_offset(s, l)), .ldc = out,
                         .alpha = 1.0f, .beta = accumulate ? 1.0f : 0.0f, .epilogue = EPI_NONE};
         mc_status st = t->op->gemm(t->be, &dw);
-        col_sum_args db = {bref_at(t->grads, mlp_bias_offset(s, l)), bref_at(t->delta[l + 1], 0),
-                           rows, out, out, accumulate};
-        if (!st)
-            st = t->op->col_sum(t->be, &db);
         if (!st && l > 0) {
             gemm_args dx = {.trans_b = 1, .m = rows, .n = in, .k = out,
                             .a = bref_at(t->delta[l + 1], 0), .lda = out,

@@ -1,7 +1,5 @@
 /*
- * reduce.cl: reductions.
- * col_sum:   out[j] = (accumulate ? out[j] : 0) + sum_i x[i * ld + j]     (bias gradients)
- *            one work-item per column.
+ * reduce.cl: the per-pass loss and accuracy sums.
  * sum_stats: loss_sum = sum_i loss[i], correct_sum = sum_i correct[i], i < n
  *            one work-group of SUM_WG work-items: strided partial sums, then a tree in local
  *            memory. Must be launched with global = local = SUM_WG.
@@ -9,18 +7,6 @@
 #ifndef SUM_WG
 #define SUM_WG 256
 #endif
-
-kernel void col_sum(global float *out, int out_off, global const float *x, int x_off, int rows,
-                    int cols, int ld, int accumulate)
-{
-    int j = get_global_id(0);
-    if (j >= cols)
-        return;
-    float s = 0.0f;
-    for (int i = 0; i < rows; i++)
-        s += x[x_off + i * ld + j];
-    out[out_off + j] = accumulate ? out[out_off + j] + s : s;
-}
 
 kernel __attribute__((reqd_work_group_size(SUM_WG, 1, 1))) void
 sum_stats(global float *loss_sum, int loss_sum_off, global int *correct_sum, int correct_sum_off,

@@ -1,6 +1,8 @@
 /*
  * GEMM parity: every OpenCL GEMM variant (naive, register-blocked, auto) against the CPU
- * reference, for the NN, NT and TN products of a dense layer, every epilogue, awkward
+ * reference, for the NN, NT and TN products of a dense layer (TN also with the implicit
+ * ones row that yields the bias gradient; NT with short k, which takes the gathering
+ * kernel, and long k, which takes the dot-product one), every epilogue, awkward
  * sizes (1, 10, 63, 127 in every combination, plus the 784/128 training shapes), row
  * strides wider than the matrices and nonzero buffer offsets. C is compared whole,
  * padding columns and a canary tail included, so out-of-range writes are caught.
@@ -42,6 +44,7 @@ static const epi_case epis[] = {
 
 typedef struct {
     int m, n, k, trans_a, trans_b;
+    int ones; /* op(A)'s last row is implicit ones (TN only): A stores m - 1 columns */
 } shape;
 
 /* Runs one GEMM on be with fresh copies of the inputs; returns C's whole buffer (malloc). */
@@ -53,7 +56,8 @@ static float *run_gemm(backend *be, const shape *s, const epi_case *e, const flo
     buf *ba = upload_f32(be, a, a_len), *bb = upload_f32(be, b, b_len),
         *bc = upload_f32(be, c0, c_len), *bbias = upload_f32(be, bias, (size_t)s->n + 3),
         *baux = upload_f32(be, aux, (size_t)s->m * ldaux + 2);
-    gemm_args g = {.trans_a = s->trans_a, .trans_b = s->trans_b, .m = s->m, .n = s->n,
+    gemm_args g = {.trans_a = s->trans_a, .trans_b = s->trans_b, .a_ones_row = s->ones,
+                   .m = s->m, .n = s->n,
                    .k = s->k, .a = bref_at(ba, A_OFFSET), .lda = lda, .b = bref_at(bb, 0),
                    .ldb = ldb, .c = bref_at(bc, 1), .ldc = ldc, .alpha = e->alpha,
                    .beta = e->beta, .epilogue = e->epi, .bias = bref_at(bbias, 3), .act = e->act,
@@ -73,7 +77,7 @@ static float *run_gemm(backend *be, const shape *s, const epi_case *e, const flo
 
 static void test_shape(backend *cpu, backend *cl, const shape *s, int pad, rng *r)
 {
-    int a_rows = s->trans_a ? s->k : s->m, a_cols = s->trans_a ? s->m : s->k;
+    int a_rows = s->trans_a ? s->k : s->m, a_cols = s->trans_a ? s->m - s->ones : s->k;
     int b_rows = s->trans_b ? s->n : s->k, b_cols = s->trans_b ? s->k : s->n;
     int lda = a_cols + pad, ldb = b_cols + pad, ldc = s->n + pad, ldaux = s->n + pad;
     size_t a_len = A_OFFSET + (size_t)a_rows * lda + CANARY, b_len = (size_t)b_rows * ldb + CANARY;
@@ -94,9 +98,10 @@ static void test_shape(backend *cpu, backend *cl, const shape *s, int pad, rng *
             float *got = run_gemm(cl, s, &epis[e], a, a_len, lda, b, b_len, ldb, c0, c_len,
                                   ldc, bias, aux, ldaux);
             char what[160];
-            snprintf(what, sizeof what, "gemm %s %c%c m=%d n=%d k=%d pad=%d %s",
+            snprintf(what, sizeof what, "gemm %s %c%c%s m=%d n=%d k=%d pad=%d %s",
                      gemm_variant_name((gemm_variant)v), s->trans_a ? 'T' : 'N',
-                     s->trans_b ? 'T' : 'N', s->m, s->n, s->k, pad, epis[e].name);
+                     s->trans_b ? 'T' : 'N', s->ones ? "+ones" : "", s->m, s->n, s->k, pad,
+                     epis[e].name);
             check_close(what, got, ref, c_len, atol, 1e-6);
             free(got);
         }
@@ -120,16 +125,19 @@ int main(void)
         for (int i = 0; i < ns; i++)
             for (int j = 0; j < ns; j++)
                 for (int l = 0; l < ns; l++) {
-                    shape s = {sizes[i], sizes[j], sizes[l], ta, tb};
-                    test_shape(cpu, cl, &s, (i + j + l) % 2 ? 5 : 0, &r);
-                    cases++;
+                    for (int ones = 0; ones <= ta; ones++) {
+                        shape s = {sizes[i], sizes[j], sizes[l], ta, tb, ones};
+                        test_shape(cpu, cl, &s, (i + j + l) % 2 ? 5 : 0, &r);
+                        cases++;
+                    }
                 }
     }
     /* the products of 784-128-10 at batch 128 and of a batch of 1 */
     static const shape training[] = {
-        {128, 128, 784, 0, 0}, {128, 10, 128, 0, 0}, {784, 128, 128, 1, 0},
-        {128, 10, 128, 1, 0},  {128, 128, 10, 0, 1}, {128, 784, 128, 0, 1},
-        {1, 128, 784, 0, 0},   {784, 128, 1, 1, 0},  {1, 784, 128, 0, 1},
+        {128, 128, 784, 0, 0, 0}, {128, 10, 128, 0, 0, 0}, {785, 128, 128, 1, 0, 1},
+        {129, 10, 128, 1, 0, 1},  {128, 128, 10, 0, 1, 0}, {128, 784, 128, 0, 1, 0},
+        {1, 128, 784, 0, 0, 0},   {785, 128, 1, 1, 0, 1},  {1, 784, 128, 0, 1, 0},
+        {784, 128, 128, 1, 0, 0}, {128, 1024, 1024, 0, 1, 0},
     };
     for (size_t i = 0; i < sizeof training / sizeof training[0]; i++) {
         test_shape(cpu, cl, &training[i], 0, &r);

@@ -3,7 +3,7 @@
  *   gather.cl   gather_batch        exact (same float multiply on both sides)
  *   loss.cl     loss_rows           softmax-CE and sigmoid-MSE: delta, loss, correct
  *               probs_rows          softmax and sigmoid outputs
- *   reduce.cl   col_sum, sum_stats  bias gradients and the loss/accuracy sums
+ *   reduce.cl   sum_stats           the loss/accuracy sums
  *   update.cl   sgd_update          with and without momentum and weight decay
  *   train_seq.cl train_sequential   fused per-sample SGD, 1 to 4 layers, plain SGD (zero
  *                                   inputs skipped) and momentum + decay, pixels scanned
@@ -173,39 +173,6 @@ static void test_probs(backend *cpu, backend *cl, rng *r)
             snprintf(what, sizeof what, "probs %s count=%d", kind ? "sigmoid" : "softmax", count);
             check_close(what, p[1], p[0], nz, 1e-7, 1e-5); /* exp in float: a few ulp */
             free(p[0]), free(p[1]), free(z);
-        }
-    }
-}
-
-static void test_col_sum(backend *cpu, backend *cl, rng *r)
-{
-    const int cols_list[] = {1, 10, 63, 128, 784};
-    for (int ri = 0; ri < N_ROWS; ri++) {
-        for (int cj = 0; cj < 5; cj++) {
-            for (int acc = 0; acc < 2; acc++) {
-                int rows = row_counts[ri], cols = cols_list[cj], ld = cols + 3;
-                size_t nx = (size_t)rows * ld;
-                float *x = malloc(nx * 4), out0[800], *o[2];
-                fill_uniform(r, x, nx, -1, 1);
-                fill_uniform(r, out0, 800, -1, 1);
-                backend *bes[2] = {cpu, cl};
-                for (int b = 0; b < 2; b++) {
-                    backend *be = bes[b];
-                    buf *bx = upload_f32(be, x, nx), *bo = upload_f32(be, out0, 800);
-                    col_sum_args a = {bref_at(bo, 2), bref_at(bx, 0), rows, cols, ld, acc};
-                    if (be->ops->col_sum(be, &a))
-                        test_fail("col_sum launch");
-                    o[b] = malloc(800 * 4);
-                    download_f32(be, bo, o[b], 800);
-                    be->ops->release(be, bx), be->ops->release(be, bo);
-                }
-                char what[96];
-                snprintf(what, sizeof what, "col_sum rows=%d cols=%d accumulate=%d", rows, cols,
-                         acc);
-                /* float sum of `rows` terms in [-1,1]: rows * 2^-24 worst case */
-                check_close(what, o[1], o[0], 800, 1e-7 * rows + 1e-7, 1e-6);
-                free(o[0]), free(o[1]), free(x);
-            }
         }
     }
 }
@@ -391,7 +358,6 @@ int main(void)
     test_gather(cpu, cl, &r);
     test_loss(cpu, cl, &r);
     test_probs(cpu, cl, &r);
-    test_col_sum(cpu, cl, &r);
     test_sgd(cpu, cl, &r);
     test_sum(cpu, cl, &r);
     test_sequential(cpu, cl, &r);

@@ -42,9 +42,16 @@ typedef enum {
     EPI_ACT_GRAD = 2, /* C = alpha·P ⊙ act'(aux[i][j]), act' from act's output (backward) */
 } gemm_epilogue;
 
-/** C (m,n) = op(A) (m,k) · op(B) (k,n), then the epilogue. */
+/**
+ * C (m,n) = op(A) (m,k) · op(B) (k,n), then the epilogue.
+ * With a_ones_row (trans_a only), op(A) has one row more than A stores: row m-1 is all
+ * ones, so C's row m-1 receives the column sums of op(B). For a layer's gradient
+ * [dW; db] = [X, 1]ᵀ·δ this yields the bias gradient, which the flat parameter layout
+ * keeps right after W_l, i.e. as row `in` of the same block.
+ */
 typedef struct {
     int trans_a, trans_b; /* A stored (k,m) when trans_a; B stored (n,k) when trans_b */
+    int a_ones_row;       /* op(A)'s last row is implicit ones (needs trans_a) */
     int m, n, k;          /* m, n >= 1; k >= 1 */
     bref a;
     int lda; /* row stride of A as stored */
@@ -96,14 +103,6 @@ typedef struct {
     bref logits;
     int count, classes;
 } probs_args;
-
-/** out[j] = sum_i x[i·ld + j] for j < cols (plus out[j] when accumulate). */
-typedef struct {
-    bref out;
-    bref x;
-    int rows, cols, ld;
-    int accumulate;
-} col_sum_args;
 
 /**
  * SGD over n parameters, PyTorch's convention:
@@ -172,7 +171,6 @@ typedef struct {
     mc_status (*gemm)(backend *be, const gemm_args *a);
     mc_status (*loss)(backend *be, const loss_args *a);
     mc_status (*probs)(backend *be, const probs_args *a);
-    mc_status (*col_sum)(backend *be, const col_sum_args *a);
     mc_status (*sgd)(backend *be, const sgd_args *a);
     mc_status (*sum)(backend *be, const sum_args *a);
     mc_status (*sequential)(backend *be, const sequential_args *a);

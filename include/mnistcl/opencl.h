@@ -33,6 +33,9 @@ mc_status backend_cl_create(int platform, int device, backend **out, mc_error *e
 /** Forces one GEMM variant (tests and benchmarks); GEMM_AUTO restores the choice. */
 void backend_cl_force_gemm(backend *be, gemm_variant v);
 
+/** The backend's cl_command_queue (as void *; benchmarks run peers on it), NULL if not OpenCL. */
+void *backend_cl_queue(backend *be);
+
 /** Number of OpenCL devices the ICD loader finds (0 without platforms). */
 int ocl_device_count(void);
 

@@ -17,6 +17,7 @@ enum {
     K_GEMM_RB_NT,
     K_GEMM_RB_NTG,
     K_LOSS,
+    K_OUTPUT_STEP,
     K_PROBS,
     K_SUM,
     K_SGD,
@@ -25,7 +26,7 @@ enum {
 };
 static const char *const kernel_names[K_COUNT] = {
     "gather_batch", "gemm_naive", "gemm_rb_nn", "gemm_rb_tn", "gemm_rb_nt",  "gemm_rb_ntg",
-    "loss_rows",    "probs_rows", "sum_stats",  "sgd_update",
+    "loss_rows",    "output_step", "probs_rows", "sum_stats",  "sgd_update",
     "train_sequential",
 };
 
@@ -307,6 +308,29 @@ static mc_status cl_loss(backend *be, const loss_args *a)
     return launch(cb, K_LOSS, args, 15, 1, global, local);
 }
 
+static mc_status cl_output_step(backend *be, const output_step_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    if (a->classes > OUTPUT_STEP_MAX_CLASSES)
+        return MC_ERR_USAGE;
+    cl_mem h = mem_of(cb, a->h), w = mem_of(cb, a->W), b = mem_of(cb, a->b),
+           y = mem_of(cb, a->labels), d = mem_of(cb, a->delta_out), dh = mem_of(cb, a->delta_hidden),
+           l = mem_of(cb, a->loss), c = mem_of(cb, a->correct);
+    cl_int kind = a->kind, h_off = (cl_int)a->h.off, hidden = a->hidden, w_off = (cl_int)a->W.off,
+           w_len = (cl_int)(a->W.b->bytes / sizeof(float) - a->W.off), b_off = (cl_int)a->b.off,
+           classes = a->classes, count = a->count, y_off = (cl_int)a->labels.off,
+           d_off = (cl_int)a->delta_out.off, dh_off = (cl_int)a->delta_hidden.off,
+           has_dh = a->delta_hidden.b != NULL, act = a->hidden_act, l_off = (cl_int)a->loss.off,
+           c_off = (cl_int)a->correct.off;
+    cl_float scale = a->scale;
+    karg args[] = {ARG(kind),   ARG(h),      ARG(h_off), ARG(hidden), ARG(w),     ARG(w_off),
+                   ARG(w_len),  ARG(b),      ARG(b_off), ARG(classes), ARG(count), ARG(y),
+                   ARG(y_off),  ARG(scale),  ARG(d),     ARG(d_off),  ARG(dh),    ARG(dh_off),
+                   ARG(has_dh), ARG(act),    ARG(l),     ARG(l_off),  ARG(c),     ARG(c_off)};
+    size_t global[1] = {(size_t)a->count}, local[1] = {cb->row_wg};
+    return launch(cb, K_OUTPUT_STEP, args, 24, 1, global, local);
+}
+
 static mc_status cl_probs(backend *be, const probs_args *a)
 {
     cl_backend *cb = cl_of(be);
@@ -409,6 +433,7 @@ static const backend_ops cl_ops = {
     .gather = cl_gather,
     .gemm = cl_gemm,
     .loss = cl_loss,
+    .output_step = cl_output_step,
     .probs = cl_probs,
     .sgd = cl_sgd,
     .sum = cl_sum,

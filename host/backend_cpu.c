@@ -192,6 +192,34 @@ static mc_status cpu_loss(backend *be, const loss_args *a)
     return MC_OK;
 }
 
+/* The fused output step as the composition it stands for: GEMM, loss, GEMM (NT). */
+static mc_status cpu_output_step(backend *be, const output_step_args *a)
+{
+    size_t nz = (size_t)a->count * a->classes;
+    buf z = {nz * sizeof(float), malloc(nz * sizeof(float) + 1)};
+    if (!z.handle)
+        return MC_ERR_NOMEM;
+    gemm_args fwd = {.m = a->count, .n = a->classes, .k = a->hidden, .a = a->h,
+                     .lda = a->hidden, .b = a->W, .ldb = a->classes, .c = bref_at(&z, 0),
+                     .ldc = a->classes, .alpha = 1.0f, .epilogue = EPI_BIAS_ACT, .bias = a->b,
+                     .act = ACT_IDENTITY};
+    loss_args la = {a->kind, a->delta_out, a->loss,     a->correct, bref_at(&z, 0),
+                    a->labels, a->count,  a->classes, a->scale};
+    mc_status st = cpu_gemm(be, &fwd);
+    if (!st)
+        st = cpu_loss(be, &la);
+    if (!st && a->delta_hidden.b) {
+        gemm_args back = {.trans_b = 1, .m = a->count, .n = a->hidden, .k = a->classes,
+                          .a = a->delta_out, .lda = a->classes, .b = a->W, .ldb = a->classes,
+                          .c = a->delta_hidden, .ldc = a->hidden, .alpha = 1.0f,
+                          .epilogue = EPI_ACT_GRAD, .act = a->hidden_act, .aux = a->h,
+                          .ldaux = a->hidden};
+        st = cpu_gemm(be, &back);
+    }
+    free(z.handle);
+    return st;
+}
+
 static mc_status cpu_probs(backend *be, const probs_args *a)
 {
     (void)be;
@@ -307,6 +335,7 @@ static const backend_ops cpu_ops = {
     .gather = cpu_gather,
     .gemm = cpu_gemm,
     .loss = cpu_loss,
+    .output_step = cpu_output_step,
     .probs = cpu_probs,
     .sgd = cpu_sgd,
     .sum = cpu_sum,

@@ -266,11 +266,11 @@ int trainer_steps_per_epoch(const trainer *t)
     return t->batch > 0 ? (t->train.n + t->batch - 1) / t->batch : 0;
 }
 
-/* act[l+1] = act_l(act[l] · W_l + b_l) for every layer, on `rows` rows. */
-static mc_status forward(trainer *t, int rows)
+/* act[l+1] = act_l(act[l] · W_l + b_l) for layers [from, to), on `rows` rows. */
+static mc_status forward_layers(trainer *t, int rows, int from, int to)
 {
     const mlp_spec *s = &t->spec;
-    for (int l = 0; l < s->n_layers; l++) {
+    for (int l = from; l < to; l++) {
         gemm_args g = {.m = rows, .n = s->sizes[l + 1], .k = s->sizes[l],
                        .a = bref_at(t->act[l], 0), .lda = s->sizes[l],
                        .b = bref_at(t->params, mlp_weight_offset(s, l)), .ldb = s->sizes[l + 1],
@@ -284,12 +284,19 @@ static mc_status forward(trainer *t, int rows)
     return MC_OK;
 }
 
+/* The whole forward pass: act[L] holds the logits. */
+static mc_status forward(trainer *t, int rows)
+{
+    return forward_layers(t, rows, 0, t->spec.n_layers);
+}
+
 /*
  * Gradients from delta[L] back to the first layer, on `rows` rows:
  *   [dW_l; db_l] (+)= [act[l], 1]ᵀ · delta[l+1]   (one GEMM: b_l follows W_l in memory)
- *   delta[l] = (delta[l+1] · W_lᵀ) ⊙ act'(act[l])      for l >= 1
+ *   delta[l] = (delta[l+1] · W_lᵀ) ⊙ act'(act[l])      for l >= 1, unless have_delta_last
+ *                                                       says delta[L-1] is already there
  */
-static mc_status backward(trainer *t, int rows, int accumulate)
+static mc_status backward(trainer *t, int rows, int accumulate, int have_delta_last)
 {
     const mlp_spec *s = &t->spec;
     for (int l = s->n_layers - 1; l >= 0; l--) {
@@ -299,7 +306,7 @@ static mc_status backward(trainer *t, int rows, int accumulate)
                         .ldb = out, .c = bref_at(t->grads, mlp_weight_offset(s, l)), .ldc = out,
                         .alpha = 1.0f, .beta = accumulate ? 1.0f : 0.0f, .epilogue = EPI_NONE};
         mc_status st = t->op->gemm(t->be, &dw);
-        if (!st && l > 0) {
+        if (!st && l > 0 && !(have_delta_last && l == s->n_layers - 1)) {
             gemm_args dx = {.trans_b = 1, .m = rows, .n = in, .k = out,
                             .a = bref_at(t->delta[l + 1], 0), .lda = out,
                             .b = bref_at(t->params, mlp_weight_offset(s, l)), .ldb = out,
@@ -339,22 +346,41 @@ static mc_status gather(trainer *t, const device_set *set, buf *index, int start
 static mc_status accumulate_gradients(trainer *t, buf *index, int first, int count)
 {
     const mlp_spec *s = &t->spec;
-    int classes = s->sizes[s->n_layers];
+    int L = s->n_layers, classes = s->sizes[L];
+    /* small outputs: last layer, loss and the first delta back in one fused pass */
+    int fused_output = classes <= OUTPUT_STEP_MAX_CLASSES;
     mc_status st = MC_OK;
     for (int done = 0; !st && done < count; done += t->chunk_rows) {
         int rows = count - done < t->chunk_rows ? count - done : t->chunk_rows;
+        bref loss = bref_at(t->stat_loss, (size_t)first + done),
+             correct = bref_at(t->stat_correct, (size_t)first + done);
         st = gather(t, &t->train, index, first + done, rows);
         if (!st)
-            st = forward(t, rows);
-        loss_args la = {s->output, bref_at(t->delta[s->n_layers], 0),
-                        bref_at(t->stat_loss, (size_t)first + done),
-                        bref_at(t->stat_correct, (size_t)first + done),
-                        bref_at(t->act[s->n_layers], 0), bref_at(t->labels, 0), rows, classes,
-                        1.0f / (float)count};
-        if (!st)
+            st = forward_layers(t, rows, 0, fused_output ? L - 1 : L);
+        if (!st && fused_output) {
+            output_step_args o = {s->output,
+                                  bref_at(t->act[L - 1], 0),
+                                  s->sizes[L - 1],
+                                  bref_at(t->params, mlp_weight_offset(s, L - 1)),
+                                  bref_at(t->params, mlp_bias_offset(s, L - 1)),
+                                  classes,
+                                  rows,
+                                  bref_at(t->labels, 0),
+                                  1.0f / (float)count,
+                                  bref_at(t->delta[L], 0),
+                                  bref_at(L > 1 ? t->delta[L - 1] : NULL, 0),
+                                  s->hidden_act,
+                                  loss,
+                                  correct};
+            st = t->op->output_step(t->be, &o);
+        } else if (!st) {
+            loss_args la = {s->output, bref_at(t->delta[L], 0), loss, correct,
+                            bref_at(t->act[L], 0), bref_at(t->labels, 0), rows, classes,
+                            1.0f / (float)count};
             st = t->op->loss(t->be, &la);
+        }
         if (!st)
-            st = backward(t, rows, done > 0);
+            st = backward(t, rows, done > 0, fused_output);
     }
     return st;
 }

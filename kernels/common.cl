@@ -72,6 +72,17 @@ inline float16 act_grad16(int act, float16 a)
     return (float16)1.0f;
 }
 
+/* Up to 16 floats from p (`valid` of them, the rest 0), without reading past them. */
+inline float16 load16_bounded(global const float *p, int valid)
+{
+    if (valid >= 16)
+        return vload16(0, p);
+    float t[16];
+    for (int q = 0; q < 16; q++)
+        t[q] = q < valid ? p[q] : 0.0f;
+    return vload16(0, t);
+}
+
 /* The GEMM epilogue for one element: v = alpha * (A·B)[i][j] already computed.
  *   EPI_NONE:     c = v + beta * c_old   (c_old read only when beta != 0)
  *   EPI_BIAS_ACT: c = act(v + bias[j])

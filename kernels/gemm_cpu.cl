@@ -28,17 +28,6 @@
 #define NT_TM 4
 #define NT_TN 4
 
-/* Up to 16 floats from p (`valid` of them, the rest 0), without reading past them. */
-inline float16 load16_bounded(global const float *p, int valid)
-{
-    if (valid >= 16)
-        return vload16(0, p);
-    float t[16];
-    for (int q = 0; q < 16; q++)
-        t[q] = q < valid ? p[q] : 0.0f;
-    return vload16(0, t);
-}
-
 /* Stores the first `valid` lanes of v (alpha already applied) at C[i][j0..] through the
  * epilogue (see gemm_epilogue_one in common.cl). */
 inline void rb_store(float16 v, int valid, int i, int j0, global float *C, int c_off, int ldc,

@@ -8,6 +8,14 @@
  *   correct = (argmax z == y), the first maximum winning ties.
  * scale is 1/batch for a mean loss. has_delta == 0 evaluates only.
  * probs_rows writes p or o for display.
+ *
+ * output_step: the last layer, the loss and the first step back in one pass per row, for
+ * classes <= 16 (one float16 holds a row of logits):
+ *   z = h · W + b;  loss, correct, delta_out as loss_rows;
+ *   delta_hidden = (delta_out · Wᵀ) ⊙ act'(h)  (has_dh)
+ * W (hidden, classes) is read 16 wide per row; rows whose 16 floats would leave W's
+ * buffer (w_len elements from w_off) are read bounded. Lanes past `classes` carry
+ * whatever follows in memory; delta's lanes there are 0, so they add nothing back.
  */
 inline int argmax_first(global const float *z, int n)
 {
@@ -72,5 +80,84 @@ kernel void probs_rows(int kind, global float *out, int out_off, global const fl
     } else {
         for (int c = 0; c < classes; c++)
             o[c] = 1.0f / (1.0f + exp(-z[c]));
+    }
+}
+
+/* Softmax/sigmoid loss, hit and scaled delta of one row of logits z (lanes < classes). */
+inline float16 output_delta(int kind, float16 zv, int classes, int y, float scale,
+                            float *loss, int *correct)
+{
+    float z[16], d[16];
+    vstore16(zv, 0, z);
+    int best = 0;
+    for (int c = 1; c < classes; c++)
+        if (z[c] > z[best])
+            best = c;
+    float l = 0.0f;
+    for (int c = 0; c < 16; c++)
+        d[c] = 0.0f;
+    if (kind == OUT_SOFTMAX_XENT) {
+        float zmax = z[best], denom = 0.0f;
+        for (int c = 0; c < classes; c++)
+            denom += exp(z[c] - zmax);
+        for (int c = 0; c < classes; c++) {
+            float p = exp(z[c] - zmax) / denom;
+            if (c == y)
+                l = -log(fmax(p, 1e-30f));
+            d[c] = (p - (c == y ? 1.0f : 0.0f)) * scale;
+        }
+    } else {
+        for (int c = 0; c < classes; c++) {
+            float diff = 1.0f / (1.0f + exp(-z[c])) - (c == y ? 1.0f : 0.0f);
+            l += diff * diff;
+            d[c] = diff * scale;
+        }
+        l /= (float)classes;
+    }
+    *loss = l;
+    *correct = best == y;
+    return vload16(0, d);
+}
+
+kernel void output_step(int kind, global const float *h, int h_off, int hidden,
+                        global const float *W, int w_off, int w_len, global const float *b,
+                        int b_off, int classes, int count, global const int *labels,
+                        int labels_off, float scale, global float *delta, int delta_off,
+                        global float *dh, int dh_off, int has_dh, int hidden_act,
+                        global float *loss, int loss_off, global int *correct, int correct_off)
+{
+    int i = get_global_id(0);
+    if (i >= count)
+        return;
+    global const float *hr = h + h_off + i * hidden;
+    global const float *w = W + w_off;
+    /* rows p < p_fast of W can be read 16 wide without leaving the buffer */
+    int p_fast = w_len < 16 ? 0 : min(hidden, (w_len - 16) / classes + 1);
+    float16 z = load16_bounded(b + b_off, classes);
+    for (int p = 0; p < hidden; p++) {
+        float16 wr = p < p_fast ? vload16(0, w + p * classes)
+                                : load16_bounded(w + p * classes, w_len - p * classes);
+        z = fma((float16)hr[p], wr, z);
+    }
+    float l;
+    int hit;
+    float16 d = output_delta(kind, z, classes, labels[labels_off + i], scale, &l, &hit);
+    loss[loss_off + i] = l;
+    correct[correct_off + i] = hit;
+    float dd[16];
+    vstore16(d, 0, dd);
+    for (int c = 0; c < classes; c++)
+        delta[delta_off + i * classes + c] = dd[c];
+    if (!has_dh)
+        return;
+    global float *dhr = dh + dh_off + i * hidden;
+    for (int p = 0; p < hidden; p++) {
+        float16 wr = p < p_fast ? vload16(0, w + p * classes)
+                                : load16_bounded(w + p * classes, w_len - p * classes);
+        float16 v = d * wr;
+        float8 s8 = v.lo + v.hi;
+        float4 s4 = s8.lo + s8.hi;
+        float2 s2 = s4.lo + s4.hi;
+        dhr[p] = (s2.x + s2.y) * act_grad_from_output(hidden_act, hr[p]);
     }
 }

@@ -2,6 +2,7 @@
  * Parity of every non-GEMM kernel family against the CPU reference at awkward sizes:
  *   gather.cl   gather_batch        exact (same float multiply on both sides)
  *   loss.cl     loss_rows           softmax-CE and sigmoid-MSE: delta, loss, correct
+ *               output_step         last layer + loss + first delta back, fused
  *               probs_rows          softmax and sigmoid outputs
  *   reduce.cl   sum_stats           the loss/accuracy sums
  *   update.cl   sgd_update          with and without momentum and weight decay
@@ -147,6 +148,76 @@ static void test_loss(backend *cpu, backend *cl, rng *r)
             }
         }
     }
+}
+
+static void test_output_step(backend *cpu, backend *cl, rng *r)
+{
+    const int hiddens[] = {1, 63, 127, 784}, class_counts[] = {1, 10, 16}, counts[] = {1, 63, 128};
+    const act_kind acts[] = {ACT_RELU, ACT_SIGMOID, ACT_TANH};
+    int cases = 0;
+    for (int hi = 0; hi < 4; hi++)
+        for (int ci = 0; ci < 3; ci++)
+            for (int ni = 0; ni < 3; ni++) {
+                int hidden = hiddens[hi], classes = class_counts[ci], count = counts[ni];
+                output_kind kind = (output_kind)((hi + ci + ni) % 2);
+                act_kind act = acts[(hi + ni) % 3];
+                int want_dh = (hi + ci) % 3 != 0;
+                size_t nh = (size_t)count * hidden, nw = (size_t)hidden * classes;
+                float *h = malloc(nh * 4), *w = malloc(nw * 4), bias[16];
+                int *y = malloc((size_t)count * 4);
+                fill_uniform(r, h, nh, act == ACT_RELU ? -0.5f : 0.0f, 1);
+                for (size_t q = 0; act == ACT_RELU && q < nh; q++)
+                    h[q] = h[q] < 0 ? 0 : h[q]; /* relu outputs: some exact zeros */
+                fill_uniform(r, w, nw, -0.3f, 0.3f);
+                fill_uniform(r, bias, 16, -1, 1);
+                for (int q = 0; q < count; q++)
+                    y[q] = (int)rng_below(r, (uint32_t)classes);
+                float *d[2], *dh[2], *l[2];
+                int *c[2];
+                backend *bes[2] = {cpu, cl};
+                for (int b = 0; b < 2; b++) {
+                    backend *be = bes[b];
+                    /* W exactly at the end of its buffer, so row reads past it would show */
+                    buf *bh = upload_f32(be, h, nh), *bw = upload_f32(be, w, nw),
+                        *bb = upload_f32(be, bias, (size_t)classes), *by = upload_i32(be, y, (size_t)count),
+                        *bd = NULL, *bdh = NULL, *bl = NULL, *bc = NULL;
+                    be->ops->alloc(be, (size_t)count * classes * 4, &bd);
+                    be->ops->alloc(be, nh * 4, &bdh);
+                    be->ops->alloc(be, (size_t)count * 4, &bl);
+                    be->ops->alloc(be, (size_t)count * 4, &bc);
+                    output_step_args a = {kind, bref_at(bh, 0), hidden, bref_at(bw, 0),
+                                          bref_at(bb, 0), classes, count, bref_at(by, 0),
+                                          1.0f / count, bref_at(bd, 0),
+                                          bref_at(want_dh ? bdh : NULL, 0), act, bref_at(bl, 0),
+                                          bref_at(bc, 0)};
+                    if (be->ops->output_step(be, &a))
+                        test_fail("output_step launch");
+                    d[b] = malloc((size_t)count * classes * 4), dh[b] = malloc(nh * 4);
+                    l[b] = malloc((size_t)count * 4), c[b] = malloc((size_t)count * 4);
+                    download_f32(be, bd, d[b], (size_t)count * classes);
+                    if (want_dh)
+                        download_f32(be, bdh, dh[b], nh);
+                    download_f32(be, bl, l[b], (size_t)count);
+                    download_i32(be, bc, c[b], (size_t)count);
+                    buf *all[] = {bh, bw, bb, by, bd, bdh, bl, bc};
+                    for (int q = 0; q < 8; q++)
+                        be->ops->release(be, all[q]);
+                }
+                char what[128];
+                snprintf(what, sizeof what, "output_step %s hidden=%d classes=%d count=%d",
+                         output_name(kind), hidden, classes, count);
+                /* k = hidden float products into the logits, then exp: a few ulp */
+                check_close(what, d[1], d[0], (size_t)count * classes, 1e-6, 1e-4);
+                check_close(what, l[1], l[0], (size_t)count, 1e-5, 1e-4);
+                check_equal_int(what, c[1], c[0], (size_t)count);
+                if (want_dh)
+                    check_close(what, dh[1], dh[0], nh, 1e-7, 1e-4);
+                for (int b = 0; b < 2; b++)
+                    free(d[b]), free(dh[b]), free(l[b]), free(c[b]);
+                free(h), free(w), free(y);
+                cases++;
+            }
+    printf("output_step: %d cases\n", cases);
 }
 
 static void test_probs(backend *cpu, backend *cl, rng *r)
@@ -357,6 +428,7 @@ int main(void)
     rng_seed(&r, 7);
     test_gather(cpu, cl, &r);
     test_loss(cpu, cl, &r);
+    test_output_step(cpu, cl, &r);
     test_probs(cpu, cl, &r);
     test_sgd(cpu, cl, &r);
     test_sum(cpu, cl, &r);

@@ -96,6 +96,33 @@ typedef struct {
     float scale;
 } loss_args;
 
+/** Most outputs the fused output step takes (one float16 per row). */
+#define OUTPUT_STEP_MAX_CLASSES 16
+
+/**
+ * The last layer of a training step, its loss and the first step back, fused, row by row
+ * (for classes <= OUTPUT_STEP_MAX_CLASSES):
+ *   z = h · W + b                              h (count, hidden), W (hidden, classes)
+ *   loss, correct, delta_out from z           exactly as loss_args (with scale)
+ *   delta_hidden = (delta_out · Wᵀ) ⊙ act'(h)  when delta_hidden is given
+ * The same as a GEMM with EPI_BIAS_ACT (identity), the loss, and an NT GEMM with
+ * EPI_ACT_GRAD, in one pass.
+ */
+typedef struct {
+    output_kind kind;
+    bref h;            /* float (count, hidden): the last hidden layer's activations */
+    int hidden;
+    bref W, b;         /* float (hidden, classes) and (classes) */
+    int classes, count;
+    bref labels;       /* int32 (count) */
+    float scale;
+    bref delta_out;    /* float out (count, classes) */
+    bref delta_hidden; /* float out (count, hidden), or NULL */
+    act_kind hidden_act;
+    bref loss;         /* float out (count) */
+    bref correct;      /* int32 out (count) */
+} output_step_args;
+
 /** out (count, classes) = softmax(z) or sigmoid(z) per row, for inference displays. */
 typedef struct {
     output_kind kind;
@@ -170,6 +197,7 @@ typedef struct {
     mc_status (*gather)(backend *be, const gather_args *a);
     mc_status (*gemm)(backend *be, const gemm_args *a);
     mc_status (*loss)(backend *be, const loss_args *a);
+    mc_status (*output_step)(backend *be, const output_step_args *a);
     mc_status (*probs)(backend *be, const probs_args *a);
     mc_status (*sgd)(backend *be, const sgd_args *a);
     mc_status (*sum)(backend *be, const sum_args *a);

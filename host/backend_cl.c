@@ -16,6 +16,9 @@ enum {
     K_GEMM_RB_TN,
     K_GEMM_RB_NT,
     K_GEMM_RB_NTG,
+    K_GEMM_TILED_NN,
+    K_GEMM_TILED_NT,
+    K_GEMM_TILED_TN,
     K_LOSS,
     K_OUTPUT_STEP,
     K_PROBS,
@@ -25,7 +28,7 @@ enum {
     K_COUNT
 };
 static const char *const kernel_names[K_COUNT] = {
-    "gather_batch", "gemm_naive", "gemm_rb_nn", "gemm_rb_tn", "gemm_rb_nt",  "gemm_rb_ntg",
+    "gather_batch", "gemm_naive", "gemm_rb_nn", "gemm_rb_tn", "gemm_rb_nt",  "gemm_rb_ntg", "gemm_tiled_nn", "gemm_tiled_nt", "gemm_tiled_tn",
     "loss_rows",    "output_step", "probs_rows", "sum_stats",  "sgd_update",
     "train_sequential",
 };
@@ -43,6 +46,7 @@ typedef struct {
     size_t sum_wg;       /* work-group size sum_stats was built for */
     size_t seq_wg;       /* work-group size train_sequential was built for */
     int rb_tm;           /* rows per work-item of gemm_rb_nn/tn/ntg (RB_TM) */
+    int gt_ts, gt_wpt;   /* gemm_tiled_*: block side and register tile side (GT_TS, GT_WPT) */
     size_t elem_wg;      /* work-group size of element-wise kernels */
     size_t row_wg;       /* work-group size of one-item-per-row kernels (gather, loss, sgd) */
     int gather_rows;     /* GATHER_ROWS: one work-item per image row (CPU devices) */
@@ -266,6 +270,17 @@ static mc_status launch_gemm(cl_backend *cb, int which, const gemm_args *g)
                    ARG(lda),   ARG(bmem),  ARG(b_off), ARG(ldb),   ARG(b_len), ARG(cmem),
                    ARG(c_off), ARG(ldc),   ARG(alpha), ARG(beta),  ARG(epi),   ARG(bias),
                    ARG(bias_off), ARG(act), ARG(aux),  ARG(aux_off), ARG(ldaux)};
+    if (which == K_GEMM_TILED_NN || which == K_GEMM_TILED_NT || which == K_GEMM_TILED_TN) {
+        karg targs[] = {ARG(ones),  ARG(m),     ARG(n),     ARG(k),     ARG(amem),  ARG(a_off),
+                        ARG(lda),   ARG(bmem),  ARG(b_off), ARG(ldb),   ARG(cmem),  ARG(c_off),
+                        ARG(ldc),   ARG(alpha), ARG(beta),  ARG(epi),   ARG(bias),  ARG(bias_off),
+                        ARG(act),   ARG(aux),   ARG(aux_off), ARG(ldaux)};
+        size_t rts = (size_t)(cb->gt_ts / cb->gt_wpt);
+        size_t tglobal[2] = {(size_t)((n + cb->gt_ts - 1) / cb->gt_ts) * rts,
+                             (size_t)((m + cb->gt_ts - 1) / cb->gt_ts) * rts};
+        size_t tlocal[2] = {rts, rts};
+        return launch(cb, which, targs, 22, 2, tglobal, tlocal);
+    }
     size_t global[2];
     if (which == K_GEMM_RB_NT)
         global[0] = (size_t)(n + 3) / 4, global[1] = (size_t)(m + 3) / 4;
@@ -281,7 +296,11 @@ static mc_status cl_gemm(backend *be, const gemm_args *g)
     cl_backend *cb = cl_of(be);
     gemm_variant v = cb->forced;
     if (v == GEMM_AUTO)
-        v = (cb->type & CL_DEVICE_TYPE_CPU) ? GEMM_RB : GEMM_NAIVE;
+        v = (cb->type & CL_DEVICE_TYPE_CPU) ? GEMM_RB : GEMM_TILED;
+    if (v == GEMM_TILED && !(g->trans_a && g->trans_b)) {
+        int which = g->trans_b ? K_GEMM_TILED_NT : g->trans_a ? K_GEMM_TILED_TN : K_GEMM_TILED_NN;
+        return launch_gemm(cb, which, g);
+    }
     if (v == GEMM_RB && !(g->trans_a && g->trans_b)) {
         int which = g->trans_b ? (g->k < 32 ? K_GEMM_RB_NTG : K_GEMM_RB_NT)
                     : g->trans_a ? K_GEMM_RB_TN
@@ -457,8 +476,14 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, mc_error *err)
     cb->sum_wg = 256;
     while (cb->sum_wg > cb->max_wg && cb->sum_wg > 1)
         cb->sum_wg /= 2;
+    /* MNISTCL_GPU_PATHS=1 takes every GPU-specific choice on any device, so the GPU code
+       paths can be tested where there is no GPU */
+    const char *gpu_env = getenv("MNISTCL_GPU_PATHS");
+    int cpu_paths = (d->type & CL_DEVICE_TYPE_CPU) && !(gpu_env && atoi(gpu_env) > 0);
+    if (!cpu_paths && !(d->type & CL_DEVICE_TYPE_GPU))
+        cb->forced = GEMM_TILED;
     /* one work-item per group on CPU devices (vectorised loops), 64 elsewhere */
-    cb->seq_wg = (d->type & CL_DEVICE_TYPE_CPU) ? 1 : 64;
+    cb->seq_wg = cpu_paths ? 1 : 64;
     const char *seq_env = getenv("MNISTCL_SEQ_WG");
     if (seq_env && atoi(seq_env) > 0)
         cb->seq_wg = (size_t)atoi(seq_env);
@@ -486,10 +511,15 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, mc_error *err)
     const char *tm_env = getenv("MNISTCL_RB_TM");
     if (tm_env && atoi(tm_env) >= 1 && atoi(tm_env) <= 16)
         cb->rb_tm = atoi(tm_env);
-    cb->gather_rows = (d->type & CL_DEVICE_TYPE_CPU) != 0;
+    cb->gather_rows = cpu_paths;
+    /* 64x64 blocks of 16x16 work-items with 4x4 register tiles; 32x32 of 8x8 where
+       work-groups of 256 are not allowed */
+    cb->gt_ts = cb->max_wg >= 256 ? 64 : 32;
+    cb->gt_wpt = 4;
     snprintf(options, sizeof options,
-             "-cl-std=CL1.2 -DSUM_WG=%zu -DSEQ_WG=%zu -DRB_TM=%d -DGATHER_ROWS=%d", cb->sum_wg,
-             cb->seq_wg, cb->rb_tm, cb->gather_rows);
+             "-cl-std=CL1.2 -DSUM_WG=%zu -DSEQ_WG=%zu -DRB_TM=%d -DGATHER_ROWS=%d -DGT_TS=%d "
+             "-DGT_WPT=%d",
+             cb->sum_wg, cb->seq_wg, cb->rb_tm, cb->gather_rows, cb->gt_ts, cb->gt_wpt);
     st = ocl_build(cb->context, d->device, text, options, &cb->program, err);
     free(text);
     if (st)
@@ -547,6 +577,6 @@ void backend_cl_force_gemm(backend *be, gemm_variant v)
 
 const char *gemm_variant_name(gemm_variant v)
 {
-    static const char *const names[GEMM_VARIANT_COUNT] = {"auto", "naive", "rb"};
+    static const char *const names[GEMM_VARIANT_COUNT] = {"auto", "naive", "rb", "tiled"};
     return v >= 0 && v < GEMM_VARIANT_COUNT ? names[v] : "?";
 }

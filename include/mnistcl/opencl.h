@@ -11,10 +11,11 @@ typedef enum {
     GEMM_AUTO = 0,  /* by device type and shape */
     GEMM_NAIVE = 1, /* gemm_naive: one work-item per element, any shape */
     GEMM_RB = 2,    /* gemm_rb_*: register-blocked float16 tiles (CPU devices) */
+    GEMM_TILED = 3, /* gemm_tiled_*: local-memory blocks with register tiles (GPUs) */
     GEMM_VARIANT_COUNT
 } gemm_variant;
 
-/** "auto", "naive", "rb". */
+/** "auto", "naive", "rb", "tiled". */
 const char *gemm_variant_name(gemm_variant v);
 
 /**

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mnistcl/opencl.h"
+#include "mnistcl/tune_cache.h"
 #include "ocl_util.h"
 
 /* Every kernel the backend uses, created once after the program is built. */
@@ -45,8 +46,9 @@ typedef struct {
     size_t max_wg;       /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     size_t sum_wg;       /* work-group size sum_stats was built for */
     size_t seq_wg;       /* work-group size train_sequential was built for */
-    int rb_tm;           /* rows per work-item of gemm_rb_nn/tn/ntg (RB_TM) */
-    int gt_ts, gt_wpt;   /* gemm_tiled_*: block side and register tile side (GT_TS, GT_WPT) */
+    cl_tuning tuning;    /* kernel tunables in use (all fields set) */
+    char key[512];       /* "platform|device|driver": the tuning cache's key */
+    char tuning_source[4096]; /* the cache file the tuning came from, or "" */
     size_t elem_wg;      /* work-group size of element-wise kernels */
     size_t row_wg;       /* work-group size of one-item-per-row kernels (gather, loss, sgd) */
     int gather_rows;     /* GATHER_ROWS: one work-item per image row (CPU devices) */
@@ -275,9 +277,9 @@ static mc_status launch_gemm(cl_backend *cb, int which, const gemm_args *g)
                         ARG(lda),   ARG(bmem),  ARG(b_off), ARG(ldb),   ARG(cmem),  ARG(c_off),
                         ARG(ldc),   ARG(alpha), ARG(beta),  ARG(epi),   ARG(bias),  ARG(bias_off),
                         ARG(act),   ARG(aux),   ARG(aux_off), ARG(ldaux)};
-        size_t rts = (size_t)(cb->gt_ts / cb->gt_wpt);
-        size_t tglobal[2] = {(size_t)((n + cb->gt_ts - 1) / cb->gt_ts) * rts,
-                             (size_t)((m + cb->gt_ts - 1) / cb->gt_ts) * rts};
+        int ts = cb->tuning.gt_ts;
+        size_t rts = (size_t)(ts / cb->tuning.gt_wpt);
+        size_t tglobal[2] = {(size_t)((n + ts - 1) / ts) * rts, (size_t)((m + ts - 1) / ts) * rts};
         size_t tlocal[2] = {rts, rts};
         return launch(cb, which, targs, 22, 2, tglobal, tlocal);
     }
@@ -285,9 +287,10 @@ static mc_status launch_gemm(cl_backend *cb, int which, const gemm_args *g)
     if (which == K_GEMM_RB_NT)
         global[0] = (size_t)(n + 3) / 4, global[1] = (size_t)(m + 3) / 4;
     else
-        global[0] = (size_t)(n + 31) / 32, global[1] = (size_t)(m + cb->rb_tm - 1) / cb->rb_tm;
+        global[0] = (size_t)(n + 31) / 32,
+        global[1] = (size_t)(m + cb->tuning.rb_tm - 1) / cb->tuning.rb_tm;
     /* several small work-groups: pocl's own choice can leave one core idle */
-    size_t local[2] = {1, 4};
+    size_t local[2] = {1, (size_t)cb->tuning.rb_local};
     return launch(cb, which, args, 23, 2, global, local);
 }
 
@@ -460,8 +463,49 @@ static const backend_ops cl_ops = {
     .destroy = cl_destroy,
 };
 
+/*
+ * Settles cb->tuning: the defaults, then `given` (when not NULL) or the device's line in
+ * the tuning cache; values the device cannot run (work-groups too large) are dropped.
+ */
+static mc_status choose_tuning(cl_backend *cb, const cl_tuning *given, mc_error *err)
+{
+    cl_tuning t = {.rb_tm = 8, .rb_local = 4, .gt_ts = cb->max_wg >= 256 ? 64 : 32, .gt_wpt = 4};
+    cl_tuning found = {0};
+    int have = 0;
+    if (given) {
+        found = *given;
+        have = 1;
+    } else {
+        mc_status st = tune_cache_lookup(tune_cache_path(), cb->key, &found, &have, err);
+        if (st)
+            return st;
+        if (have)
+            snprintf(cb->tuning_source, sizeof cb->tuning_source, "%s", tune_cache_path());
+    }
+    if (have) {
+        if (found.rb_tm)
+            t.rb_tm = found.rb_tm;
+        if (found.rb_local)
+            t.rb_local = found.rb_local;
+        if (found.gt_ts)
+            t.gt_ts = found.gt_ts;
+        if (found.gt_wpt)
+            t.gt_wpt = found.gt_wpt;
+    }
+    size_t rts = (size_t)(t.gt_ts / t.gt_wpt);
+    if (rts * rts > cb->max_wg || (t.gt_ts * 16) % (int)(rts * rts) != 0) {
+        t.gt_ts = cb->max_wg >= 256 ? 64 : 32;
+        t.gt_wpt = 4;
+    }
+    if ((size_t)t.rb_local > cb->max_wg)
+        t.rb_local = 1;
+    cb->tuning = t;
+    return MC_OK;
+}
+
 /* Creates the context, queue, program and kernels of cb for device d. */
-static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, mc_error *err)
+static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, const cl_tuning *given,
+                         mc_error *err)
 {
     cl_int e;
     cb->device = d->device;
@@ -502,24 +546,28 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, mc_error *err)
     cb->dummy = clCreateBuffer(cb->context, CL_MEM_READ_WRITE, 64, NULL, &e);
     if (ocl_failed(e, "clCreateBuffer(dummy)"))
         return mc_fail(err, MC_ERR_OPENCL, "cannot allocate on %s", cb->base.name);
+    char pname[128] = "?", dname[128] = "?", driver[128] = "?";
+    clGetPlatformInfo(d->platform, CL_PLATFORM_NAME, sizeof pname - 1, pname, NULL);
+    clGetDeviceInfo(d->device, CL_DEVICE_NAME, sizeof dname - 1, dname, NULL);
+    clGetDeviceInfo(d->device, CL_DRIVER_VERSION, sizeof driver - 1, driver, NULL);
+    snprintf(cb->key, sizeof cb->key, "%s|%s|%s", pname, dname, driver);
+    for (char *c = cb->key; *c; c++)
+        if (*c == '\t' || *c == '\n' || *c == '\r')
+            *c = ' ';
+    mc_status st = choose_tuning(cb, given, err);
+    if (st)
+        return st;
     char *text = NULL;
-    mc_status st = ocl_program_text(&text, err);
+    st = ocl_program_text(&text, err);
     if (st)
         return st;
     char options[256];
-    cb->rb_tm = 8;
-    const char *tm_env = getenv("MNISTCL_RB_TM");
-    if (tm_env && atoi(tm_env) >= 1 && atoi(tm_env) <= 16)
-        cb->rb_tm = atoi(tm_env);
     cb->gather_rows = cpu_paths;
-    /* 64x64 blocks of 16x16 work-items with 4x4 register tiles; 32x32 of 8x8 where
-       work-groups of 256 are not allowed */
-    cb->gt_ts = cb->max_wg >= 256 ? 64 : 32;
-    cb->gt_wpt = 4;
     snprintf(options, sizeof options,
              "-cl-std=CL1.2 -DSUM_WG=%zu -DSEQ_WG=%zu -DRB_TM=%d -DGATHER_ROWS=%d -DGT_TS=%d "
              "-DGT_WPT=%d",
-             cb->sum_wg, cb->seq_wg, cb->rb_tm, cb->gather_rows, cb->gt_ts, cb->gt_wpt);
+             cb->sum_wg, cb->seq_wg, cb->tuning.rb_tm, cb->gather_rows, cb->tuning.gt_ts,
+             cb->tuning.gt_wpt);
     st = ocl_build(cb->context, d->device, text, options, &cb->program, err);
     free(text);
     if (st)
@@ -535,7 +583,8 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, mc_error *err)
     return MC_OK;
 }
 
-mc_status backend_cl_create(int platform, int device, backend **out, mc_error *err)
+mc_status backend_cl_create(int platform, int device, const cl_tuning *tuning, backend **out,
+                            mc_error *err)
 {
     ocl_device_ref devs[64];
     int n = ocl_enumerate(devs, 64);
@@ -555,13 +604,29 @@ mc_status backend_cl_create(int platform, int device, backend **out, mc_error *e
     char desc[200];
     ocl_describe(d, desc, sizeof desc);
     snprintf(cb->base.name, sizeof cb->base.name, "OpenCL %d:%d %s", platform, device, desc);
-    mc_status st = cl_init(cb, d, err);
+    mc_status st = cl_init(cb, d, tuning, err);
     if (st) {
         cl_destroy(&cb->base);
         return st;
     }
     *out = &cb->base;
     return MC_OK;
+}
+
+cl_tuning backend_cl_tuning(backend *be)
+{
+    cl_tuning none = {0};
+    return be && be->is_opencl ? cl_of(be)->tuning : none;
+}
+
+const char *backend_cl_tuning_source(backend *be)
+{
+    return be && be->is_opencl && cl_of(be)->tuning_source[0] ? cl_of(be)->tuning_source : NULL;
+}
+
+const char *backend_cl_device_key(backend *be)
+{
+    return be && be->is_opencl ? cl_of(be)->key : "";
 }
 
 void *backend_cl_queue(backend *be)

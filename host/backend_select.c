@@ -14,6 +14,28 @@ static int preferred_device(const ocl_device_ref *devs, int n)
     return n > 0 ? 0 : -1;
 }
 
+mc_status ocl_resolve_device(const char *spec, int *platform, int *device, mc_error *err)
+{
+    int p, d;
+    char tail;
+    if (sscanf(spec, "%d:%d%c", &p, &d, &tail) == 2 && p >= 0 && d >= 0) {
+        *platform = p, *device = d;
+        return MC_OK;
+    }
+    if (strcmp(spec, "auto") != 0 && strcmp(spec, "opencl") != 0)
+        return mc_fail(err, MC_ERR_USAGE,
+                       "--device '%s': expected auto, opencl or PLATFORM:DEVICE (e.g. 0:0)",
+                       spec);
+    ocl_device_ref devs[64];
+    int pick = preferred_device(devs, ocl_enumerate(devs, 64));
+    if (pick < 0)
+        return mc_fail(err, MC_ERR_OPENCL,
+                       "no OpenCL device found (is an ICD installed? Debian: "
+                       "pocl-opencl-icd; `clinfo` lists what the loader sees)");
+    *platform = devs[pick].platform_index, *device = devs[pick].device_index;
+    return MC_OK;
+}
+
 mc_status backend_open(const char *spec, backend **out, mc_error *err)
 {
     if (!spec || !*spec)
@@ -37,12 +59,13 @@ mc_status backend_open(const char *spec, backend **out, mc_error *err)
             return mc_fail(err, MC_ERR_OPENCL,
                            "no OpenCL device found (is an ICD installed? Debian: "
                            "pocl-opencl-icd; `clinfo` lists what the loader sees)");
-        return backend_cl_create(devs[pick].platform_index, devs[pick].device_index, out, err);
+        return backend_cl_create(devs[pick].platform_index, devs[pick].device_index, NULL, out,
+                                 err);
     }
     int p, d;
     char tail;
     if (sscanf(spec, "%d:%d%c", &p, &d, &tail) == 2 && p >= 0 && d >= 0)
-        return backend_cl_create(p, d, out, err);
+        return backend_cl_create(p, d, NULL, out, err);
     return mc_fail(err, MC_ERR_USAGE,
                    "--device '%s': expected auto, cpu, opencl or PLATFORM:DEVICE (e.g. 0:0)",
                    spec);

@@ -39,6 +39,11 @@ mc_status cli_open_device(const char *spec, backend **out, mc_error *err)
     mc_status st = backend_open(spec, out, err);
     if (!st) {
         printf("device: %s\n", (*out)->name);
+        const char *tuned = backend_cl_tuning_source(*out);
+        cl_tuning t = backend_cl_tuning(*out);
+        if (tuned)
+            printf("kernel tuning from %s: rb_tm=%d rb_local=%d gt_ts=%d gt_wpt=%d\n", tuned,
+                   t.rb_tm, t.rb_local, t.gt_ts, t.gt_wpt);
         fflush(stdout);
     }
     return st;

@@ -11,6 +11,7 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
 int cmd_predict(int argc, char **argv); /* also `forward` */
+int cmd_tune(int argc, char **argv);
 
 /** Prints "mnistcl: MESSAGE" to stderr and returns status (for `return report(...)`). */
 int cli_report(mc_status status, const mc_error *err);

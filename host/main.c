@@ -14,7 +14,8 @@ static void usage(FILE *out)
             "  eval      accuracy of a saved (or untrained) model\n"
             "  predict   show images and the network's answers (terminal, PNG, interactive)\n"
             "  forward   every layer's values for one image (= predict --verbose)\n"
-            "  devices   list OpenCL platforms and devices\n\n"
+            "  devices   list OpenCL platforms and devices\n"
+            "  tune      search this device's kernel settings and cache the best\n\n"
             "`mnistcl COMMAND --help` lists a command's options with their defaults.\n"
             "Exit codes: 0 ok, 1 error, 2 usage, 3 bad data file, 4 I/O, 5 OpenCL,\n"
             "            6 out of memory, 7 training diverged.\n");
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
         return cmd_eval(argc, argv);
     if (strcmp(cmd, "predict") == 0 || strcmp(cmd, "forward") == 0)
         return cmd_predict(argc, argv);
+    if (strcmp(cmd, "tune") == 0)
+        return cmd_tune(argc, argv);
     if (strcmp(cmd, "devices") == 0)
         return cmd_devices(argc, argv);
     fprintf(stderr, "mnistcl: unknown command '%s'\n", cmd);

@@ -4,7 +4,8 @@
 #     and the test accuracy is at least 94%;
 #  2. `eval --model` of the saved file prints exactly the accuracy training printed;
 #  3. the same short run (6000 images) on the CPU reference and on OpenCL ends within
-#     0.3 percentage points of test accuracy.
+#     0.3 percentage points of test accuracy;
+#  4. `mnistcl tune --quick` writes the tuning cache, and the next run reads it.
 # With CI=true a missing OpenCL device fails the test; elsewhere it is skipped (77).
 # usage: e2e_train.sh PATH/TO/mnistcl
 set -u
@@ -41,4 +42,14 @@ a_cl=$(sed -n 's/^test accuracy \([0-9.]*\)%.*/\1/p' "$tmp/short-$dev.log")
 echo "6000-image run: CPU reference $a_cpu%, OpenCL $a_cl%"
 awk -v a="$a_cpu" -v b="$a_cl" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 0.3) }' ||
     fail "CPU reference $a_cpu% and OpenCL $a_cl% differ by more than 0.3 points"
+export MNISTCL_TUNE_CACHE="$tmp/tuning.txt"
+"$bin" tune --device "$dev" --quick | tee "$tmp/tune.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || fail "tune failed"
+grep -q "^best: .* saved to $tmp/tuning.txt" "$tmp/tune.log" || fail "tune saved nothing"
+"$bin" train --device "$dev" --epochs 1 --train-limit 1000 >"$tmp/tuned.log" || fail "tuned run"
+grep -q "^kernel tuning from $tmp/tuning.txt" "$tmp/tuned.log" || fail "the cache was not used"
+printf 'garbage\n' >"$tmp/tuning.txt"
+"$bin" train --device "$dev" --epochs 1 --train-limit 1000 >"$tmp/bad.log" 2>&1
+[ $? -eq 3 ] && grep -q "tuning.txt:1: expected KEY<TAB>" "$tmp/bad.log" ||
+    fail "a malformed cache must stop with exit 3 and say where"
 echo "all checks passed"

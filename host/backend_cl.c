@@ -26,12 +26,14 @@ enum {
     K_SUM,
     K_SGD,
     K_SEQ,
+    K_CSC_BUILD,
+    K_CSC_GRAD,
     K_COUNT
 };
 static const char *const kernel_names[K_COUNT] = {
     "gather_batch", "gemm_naive", "gemm_rb_nn", "gemm_rb_tn", "gemm_rb_nt",  "gemm_rb_ntg", "gemm_tiled_nn", "gemm_tiled_nt", "gemm_tiled_tn",
     "loss_rows",    "output_step", "probs_rows", "sum_stats",  "sgd_update",
-    "train_sequential",
+    "train_sequential", "csc_build", "csc_weight_grad",
 };
 
 typedef struct {
@@ -419,6 +421,29 @@ static mc_status cl_sequential(backend *be, const sequential_args *a)
     return launch(cb, K_SEQ, args, 24, 1, wg, wg);
 }
 
+static mc_status cl_sparse_grad(backend *be, const sparse_grad_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    if (a->images.off || a->index.off || a->scratch.off ||
+        a->scratch.b->bytes < sparse_grad_scratch(a->dim, a->rows) * 4)
+        return MC_ERR_USAGE;
+    cl_mem list = mem_of(cb, a->scratch), img = mem_of(cb, a->images),
+           idx = mem_of(cb, a->index), out = mem_of(cb, a->out), d = mem_of(cb, a->delta);
+    cl_int start = a->start, rows = a->rows, dim = a->dim, n = a->n,
+           out_off = (cl_int)a->out.off, d_off = (cl_int)a->delta.off, acc = a->accumulate;
+    cl_int count_off = dim * rows; /* the per-pixel counts follow the lists */
+    karg b_args[] = {ARG(list), ARG(count_off), ARG(img), ARG(idx), ARG(start), ARG(rows),
+                     ARG(dim)};
+    size_t g1[1] = {(size_t)(dim + 15) / 16}, l1[1] = {cb->row_wg};
+    mc_status st = launch(cb, K_CSC_BUILD, b_args, 7, 1, g1, l1);
+    if (st)
+        return st;
+    karg g_args[] = {ARG(out), ARG(out_off), ARG(d),    ARG(d_off), ARG(n),
+                     ARG(rows), ARG(dim),    ARG(list), ARG(count_off), ARG(acc)};
+    size_t g2[2] = {(size_t)(n + 127) / 128, (size_t)dim + 1}, l2[2] = {1, 4};
+    return launch(cb, K_CSC_GRAD, g_args, 10, 2, g2, l2);
+}
+
 static void cl_destroy(backend *be)
 {
     cl_backend *cb = cl_of(be);
@@ -460,6 +485,7 @@ static const backend_ops cl_ops = {
     .sgd = cl_sgd,
     .sum = cl_sum,
     .sequential = cl_sequential,
+    .sparse_grad = cl_sparse_grad,
     .destroy = cl_destroy,
 };
 

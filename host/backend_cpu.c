@@ -324,6 +324,33 @@ static mc_status cpu_sequential(backend *be, const sequential_args *a)
     return MC_OK;
 }
 
+static mc_status cpu_sparse_grad(backend *be, const sparse_grad_args *a)
+{
+    (void)be;
+    double *acc = malloc(sizeof(double) * (size_t)a->n);
+    if (!acc)
+        return MC_ERR_NOMEM;
+    const float *d = F32(a->delta);
+    for (int q = 0; q <= a->dim; q++) {
+        for (int j = 0; j < a->n; j++)
+            acc[j] = 0.0;
+        for (int p = 0; p < a->rows; p++) {
+            double x = 1.0; /* the bias row */
+            if (q < a->dim) {
+                int src = I32(a->index)[a->start + p];
+                x = (float)U8(a->images)[(size_t)src * a->dim + q] * (1.0f / 255.0f);
+            }
+            for (int j = 0; x != 0.0 && j < a->n; j++)
+                acc[j] += x * d[(size_t)p * a->n + j];
+        }
+        float *o = F32(a->out) + (size_t)q * a->n;
+        for (int j = 0; j < a->n; j++)
+            o[j] = (float)(a->accumulate ? o[j] + acc[j] : acc[j]);
+    }
+    free(acc);
+    return MC_OK;
+}
+
 static void cpu_destroy(backend *be) { free(be); }
 
 static const backend_ops cpu_ops = {
@@ -340,6 +367,7 @@ static const backend_ops cpu_ops = {
     .sgd = cpu_sgd,
     .sum = cpu_sum,
     .sequential = cpu_sequential,
+    .sparse_grad = cpu_sparse_grad,
     .destroy = cpu_destroy,
 };
 

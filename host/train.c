@@ -39,6 +39,7 @@ struct trainer {
     buf *stat_loss, *stat_correct;  /* per-image loss and hit of the current pass */
     buf *sums;                      /* [0] loss sum (float), [1] correct count (int32) */
     buf *seq_scratch;               /* fused batch-1 path: activations and deltas */
+    buf *grad_scratch;              /* sparse_grad's per-pixel lists (first layer) */
     buf *sparse_pixels;             /* fused path: training images' nonzero pixels (CSR) */
     buf *sparse_offsets;
     int fused;                      /* batch 1 runs through be->ops->sequential */
@@ -209,6 +210,9 @@ mc_status trainer_create(trainer **out, backend *be, const mlp_spec *spec, const
     if (!st)
         st = t->op->alloc(t->be, 8, &t->sums);
     t->fused = t->batch == 1 && !cfg->unfused && spec->n_layers <= SEQ_MAX_LAYERS && train;
+    if (!st && train && !t->fused)
+        st = t->op->alloc(t->be, sparse_grad_scratch(spec->sizes[0], t->chunk_rows) * 4,
+                          &t->grad_scratch);
     if (!st && t->fused)
         st = alloc_floats(t, seq_scratch_floats(spec), &t->seq_scratch);
     if (!st && t->fused && be->is_opencl)
@@ -228,6 +232,7 @@ void trainer_destroy(trainer *t)
         return;
     buf *all[] = {t->params,     t->grads,   t->velocity,  t->labels,       t->index,
                   t->identity,   t->stat_loss, t->stat_correct, t->sums, t->seq_scratch,
+                  t->grad_scratch,
                   t->sparse_pixels, t->sparse_offsets,
                   t->train.images, t->train.labels, t->test.images, t->test.labels};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
@@ -291,21 +296,34 @@ static mc_status forward(trainer *t, int rows)
 }
 
 /*
- * Gradients from delta[L] back to the first layer, on `rows` rows:
- *   [dW_l; db_l] (+)= [act[l], 1]ᵀ · delta[l+1]   (one GEMM: b_l follows W_l in memory)
+ * Gradients from delta[L] back to the first layer, on `rows` rows whose images are
+ * index[start ...]:
+ *   [dW_l; db_l] (+)= [act[l], 1]ᵀ · delta[l+1]   (one GEMM: b_l follows W_l in memory;
+ *                                                   for l = 0 from the nonzero pixels)
  *   delta[l] = (delta[l+1] · W_lᵀ) ⊙ act'(act[l])      for l >= 1, unless have_delta_last
  *                                                       says delta[L-1] is already there
  */
-static mc_status backward(trainer *t, int rows, int accumulate, int have_delta_last)
+static mc_status backward(trainer *t, buf *index, int start, int rows, int accumulate,
+                          int have_delta_last)
 {
     const mlp_spec *s = &t->spec;
     for (int l = s->n_layers - 1; l >= 0; l--) {
         int in = s->sizes[l], out = s->sizes[l + 1];
-        gemm_args dw = {.trans_a = 1, .a_ones_row = 1, .m = in + 1, .n = out, .k = rows,
-                        .a = bref_at(t->act[l], 0), .lda = in, .b = bref_at(t->delta[l + 1], 0),
-                        .ldb = out, .c = bref_at(t->grads, mlp_weight_offset(s, l)), .ldc = out,
-                        .alpha = 1.0f, .beta = accumulate ? 1.0f : 0.0f, .epilogue = EPI_NONE};
-        mc_status st = t->op->gemm(t->be, &dw);
+        mc_status st;
+        if (l == 0) {
+            sparse_grad_args sg = {bref_at(t->grads, 0), bref_at(t->delta[1], 0), out, rows, in,
+                                   bref_at(t->train.images, 0), bref_at(index, 0), start,
+                                   accumulate, bref_at(t->grad_scratch, 0)};
+            st = t->op->sparse_grad(t->be, &sg);
+        } else {
+            gemm_args dw = {.trans_a = 1, .a_ones_row = 1, .m = in + 1, .n = out, .k = rows,
+                            .a = bref_at(t->act[l], 0), .lda = in,
+                            .b = bref_at(t->delta[l + 1], 0), .ldb = out,
+                            .c = bref_at(t->grads, mlp_weight_offset(s, l)), .ldc = out,
+                            .alpha = 1.0f, .beta = accumulate ? 1.0f : 0.0f,
+                            .epilogue = EPI_NONE};
+            st = t->op->gemm(t->be, &dw);
+        }
         if (!st && l > 0 && !(have_delta_last && l == s->n_layers - 1)) {
             gemm_args dx = {.trans_b = 1, .m = rows, .n = in, .k = out,
                             .a = bref_at(t->delta[l + 1], 0), .lda = out,
@@ -380,7 +398,7 @@ static mc_status accumulate_gradients(trainer *t, buf *index, int first, int cou
             st = t->op->loss(t->be, &la);
         }
         if (!st)
-            st = backward(t, rows, done > 0, fused_output);
+            st = backward(t, index, first + done, rows, done > 0, fused_output);
     }
     return st;
 }

@@ -6,6 +6,7 @@
  *               probs_rows          softmax and sigmoid outputs
  *   reduce.cl   sum_stats           the loss/accuracy sums
  *   update.cl   sgd_update          with and without momentum and weight decay
+ *   sparse_grad.cl csc_build + csc_weight_grad: first-layer [dW; db] from nonzero pixels
  *   train_seq.cl train_sequential   fused per-sample SGD, 1 to 4 layers, plain SGD (zero
  *                                   inputs skipped) and momentum + decay, pixels scanned
  *                                   or read from the nonzero-pixel list
@@ -220,6 +221,55 @@ static void test_output_step(backend *cpu, backend *cl, rng *r)
     printf("output_step: %d cases\n", cases);
 }
 
+static void test_sparse_grad(backend *cpu, backend *cl, rng *r)
+{
+    const int dims[] = {1, 63, 784}, ns[] = {1, 10, 127, 128, 300}, rows_list[] = {1, 63, 128};
+    int cases = 0;
+    for (int di = 0; di < 3; di++)
+        for (int ni = 0; ni < 5; ni++)
+            for (int ri = 0; ri < 3; ri++) {
+                int dim = dims[di], n = ns[ni], rows = rows_list[ri], n_images = 150;
+                int accumulate = (di + ni + ri) % 2;
+                unsigned char *images = malloc((size_t)n_images * dim);
+                for (int q = 0; q < n_images * dim; q++) /* 80% zeros, as in MNIST */
+                    images[q] = rng_below(r, 10) < 8 ? 0 : (unsigned char)rng_below(r, 256);
+                int index[150];
+                for (int q = 0; q < n_images; q++)
+                    index[q] = q;
+                rng_shuffle(r, index, n_images);
+                size_t nd = (size_t)rows * n, no = (size_t)(dim + 1) * n;
+                float *d = malloc(nd * 4), *out0 = malloc(no * 4), *o[2];
+                fill_uniform(r, d, nd, -1, 1);
+                fill_uniform(r, out0, no, -1, 1);
+                backend *bes[2] = {cpu, cl};
+                for (int b = 0; b < 2; b++) {
+                    backend *be = bes[b];
+                    buf *bd = upload_f32(be, d, nd), *bo = upload_f32(be, out0, no),
+                        *bi = upload_u8(be, images, (size_t)n_images * dim),
+                        *bx = upload_i32(be, index, 150), *bs = NULL;
+                    be->ops->alloc(be, sparse_grad_scratch(dim, rows) * 4, &bs);
+                    sparse_grad_args a = {bref_at(bo, 0), bref_at(bd, 0), n, rows, dim,
+                                          bref_at(bi, 0), bref_at(bx, 0), 9, accumulate,
+                                          bref_at(bs, 0)};
+                    if (be->ops->sparse_grad(be, &a))
+                        test_fail("sparse_grad launch");
+                    o[b] = malloc(no * 4);
+                    download_f32(be, bo, o[b], no);
+                    buf *all[] = {bd, bo, bi, bx, bs};
+                    for (int q = 0; q < 5; q++)
+                        be->ops->release(be, all[q]);
+                }
+                char what[128];
+                snprintf(what, sizeof what, "sparse_grad dim=%d n=%d rows=%d accumulate=%d", dim,
+                         n, rows, accumulate);
+                /* float sums of `rows` terms against double, as the TN GEMM */
+                check_close(what, o[1], o[0], no, 2e-7 * rows + 1e-6, 1e-6);
+                free(o[0]), free(o[1]), free(d), free(out0), free(images);
+                cases++;
+            }
+    printf("sparse_grad: %d cases\n", cases);
+}
+
 static void test_probs(backend *cpu, backend *cl, rng *r)
 {
     for (int kind = 0; kind < 2; kind++) {
@@ -429,6 +479,7 @@ int main(void)
     test_gather(cpu, cl, &r);
     test_loss(cpu, cl, &r);
     test_output_step(cpu, cl, &r);
+    test_sparse_grad(cpu, cl, &r);
     test_probs(cpu, cl, &r);
     test_sgd(cpu, cl, &r);
     test_sum(cpu, cl, &r);

@@ -150,6 +150,29 @@ typedef struct {
     int n;
 } sum_args;
 
+/**
+ * The first layer's weight gradient from the batch's nonzero pixels:
+ *   [dW; db] (+)= [X, 1]ᵀ · δ    X[p] = images[index[start + p]] * (1/255), δ (rows, n)
+ * the same as gather + TN GEMM with the ones row: zero pixels add nothing, and the other
+ * terms are added in the same order (identical for finite δ).
+ */
+typedef struct {
+    bref out;     /* float (dim + 1, n): dW then db */
+    bref delta;   /* float (rows, n) */
+    int n, rows, dim;
+    bref images;  /* uint8 (images, dim) */
+    bref index;   /* int32 positions */
+    int start;
+    int accumulate;
+    bref scratch; /* uint32, sparse_grad_scratch(dim, rows) elements, the backend's to use */
+} sparse_grad_args;
+
+/** Scratch elements sparse_grad_args needs. */
+static inline size_t sparse_grad_scratch(int dim, int rows)
+{
+    return (size_t)dim * (size_t)rows + (size_t)dim;
+}
+
 /** Most weight layers the fused per-sample path takes (deeper nets use the general path). */
 #define SEQ_MAX_LAYERS 4
 
@@ -202,6 +225,7 @@ typedef struct {
     mc_status (*sgd)(backend *be, const sgd_args *a);
     mc_status (*sum)(backend *be, const sum_args *a);
     mc_status (*sequential)(backend *be, const sequential_args *a);
+    mc_status (*sparse_grad)(backend *be, const sparse_grad_args *a);
     void (*destroy)(backend *be);
 } backend_ops;
 

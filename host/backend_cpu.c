@@ -168,8 +168,11 @@ static void output_row(output_kind kind, const float *z, int classes, int y, dou
 {
     double o[classes], l = 0.0;
     output_values(kind, z, classes, o);
-    if (kind == OUT_SOFTMAX_XENT) {
-        l = -log(fmax(o[y], 1e-30));
+    if (kind == OUT_SOFTMAX_XENT) { /* log sum exp(z - zmax) - (z_y - zmax): never clamped */
+        double zmax = z[argmax_first(z, classes)], denom = 0.0;
+        for (int c = 0; c < classes; c++)
+            denom += exp((double)z[c] - zmax);
+        l = log(denom) - ((double)z[y] - zmax);
     } else {
         for (int c = 0; c < classes; c++)
             l += (o[c] - (c == y)) * (o[c] - (c == y));

@@ -266,6 +266,80 @@ mc_status trainer_get_params(trainer *t, float *params)
     return t->op->read(t->be, t->params, 0, params, t->n_params * sizeof(float));
 }
 
+mc_status trainer_set_state(trainer *t, const float *params, const float *velocity)
+{
+    size_t bytes = t->n_params * sizeof(float);
+    mc_status st = t->op->write(t->be, t->params, 0, params, bytes);
+    return st ? st : t->op->write(t->be, t->velocity, 0, velocity, bytes);
+}
+
+mc_status trainer_get_state(trainer *t, float *params, float *velocity)
+{
+    size_t bytes = t->n_params * sizeof(float);
+    mc_status st = t->op->read(t->be, t->params, 0, params, bytes);
+    return st ? st : t->op->read(t->be, t->velocity, 0, velocity, bytes);
+}
+
+/* Images covered by the first `steps` steps of an epoch. */
+static int images_in_steps(const trainer *t, int steps)
+{
+    long long n = (long long)steps * t->batch;
+    return n < t->train.n ? (int)n : t->train.n;
+}
+
+mc_status trainer_partial_sums(trainer *t, int steps, double *loss_sum, long long *correct)
+{
+    int n = images_in_steps(t, steps);
+    float *l = malloc((size_t)n * sizeof(float) + 1);
+    int32_t *c = malloc((size_t)n * sizeof(int32_t) + 1);
+    mc_status st = l && c ? MC_OK : MC_ERR_NOMEM;
+    if (!st)
+        st = t->op->read(t->be, t->stat_loss, 0, l, (size_t)n * 4);
+    if (!st)
+        st = t->op->read(t->be, t->stat_correct, 0, c, (size_t)n * 4);
+    *loss_sum = 0, *correct = 0;
+    for (int i = 0; !st && i < n; i++)
+        *loss_sum += l[i], *correct += c[i];
+    free(l), free(c);
+    return st;
+}
+
+mc_status trainer_clear_stats(trainer *t)
+{
+    size_t bytes = t->stat_loss->bytes;
+    void *zeros = calloc(1, bytes);
+    if (!zeros)
+        return MC_ERR_NOMEM;
+    mc_status st = t->op->write(t->be, t->stat_loss, 0, zeros, bytes);
+    if (!st)
+        st = t->op->write(t->be, t->stat_correct, 0, zeros, bytes);
+    free(zeros);
+    return st;
+}
+
+mc_status trainer_first_bad_step(trainer *t, int steps, double loss_limit, int *step)
+{
+    int n = images_in_steps(t, steps);
+    float *l = malloc((size_t)n * sizeof(float) + 1);
+    if (!l)
+        return MC_ERR_NOMEM;
+    mc_status st = t->op->read(t->be, t->stat_loss, 0, l, (size_t)n * 4);
+    *step = -1;
+    for (int s = 0; !st && s * t->batch < n; s++) {
+        int first = s * t->batch, last = first + t->batch < n ? first + t->batch : n;
+        double sum = 0;
+        for (int i = first; i < last; i++)
+            sum += l[i];
+        double mean = sum / (last - first);
+        if (!isfinite(mean) || mean > loss_limit) {
+            *step = s;
+            break;
+        }
+    }
+    free(l);
+    return st;
+}
+
 int trainer_steps_per_epoch(const trainer *t)
 {
     return t->batch > 0 ? (t->train.n + t->batch - 1) / t->batch : 0;

@@ -13,8 +13,8 @@ typedef struct {
     const char *preset;
     const char *dataset, *data_dir, *train_csv, *test_csv;
     const char *layers, *hidden, *activation, *output, *init, *batch;
-    const char *device, *save, *predictions;
-    int epochs, train_limit, shuffle, print_every;
+    const char *device, *save, *predictions, *checkpoint, *resume;
+    int epochs, train_limit, shuffle, print_every, checkpoint_every;
     float lr, momentum, weight_decay;
     uint64_t seed;
 } train_options;

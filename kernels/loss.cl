@@ -2,7 +2,8 @@
  * loss.cl: the output layer, its loss and the output delta; one work-item per row.
  * For logits z (count, classes) and label y of each row:
  *   softmax + cross-entropy: p = exp(z - max z) / sum exp(z - max z)
- *                            loss = -log(max(p[y], 1e-30)), delta = (p - onehot(y)) * scale
+ *                            loss = log(sum exp(z - max z)) - (z[y] - max z)   (= -log p[y],
+ *                            exact even where p[y] underflows), delta = (p - onehot(y)) * scale
  *   sigmoid + squared error: o = 1 / (1 + exp(-z)), loss = mean_c (o - onehot(y))^2,
  *                            delta = (o - onehot(y)) * scale         (the seed 000 network)
  *   correct = (argmax z == y), the first maximum winning ties.
@@ -42,8 +43,7 @@ kernel void loss_rows(int kind, global float *delta, int delta_off, int has_delt
         float zmax = z[best], denom = 0.0f;
         for (int c = 0; c < classes; c++)
             denom += exp(z[c] - zmax);
-        float py = exp(z[y] - zmax) / denom;
-        l = -log(fmax(py, 1e-30f));
+        l = log(denom) - (z[y] - zmax);
         if (has_delta) {
             global float *d = delta + delta_off + i * classes;
             for (int c = 0; c < classes; c++)
@@ -100,12 +100,9 @@ inline float16 output_delta(int kind, float16 zv, int classes, int y, float scal
         float zmax = z[best], denom = 0.0f;
         for (int c = 0; c < classes; c++)
             denom += exp(z[c] - zmax);
-        for (int c = 0; c < classes; c++) {
-            float p = exp(z[c] - zmax) / denom;
-            if (c == y)
-                l = -log(fmax(p, 1e-30f));
-            d[c] = (p - (c == y ? 1.0f : 0.0f)) * scale;
-        }
+        l = log(denom) - (z[y] - zmax);
+        for (int c = 0; c < classes; c++)
+            d[c] = (exp(z[c] - zmax) / denom - (c == y ? 1.0f : 0.0f)) * scale;
     } else {
         for (int c = 0; c < classes; c++) {
             float diff = 1.0f / (1.0f + exp(-z[c])) - (c == y ? 1.0f : 0.0f);

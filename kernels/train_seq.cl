@@ -209,12 +209,9 @@ inline void seq_output(int kind, global const float *z, int classes, int y, glob
         float zmax = z[best], denom = 0.0f;
         for (int c = 0; c < classes; c++)
             denom += exp(z[c] - zmax);
-        for (int c = 0; c < classes; c++) {
-            float p = exp(z[c] - zmax) / denom;
-            if (c == y)
-                l = -log(fmax(p, 1e-30f));
-            delta[c] = p - (c == y ? 1.0f : 0.0f);
-        }
+        l = log(denom) - (z[y] - zmax);
+        for (int c = 0; c < classes; c++)
+            delta[c] = exp(z[c] - zmax) / denom - (c == y ? 1.0f : 0.0f);
     } else {
         for (int c = 0; c < classes; c++) {
             float diff = 1.0f / (1.0f + exp(-z[c])) - (c == y ? 1.0f : 0.0f);

@@ -79,7 +79,8 @@ typedef struct {
 
 /**
  * Output layer and loss, row by row over logits z (count, classes), label y:
- *   OUT_SOFTMAX_XENT: p = softmax(z) (max-subtracted), loss = -log(max(p[y], 1e-30)),
+ *   OUT_SOFTMAX_XENT: p = softmax(z) (max-subtracted), loss = log sum exp(z - max z) -
+ *                     (z[y] - max z), i.e. -log p[y] without underflow,
  *                     delta = (p - onehot(y)) · scale
  *   OUT_SIGMOID_MSE:  o = sigmoid(z), loss = mean_c (o - onehot(y))², delta = (o - onehot(y)) · scale
  *   correct = (argmax_c z == y), the first maximum winning ties.

@@ -48,6 +48,27 @@ mc_status trainer_set_params(trainer *t, const float *params);
 /** Copies the current parameters back to the host. */
 mc_status trainer_get_params(trainer *t, float *params);
 
+/** Sets parameters and optimizer velocity (a resumed run); both mlp_param_count floats. */
+mc_status trainer_set_state(trainer *t, const float *params, const float *velocity);
+
+/** Copies parameters and velocity back to the host. */
+mc_status trainer_get_state(trainer *t, float *params, float *velocity);
+
+/**
+ * Sums the per-image losses and hits of the first `steps` steps of the current epoch
+ * (read back from the device, added in double).
+ */
+mc_status trainer_partial_sums(trainer *t, int steps, double *loss_sum, long long *correct);
+
+/** Zeroes the per-image losses and hits of the current pass (a resumed, partial epoch). */
+mc_status trainer_clear_stats(trainer *t);
+
+/**
+ * The first step of the current epoch among the first `steps` whose images' mean loss is
+ * NaN, infinite or above loss_limit, or -1 when there is none.
+ */
+mc_status trainer_first_bad_step(trainer *t, int steps, double loss_limit, int *step);
+
 /** Steps in one epoch. */
 int trainer_steps_per_epoch(const trainer *t);
 

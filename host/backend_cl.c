@@ -55,7 +55,8 @@ typedef struct {
     size_t row_wg;       /* work-group size of one-item-per-row kernels (gather, loss, sgd) */
     int gather_rows;     /* GATHER_ROWS: one work-item per image row (CPU devices) */
     cl_mem dummy;        /* bound to kernel arguments a call does not use */
-    gemm_variant forced; /* GEMM_AUTO unless a test forces one */
+    gemm_variant forced;    /* GEMM_AUTO unless a test forces one */
+    gemm_variant auto_gemm; /* what GEMM_AUTO means here: RB on CPU paths, TILED else */
     /* MNISTCL_PROFILE=1: an event per launch, summed per kernel at each finish */
     int profile;
     cl_event *events;
@@ -299,9 +300,7 @@ static mc_status launch_gemm(cl_backend *cb, int which, const gemm_args *g)
 static mc_status cl_gemm(backend *be, const gemm_args *g)
 {
     cl_backend *cb = cl_of(be);
-    gemm_variant v = cb->forced;
-    if (v == GEMM_AUTO)
-        v = (cb->type & CL_DEVICE_TYPE_CPU) ? GEMM_RB : GEMM_TILED;
+    gemm_variant v = cb->forced != GEMM_AUTO ? cb->forced : cb->auto_gemm;
     if (v == GEMM_TILED && !(g->trans_a && g->trans_b)) {
         int which = g->trans_b ? K_GEMM_TILED_NT : g->trans_a ? K_GEMM_TILED_TN : K_GEMM_TILED_NN;
         return launch_gemm(cb, which, g);
@@ -546,12 +545,14 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, const cl_tunin
     cb->sum_wg = 256;
     while (cb->sum_wg > cb->max_wg && cb->sum_wg > 1)
         cb->sum_wg /= 2;
-    /* MNISTCL_GPU_PATHS=1 takes every GPU-specific choice on any device, so the GPU code
-       paths can be tested where there is no GPU */
+    /* CPU devices take the CPU code paths, others the GPU ones. MNISTCL_GPU_PATHS=1 / =0
+       forces one side on any device, so both can be tested wherever there is a device
+       (pocl, oclgrind). */
     const char *gpu_env = getenv("MNISTCL_GPU_PATHS");
-    int cpu_paths = (d->type & CL_DEVICE_TYPE_CPU) && !(gpu_env && atoi(gpu_env) > 0);
-    if (!cpu_paths && !(d->type & CL_DEVICE_TYPE_GPU))
-        cb->forced = GEMM_TILED;
+    int cpu_paths = (d->type & CL_DEVICE_TYPE_CPU) != 0;
+    if (gpu_env && *gpu_env)
+        cpu_paths = atoi(gpu_env) == 0;
+    cb->auto_gemm = cpu_paths ? GEMM_RB : GEMM_TILED;
     /* one work-item per group on CPU devices (vectorised loops), 64 elsewhere */
     cb->seq_wg = cpu_paths ? 1 : 64;
     const char *seq_env = getenv("MNISTCL_SEQ_WG");

@@ -151,9 +151,10 @@ mc_status trainer_create(trainer **out, backend *be, const mlp_spec *spec, const
     int n_train = train ? train->n : 0, n_test = test ? test->n : 0;
     t->batch = cfg->batch > 0 ? cfg->batch : n_train;
     if (train && t->batch > n_train) {
+        int batch = t->batch;
         trainer_destroy(t);
         return mc_fail(err, MC_ERR_USAGE, "--batch %d is larger than the training set (%d images)",
-                       t->batch, n_train);
+                       batch, n_train);
     }
     size_t width_sum = 0;
     for (int l = 0; l <= spec->n_layers; l++)

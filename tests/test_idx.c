@@ -23,10 +23,13 @@ static void put_be32(unsigned char *p, unsigned v)
     p[2] = (unsigned char)(v >> 8), p[3] = (unsigned char)v;
 }
 
-/* Writes bytes to dir/name (gzip-compressed when gz); returns the path (never freed). */
+/* Writes bytes to dir/name (gzip-compressed when gz); returns the path (static storage,
+ * one slot per file this test writes). */
 static const char *write_file(const char *name, const unsigned char *bytes, size_t n, int gz)
 {
-    char *path = malloc(512);
+    static char paths[32][512];
+    static int used;
+    char *path = paths[used++ % 32];
     snprintf(path, 512, "%s/%s", dir, name);
     if (gz) {
         gzFile f = gzopen(path, "wb");

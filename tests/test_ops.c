@@ -20,14 +20,15 @@
 
 #include "test_util.h"
 
-static const int row_counts[] = {1, 63, 127, 128, 784};
-#define N_ROWS ((int)(sizeof row_counts / sizeof row_counts[0]))
+static const int row_counts_full[] = {1, 63, 127, 128, 784}, row_counts_small[] = {1, 63};
+static const int *row_counts = row_counts_full;
+static int N_ROWS = 5;
 
 static void test_gather(backend *cpu, backend *cl, rng *r)
 {
-    const int n_images = 300, dims[] = {1, 10, 63, 784};
-    for (int di = 0; di < 4; di++) {
-        int dim = dims[di];
+    const int n_images = 300, dims[] = {1, 10, 63, 784}, small_dims[] = {1, 10, 33};
+    for (int di = 0; di < (test_small() ? 3 : 4); di++) {
+        int dim = test_small() ? small_dims[di] : dims[di];
         unsigned char *images = malloc((size_t)n_images * dim), labels[300];
         for (int i = 0; i < n_images * dim; i++)
             images[i] = (unsigned char)rng_below(r, 256);
@@ -155,10 +156,10 @@ static void test_output_step(backend *cpu, backend *cl, rng *r)
 {
     const int hiddens[] = {1, 63, 127, 784}, class_counts[] = {1, 10, 16}, counts[] = {1, 63, 128};
     const act_kind acts[] = {ACT_RELU, ACT_SIGMOID, ACT_TANH};
-    int cases = 0;
-    for (int hi = 0; hi < 4; hi++)
+    int cases = 0, small = test_small();
+    for (int hi = 0; hi < (small ? 2 : 4); hi++)
         for (int ci = 0; ci < 3; ci++)
-            for (int ni = 0; ni < 3; ni++) {
+            for (int ni = 0; ni < (small ? 2 : 3); ni++) {
                 int hidden = hiddens[hi], classes = class_counts[ci], count = counts[ni];
                 output_kind kind = (output_kind)((hi + ci + ni) % 2);
                 act_kind act = acts[(hi + ni) % 3];
@@ -224,10 +225,12 @@ static void test_output_step(backend *cpu, backend *cl, rng *r)
 static void test_sparse_grad(backend *cpu, backend *cl, rng *r)
 {
     const int dims[] = {1, 63, 784}, ns[] = {1, 10, 127, 128, 300}, rows_list[] = {1, 63, 128};
-    int cases = 0;
-    for (int di = 0; di < 3; di++)
+    int cases = 0, small = test_small();
+    for (int di = 0; di < (small ? 2 : 3); di++)
         for (int ni = 0; ni < 5; ni++)
-            for (int ri = 0; ri < 3; ri++) {
+            for (int ri = 0; ri < (small ? 2 : 3); ri++) {
+                if (small && ns[ni] == 127)
+                    continue;
                 int dim = dims[di], n = ns[ni], rows = rows_list[ri], n_images = 150;
                 int accumulate = (di + ni + ri) % 2;
                 unsigned char *images = malloc((size_t)n_images * dim);
@@ -300,7 +303,8 @@ static void test_probs(backend *cpu, backend *cl, rng *r)
 
 static void test_sgd(backend *cpu, backend *cl, rng *r)
 {
-    const size_t sizes[] = {1, 63, 127, 101770};
+    const size_t full_sizes[] = {1, 63, 127, 101770}, small_sizes[] = {1, 63, 127, 1000};
+    const size_t *sizes = test_small() ? small_sizes : full_sizes;
     const float cfg[][3] = {{0.1f, 0, 0}, {0.01f, 0.9f, 0}, {0.05f, 0.9f, 5e-4f}};
     for (int si = 0; si < 4; si++) {
         for (int k = 0; k < 3; k++) {
@@ -339,7 +343,9 @@ static void test_sgd(backend *cpu, backend *cl, rng *r)
 
 static void test_sum(backend *cpu, backend *cl, rng *r)
 {
-    const int ns[] = {1, 63, 127, 255, 256, 257, 10000, 60000};
+    const int full_ns[] = {1, 63, 127, 255, 256, 257, 10000, 60000},
+              small_ns[] = {1, 63, 127, 255, 256, 257, 600, 1000};
+    const int *ns = test_small() ? small_ns : full_ns;
     for (int i = 0; i < 8; i++) {
         int n = ns[i];
         float *loss = malloc((size_t)n * 4), ls[2];
@@ -377,17 +383,25 @@ static void test_sum(backend *cpu, backend *cl, rng *r)
 
 static void test_sequential(backend *cpu, backend *cl, rng *r)
 {
-    const mlp_spec specs[] = {
+    const mlp_spec full_specs[] = {
         {1, {10, 10}, ACT_SIGMOID, OUT_SOFTMAX_XENT},
         {2, {63, 1, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
         {2, {784, 20, 10}, ACT_SIGMOID, OUT_SIGMOID_MSE},
         {3, {127, 63, 10, 10}, ACT_TANH, OUT_SIGMOID_MSE},
         {4, {784, 64, 32, 16, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
     };
+    const mlp_spec small_specs[] = {
+        {1, {10, 10}, ACT_SIGMOID, OUT_SOFTMAX_XENT},
+        {2, {63, 1, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
+        {2, {40, 20, 10}, ACT_SIGMOID, OUT_SIGMOID_MSE},
+        {3, {33, 17, 10, 10}, ACT_TANH, OUT_SIGMOID_MSE},
+        {4, {20, 12, 8, 5, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
+    };
+    const mlp_spec *specs = test_small() ? small_specs : full_specs;
     /* well-conditioned settings: a diverging run would amplify rounding, not test it */
     const float cfg[][3] = {{0.01f, 0, 0}, {0.005f, 0.5f, 1e-3f}};
     const int n_images = 40, count = 33, start = 4;
-    for (size_t si = 0; si < sizeof specs / sizeof specs[0]; si++) {
+    for (size_t si = 0; si < 5; si++) {
         const mlp_spec *spec = &specs[si];
         int dim = spec->sizes[0], classes = spec->sizes[spec->n_layers];
         unsigned char *images = malloc((size_t)n_images * dim), labels[40];
@@ -474,6 +488,10 @@ int main(void)
 {
     backend *cpu = backend_cpu_create();
     backend *cl = test_open_opencl();
+    if (test_small()) {
+        row_counts = row_counts_small;
+        N_ROWS = 2;
+    }
     rng r;
     rng_seed(&r, 7);
     test_gather(cpu, cl, &r);

@@ -100,6 +100,12 @@ backend *test_open_opencl(void)
     exit(in_ci ? 1 : TEST_SKIP);
 }
 
+int test_small(void)
+{
+    const char *v = getenv("MNISTCL_TEST_SMALL");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
 void fill_uniform(rng *r, float *a, size_t n, float lo, float hi)
 {
     for (size_t i = 0; i < n; i++)

@@ -35,6 +35,12 @@ int check_equal_int(const char *what, const int *got, const int *ref, size_t n);
  */
 backend *test_open_opencl(void);
 
+/**
+ * Whether $MNISTCL_TEST_SMALL asks for small sizes only (runs under oclgrind, which
+ * interprets every work-item). Small sizes still reach every kernel path.
+ */
+int test_small(void);
+
 /** Fills a[0..n) with uniform values in [lo, hi). */
 void fill_uniform(rng *r, float *a, size_t n, float lo, float hi);
 

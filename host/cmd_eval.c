@@ -21,7 +21,7 @@ int cmd_eval(int argc, char **argv)
     train_options o;
     train_options_defaults(&o);
     const char *model = NULL, *set_name = "test", *csv = NULL;
-    int untrained = 0;
+    int untrained = 0, repeat = 1;
     mc_error err = {{0}};
     mc_status st = train_options_preset_from_argv(&o, argc, argv, 2, &err);
     if (st)
@@ -41,6 +41,8 @@ int cmd_eval(int argc, char **argv)
                          "evaluate on a labelled Kaggle CSV instead", 0, 0);
     table[n++] = cli_opt("device", OPT_STRING, &o.device, "SPEC", "auto, cpu, opencl or P:D", 0,
                          0);
+    table[n++] = cli_opt("repeat", OPT_INT, &repeat, "N",
+                         "evaluate N times and report the fastest pass (throughput)", 1, 1000);
     int rc = cli_parse(argc, argv, 2, table, n, synopsis, &err);
     if (rc == CLI_HELP) {
         train_options_print_presets(stdout);
@@ -87,8 +89,14 @@ int cmd_eval(int argc, char **argv)
     if (!st)
         st = trainer_set_params(t, params);
     pass_stats ps;
-    if (!st)
+    double best = 0;
+    for (int i = 0; !st && i < repeat; i++) {
+        double t0 = cli_now();
         st = trainer_evaluate(t, 0, &ps);
+        double seconds = cli_now() - t0;
+        if (i == 0 || seconds < best)
+            best = seconds;
+    }
     if (!st) {
         char shape[128];
         mlp_format_layers(&spec, shape, sizeof shape);
@@ -101,6 +109,8 @@ int cmd_eval(int argc, char **argv)
                    (unsigned long long)o.seed);
         printf("%s accuracy %.2f%% (%d/%d), mean loss %.4f\n", csv ? csv : set_name,
                100 * ps.accuracy, (int)lround(ps.accuracy * ps.images), ps.images, ps.loss);
+        printf("%s %d images in %.4f s: %.0f images/s%s\n", repeat > 1 ? "fastest pass:" : "evaluated",
+               ps.images, best, ps.images / best, repeat > 1 ? "" : " (first pass: includes kernel compilation)");
     }
     trainer_destroy(t);
     backend_destroy(be);

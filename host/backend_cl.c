@@ -423,7 +423,7 @@ static mc_status cl_sequential(backend *be, const sequential_args *a)
 static mc_status cl_sparse_grad(backend *be, const sparse_grad_args *a)
 {
     cl_backend *cb = cl_of(be);
-    if (a->images.off || a->index.off || a->scratch.off ||
+    if (!a->scratch.b || a->images.off || a->index.off || a->scratch.off ||
         a->scratch.b->bytes < sparse_grad_scratch(a->dim, a->rows) * 4)
         return MC_ERR_USAGE;
     cl_mem list = mem_of(cb, a->scratch), img = mem_of(cb, a->images),

@@ -256,6 +256,7 @@ typedef struct {
     st_file resume_meta;
     train_progress progress;
     int resumed;
+    int batch; /* images per step (the whole set for --batch full) */
 } run;
 
 static void run_free(run *r)
@@ -377,9 +378,10 @@ static mc_status train_epochs(run *r, mc_error *err)
                 train_progress p = {epoch, s, epoch_rng, 0, 0};
                 st = trainer_partial_sums(t, s, &p.loss_sum, &p.correct);
                 p.loss_sum += carry_loss, p.correct += carry_correct;
-                int images = s * (r->train.n / steps + (r->train.n % steps != 0));
-                if (!st && (st = write_checkpoint(r, &p, images < r->train.n ? images : r->train.n,
-                                                  err)) == MC_ERR_DIVERGED) {
+                long long images = (long long)s * r->batch;
+                if (images > r->train.n)
+                    images = r->train.n;
+                if (!st && (st = write_checkpoint(r, &p, (int)images, err)) == MC_ERR_DIVERGED) {
                     int bad = -1;
                     trainer_first_bad_step(t, s, loss_limit(&r->spec), &bad);
                     return diverged(r, epoch, bad, p.loss_sum / (images > 0 ? images : 1), err);
@@ -497,6 +499,7 @@ int cmd_train(int argc, char **argv)
         goto out;
     if (o->train_limit > 0)
         dataset_truncate(&r.train, o->train_limit);
+    r.batch = batch > 0 ? batch : r.train.n;
     if (!r.resumed && (st = train_options_spec(o, dataset_dim(&r.train), &r.spec, &err)))
         goto out;
     if ((st = cli_open_device(o->device, &r.be, &err)))

@@ -211,7 +211,7 @@ mc_status trainer_create(trainer **out, backend *be, const mlp_spec *spec, const
     if (!st)
         st = t->op->alloc(t->be, 8, &t->sums);
     t->fused = t->batch == 1 && !cfg->unfused && spec->n_layers <= SEQ_MAX_LAYERS && train;
-    if (!st && train && !t->fused)
+    if (!st && train) /* also for batch 1: trainer_gradient takes the general path */
         st = t->op->alloc(t->be, sparse_grad_scratch(spec->sizes[0], t->chunk_rows) * 4,
                           &t->grad_scratch);
     if (!st && t->fused)

@@ -110,7 +110,8 @@ int cmd_eval(int argc, char **argv)
         printf("%s accuracy %.2f%% (%d/%d), mean loss %.4f\n", csv ? csv : set_name,
                100 * ps.accuracy, (int)lround(ps.accuracy * ps.images), ps.images, ps.loss);
         printf("%s %d images in %.4f s: %.0f images/s%s\n", repeat > 1 ? "fastest pass:" : "evaluated",
-               ps.images, best, ps.images / best, repeat > 1 ? "" : " (first pass: includes kernel compilation)");
+               ps.images, best, ps.images / best,
+               repeat == 1 && be->is_opencl ? " (first pass: includes kernel compilation)" : "");
     }
     trainer_destroy(t);
     backend_destroy(be);

@@ -27,6 +27,35 @@ inline int argmax_first(global const float *z, int n)
     return best;
 }
 
+/*
+ * The loss, hit and (delta != 0) scaled delta of one row of logits z; shared by loss_rows
+ * and the fused batch-1 kernel (train_seq.cl).
+ */
+inline void loss_row(int kind, global const float *z, int classes, int y, float scale,
+                     global float *delta, float *loss, int *correct)
+{
+    int best = argmax_first(z, classes);
+    float l = 0.0f;
+    if (kind == OUT_SOFTMAX_XENT) {
+        float zmax = z[best], denom = 0.0f;
+        for (int c = 0; c < classes; c++)
+            denom += exp(z[c] - zmax);
+        l = log(denom) - (z[y] - zmax);
+        for (int c = 0; delta && c < classes; c++)
+            delta[c] = (exp(z[c] - zmax) / denom - (c == y ? 1.0f : 0.0f)) * scale;
+    } else {
+        for (int c = 0; c < classes; c++) {
+            float diff = 1.0f / (1.0f + exp(-z[c])) - (c == y ? 1.0f : 0.0f);
+            l += diff * diff;
+            if (delta)
+                delta[c] = diff * scale;
+        }
+        l /= (float)classes;
+    }
+    *loss = l;
+    *correct = best == y;
+}
+
 kernel void loss_rows(int kind, global float *delta, int delta_off, int has_delta,
                       global float *loss, int loss_off, global int *correct, int correct_off,
                       global const float *logits, int logits_off, global const int *labels,
@@ -35,32 +64,12 @@ kernel void loss_rows(int kind, global float *delta, int delta_off, int has_delt
     int i = get_global_id(0);
     if (i >= count)
         return;
-    global const float *z = logits + logits_off + i * classes;
-    int y = labels[labels_off + i];
-    int best = argmax_first(z, classes);
-    float l = 0.0f;
-    if (kind == OUT_SOFTMAX_XENT) {
-        float zmax = z[best], denom = 0.0f;
-        for (int c = 0; c < classes; c++)
-            denom += exp(z[c] - zmax);
-        l = log(denom) - (z[y] - zmax);
-        if (has_delta) {
-            global float *d = delta + delta_off + i * classes;
-            for (int c = 0; c < classes; c++)
-                d[c] = (exp(z[c] - zmax) / denom - (c == y ? 1.0f : 0.0f)) * scale;
-        }
-    } else {
-        for (int c = 0; c < classes; c++) {
-            float o = 1.0f / (1.0f + exp(-z[c]));
-            float diff = o - (c == y ? 1.0f : 0.0f);
-            l += diff * diff;
-            if (has_delta)
-                delta[delta_off + i * classes + c] = diff * scale;
-        }
-        l /= (float)classes;
-    }
+    float l;
+    int hit;
+    loss_row(kind, logits + logits_off + i * classes, classes, labels[labels_off + i], scale,
+             has_delta ? delta + delta_off + i * classes : 0, &l, &hit);
     loss[loss_off + i] = l;
-    correct[correct_off + i] = best == y;
+    correct[correct_off + i] = hit;
 }
 
 kernel void probs_rows(int kind, global float *out, int out_off, global const float *logits,

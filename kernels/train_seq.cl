@@ -196,34 +196,6 @@ inline void seq_update(global const float *a_in, global const float *delta_out, 
         seq_sgd(&b[j], &vb[j], delta_out[j], lr, momentum, wd);
 }
 
-/* Output values, loss, hit and delta (scale 1) of one image; run by one work-item. */
-inline void seq_output(int kind, global const float *z, int classes, int y, global float *delta,
-                       global float *loss, global int *correct)
-{
-    int best = 0;
-    for (int c = 1; c < classes; c++)
-        if (z[c] > z[best])
-            best = c;
-    float l = 0.0f;
-    if (kind == OUT_SOFTMAX_XENT) {
-        float zmax = z[best], denom = 0.0f;
-        for (int c = 0; c < classes; c++)
-            denom += exp(z[c] - zmax);
-        l = log(denom) - (z[y] - zmax);
-        for (int c = 0; c < classes; c++)
-            delta[c] = exp(z[c] - zmax) / denom - (c == y ? 1.0f : 0.0f);
-    } else {
-        for (int c = 0; c < classes; c++) {
-            float diff = 1.0f / (1.0f + exp(-z[c])) - (c == y ? 1.0f : 0.0f);
-            l += diff * diff;
-            delta[c] = diff;
-        }
-        l /= (float)classes;
-    }
-    *loss = l;
-    *correct = best == y;
-}
-
 kernel __attribute__((reqd_work_group_size(SEQ_WG, 1, 1))) void
 train_sequential(global float *params, global float *velocity, global float *scratch,
                  global const uchar *images, global const uchar *labels, global const int *index,
@@ -301,9 +273,13 @@ train_sequential(global float *params, global float *velocity, global float *scr
             barrier(SEQ_FENCE);
         }
 #endif
-        if (lid == 0)
-            seq_output(output, act[L], sizes[L], labels[src], delta[L], loss + start + n,
-                       correct + start + n);
+        if (lid == 0) { /* loss_row: loss.cl */
+            float l;
+            int hit;
+            loss_row(output, act[L], sizes[L], labels[src], 1.0f, delta[L], &l, &hit);
+            loss[start + n] = l;
+            correct[start + n] = hit;
+        }
         barrier(SEQ_FENCE);
         for (int l = L - 1; l >= 0; l--) {
             if (l > 0) {

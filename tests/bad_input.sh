@@ -9,23 +9,8 @@ bin=$1
 data=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-expect() {
-    local code=$1 pattern=$2
-    shift 2
-    local out rc
-    out=$("$bin" "$@" 2>&1 </dev/null)
-    rc=$?
-    local lines
-    lines=$(grep -c '^mnistcl: ' <<<"$out")
-    if [ $rc -eq "$code" ] && grep -Eq -- "$pattern" <<<"$out" && [ "$lines" -eq 1 ]; then
-        echo "ok  exit $rc  $(grep '^mnistcl: ' <<<"$out" | cut -c1-120)"
-    else
-        echo "FAIL: mnistcl $* -> exit $rc (want $code, one line matching /$pattern/):"
-        sed 's/^/    /' <<<"$out" | head -10
-        fails=$((fails + 1))
-    fi
-}
+source "$(dirname "$0")/lib.sh"
+
 # a data folder with the real test set and a damaged training set
 bad_set() { # NAME: makes $tmp/NAME with good test files; the caller damages the train files
     mkdir -p "$tmp/$1"
@@ -34,43 +19,41 @@ bad_set() { # NAME: makes $tmp/NAME with good test files; the caller damages the
     cp "$data/train-labels-idx1-ubyte" "$tmp/$1/"
 }
 bad_set truncated
-expect 3 "train-images-idx3-ubyte: truncated: the header promises 47040000 data bytes, the file holds 15984" \
-    train --device cpu --data "$tmp/truncated"
+expect_message 3 "train-images-idx3-ubyte: truncated: the header promises 47040000 data bytes, the file holds 15984" "$bin" train --device cpu --data "$tmp/truncated"
 bad_set magic
 printf '\x00\x00\x08\x05' | dd of="$tmp/magic/train-images-idx3-ubyte" conv=notrunc status=none
-expect 3 "magic 0x00000805: 5 dimensions, expected 3" train --device cpu --data "$tmp/magic"
+expect_message 3 "magic 0x00000805: 5 dimensions, expected 3" "$bin" train --device cpu --data "$tmp/magic"
 bad_set gz
 rm "$tmp/gz/train-images-idx3-ubyte"
 head -c 5000 "$data/train-images-idx3-ubyte" | gzip -c | head -c 900 >"$tmp/gz/train-images-idx3-ubyte.gz"
-expect 3 "train-images-idx3-ubyte.gz: (truncated|cannot decompress)" train --device cpu --data "$tmp/gz"
+expect_message 3 "train-images-idx3-ubyte.gz: (truncated|cannot decompress)" "$bin" train --device cpu --data "$tmp/gz"
 bad_set counts
 head -c 15696 "$data/train-images-idx3-ubyte" >"$tmp/counts/train-images-idx3-ubyte" # 20 images
 head -c 1008 "$data/train-labels-idx1-ubyte" >"$tmp/counts/train-labels-idx1-ubyte"
 printf '\x00\x00\x03\xe8' | dd of="$tmp/counts/train-labels-idx1-ubyte" bs=1 seek=4 conv=notrunc status=none
 printf '\x00\x00\x00\x14' | dd of="$tmp/counts/train-images-idx3-ubyte" bs=1 seek=4 conv=notrunc status=none
-expect 3 "holds 20 images but .* holds 1000 labels" train --device cpu --data "$tmp/counts"
+expect_message 3 "holds 20 images but .* holds 1000 labels" "$bin" train --device cpu --data "$tmp/counts"
 
 printf 'label,pixel0,pixel1,pixel2,pixel3\n1,2,3,4,5\n1,2,x,4,5\n' >"$tmp/bad.csv"
-expect 3 "bad.csv:3: pixel 1 \('x'\) is not an integer 0..255" train --device cpu --train-csv "$tmp/bad.csv"
+expect_message 3 "bad.csv:3: pixel 1 \('x'\) is not an integer 0..255" "$bin" train --device cpu --train-csv "$tmp/bad.csv"
 printf 'label,pixel0,pixel1,pixel2,pixel3\n11,2,3,4,5\n' >"$tmp/label.csv"
-expect 3 "label.csv:2: label '11' is not an integer 0..9" eval --untrained --device cpu --csv "$tmp/label.csv"
+expect_message 3 "label.csv:2: label '11' is not an integer 0..9" "$bin" eval --untrained --device cpu --csv "$tmp/label.csv"
 
 "$bin" train --device cpu --hidden 8 --epochs 1 --train-limit 200 --save "$tmp/m.safetensors" \
     --checkpoint "$tmp/c.ckpt" >/dev/null || { echo "FAIL: could not make a model"; exit 1; }
 head -c 300 "$tmp/m.safetensors" >"$tmp/cut.safetensors"
-expect 3 "cut.safetensors: header length [0-9]+ is larger than the file" eval --device cpu --model "$tmp/cut.safetensors"
+expect_message 3 "cut.safetensors: header length [0-9]+ is larger than the file" "$bin" eval --device cpu --model "$tmp/cut.safetensors"
 cp "$tmp/m.safetensors" "$tmp/flip.safetensors"
 printf 'X' | dd of="$tmp/flip.safetensors" bs=1 seek=12 conv=notrunc status=none
-expect 3 "flip.safetensors: header byte" predict --model "$tmp/flip.safetensors" --index 0
-expect 3 "m.safetensors: not an mnistcl checkpoint \(format mnistcl\)" train --device cpu --resume "$tmp/m.safetensors"
+expect_message 3 "flip.safetensors: header byte" "$bin" predict --model "$tmp/flip.safetensors" --index 0
+expect_message 3 "m.safetensors: not an mnistcl checkpoint \(format mnistcl\)" "$bin" train --device cpu --resume "$tmp/m.safetensors"
 sed 's/"step":"0"/"step":"z"/' "$tmp/c.ckpt" >"$tmp/step.ckpt" # same length: header intact
-expect 3 "step.ckpt: epoch, step, rng, epoch_loss_sum or epoch_correct missing or malformed" \
-    train --device cpu --resume "$tmp/step.ckpt"
-expect 4 "nothing.ckpt: cannot open" train --device cpu --resume "$tmp/nothing.ckpt"
+expect_message 3 "step.ckpt: epoch, step, rng, epoch_loss_sum or epoch_correct missing or malformed" "$bin" train --device cpu --resume "$tmp/step.ckpt"
+expect_message 4 "nothing.ckpt: cannot open" "$bin" train --device cpu --resume "$tmp/nothing.ckpt"
 printf 'some device\trb_tm=5\n' >"$tmp/tuning.txt"
 if "$bin" devices >/dev/null 2>&1; then
     export MNISTCL_TUNE_CACHE="$tmp/tuning.txt"
-    expect 3 "tuning.txt:1: rb_tm=5 is not an allowed value" train --device opencl --epochs 1
+    expect_message 3 "tuning.txt:1: rb_tm=5 is not an allowed value" "$bin" train --device opencl --epochs 1
     unset MNISTCL_TUNE_CACHE
 fi
-[ $fails -eq 0 ] && echo "all checks passed" || { echo "FAILED: $fails check(s)"; exit 1; }
+finish

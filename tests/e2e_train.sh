@@ -12,44 +12,39 @@ set -u
 bin=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+fatal() { echo "FAIL: $*"; exit 1; }
 
-if ! "$bin" devices >"$tmp/devices" 2>&1; then
-    cat "$tmp/devices"
-    case "${CI:-}" in
-        ""|0|false) echo "SKIP: no OpenCL device"; exit 77 ;;
-        *) fail "no OpenCL device in CI" ;;
-    esac
-fi
+source "$(dirname "$0")/lib.sh"
+require_opencl "$bin"
 dev=${MNISTCL_TEST_DEVICE:-opencl}
 
 "$bin" train --device "$dev" --epochs 1 --save "$tmp/m.safetensors" | tee "$tmp/train.log"
-[ "${PIPESTATUS[0]}" -eq 0 ] || fail "training failed"
-grep -q "^device: OpenCL" "$tmp/train.log" || fail "training did not name an OpenCL device"
+[ "${PIPESTATUS[0]}" -eq 0 ] || fatal "training failed"
+grep -q "^device: OpenCL" "$tmp/train.log" || fatal "training did not name an OpenCL device"
 acc=$(sed -n 's/^test accuracy \([0-9.]*\)%.*/\1/p' "$tmp/train.log")
-[ -n "$acc" ] || fail "no test accuracy printed"
-awk -v a="$acc" 'BEGIN { exit !(a >= 94.0) }' || fail "test accuracy $acc% < 94% after one epoch"
+[ -n "$acc" ] || fatal "no test accuracy printed"
+awk -v a="$acc" 'BEGIN { exit !(a >= 94.0) }' || fatal "test accuracy $acc% < 94% after one epoch"
 
 "$bin" eval --device "$dev" --model "$tmp/m.safetensors" | tee "$tmp/eval.log"
-[ "${PIPESTATUS[0]}" -eq 0 ] || fail "eval failed"
-grep -q "^test accuracy $acc%" "$tmp/eval.log" || fail "eval does not reproduce $acc%"
+[ "${PIPESTATUS[0]}" -eq 0 ] || fatal "eval failed"
+grep -q "^test accuracy $acc%" "$tmp/eval.log" || fatal "eval does not reproduce $acc%"
 
 for d in cpu "$dev"; do
-    "$bin" train --device "$d" --epochs 1 --train-limit 6000 >"$tmp/short-$d.log" || fail "short run on $d"
+    "$bin" train --device "$d" --epochs 1 --train-limit 6000 >"$tmp/short-$d.log" || fatal "short run on $d"
 done
 a_cpu=$(sed -n 's/^test accuracy \([0-9.]*\)%.*/\1/p' "$tmp/short-cpu.log")
 a_cl=$(sed -n 's/^test accuracy \([0-9.]*\)%.*/\1/p' "$tmp/short-$dev.log")
 echo "6000-image run: CPU reference $a_cpu%, OpenCL $a_cl%"
 awk -v a="$a_cpu" -v b="$a_cl" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 0.3) }' ||
-    fail "CPU reference $a_cpu% and OpenCL $a_cl% differ by more than 0.3 points"
+    fatal "CPU reference $a_cpu% and OpenCL $a_cl% differ by more than 0.3 points"
 export MNISTCL_TUNE_CACHE="$tmp/tuning.txt"
 "$bin" tune --device "$dev" --quick | tee "$tmp/tune.log"
-[ "${PIPESTATUS[0]}" -eq 0 ] || fail "tune failed"
-grep -q "^best: .* saved to $tmp/tuning.txt" "$tmp/tune.log" || fail "tune saved nothing"
-"$bin" train --device "$dev" --epochs 1 --train-limit 1000 >"$tmp/tuned.log" || fail "tuned run"
-grep -q "^kernel tuning from $tmp/tuning.txt" "$tmp/tuned.log" || fail "the cache was not used"
+[ "${PIPESTATUS[0]}" -eq 0 ] || fatal "tune failed"
+grep -q "^best: .* saved to $tmp/tuning.txt" "$tmp/tune.log" || fatal "tune saved nothing"
+"$bin" train --device "$dev" --epochs 1 --train-limit 1000 >"$tmp/tuned.log" || fatal "tuned run"
+grep -q "^kernel tuning from $tmp/tuning.txt" "$tmp/tuned.log" || fatal "the cache was not used"
 printf 'garbage\n' >"$tmp/tuning.txt"
 "$bin" train --device "$dev" --epochs 1 --train-limit 1000 >"$tmp/bad.log" 2>&1
 [ $? -eq 3 ] && grep -q "tuning.txt:1: expected KEY<TAB>" "$tmp/bad.log" ||
-    fail "a malformed cache must stop with exit 3 and say where"
+    fatal "a malformed cache must stop with exit 3 and say where"
 echo "all checks passed"

@@ -9,23 +9,8 @@ bin=$1
 kernels=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-expect() {
-    local code=$1 pattern=$2
-    shift 2
-    local out rc
-    out=$("$@" 2>&1 </dev/null)
-    rc=$?
-    if [ $rc -eq "$code" ] && grep -Eq -- "$pattern" <<<"$out"; then
-        echo "ok  exit $rc  $(grep -E -- "$pattern" <<<"$out" | head -n 1 | cut -c1-110)"
-    else
-        echo "FAIL: $* -> exit $rc (want $code, /$pattern/):"; sed 's/^/    /' <<<"$out" | head -20
-        fails=$((fails + 1))
-    fi
-}
-if ! "$bin" devices >/dev/null 2>&1; then
-    case "${CI:-}" in ""|0|false) echo "SKIP: no OpenCL device"; exit 77 ;; *) echo "FAIL: no OpenCL device in CI"; exit 1 ;; esac
-fi
+source "$(dirname "$0")/lib.sh"
+require_opencl "$bin"
 mkdir -p "$tmp/no-icds"
 expect 5 "no OpenCL platform or device found" env OCL_ICD_VENDORS="$tmp/no-icds" "$bin" devices
 expect 5 "no OpenCL device found" env OCL_ICD_VENDORS="$tmp/no-icds" "$bin" train --device opencl
@@ -38,13 +23,14 @@ out=$(MNISTCL_KERNEL_DIR="$tmp/broken" "$bin" train --device opencl --epochs 1 2
 rc=$?
 if [ $rc -eq 5 ] && grep -q "kernel build log" <<<"$out" && grep -q "update.cl" <<<"$out" &&
     grep -q "undefined_name" <<<"$out" && grep -q "CL_BUILD_PROGRAM_FAILURE" <<<"$out"; then
-    echo "ok  exit 5  a kernel that does not build: the log names update.cl and the error"
+    ok "exit 5  a kernel that does not build: the log names update.cl and the error"
 else
-    echo "FAIL: broken kernel -> exit $rc:"; sed 's/^/    /' <<<"$out" | head -20; fails=$((fails + 1))
+    fail "broken kernel -> exit $rc:"
+    sed 's/^/    /' <<<"$out" | head -20
 fi
 mkdir -p "$tmp/partial" && cp "$kernels/common.cl" "$tmp/partial/"
 expect 4 "gather.cl: cannot open kernel source" env MNISTCL_KERNEL_DIR="$tmp/partial" "$bin" \
     train --device opencl
 expect 6 "larger than the device allows" "$bin" train --device opencl --layers 784,100000,100000,10
 
-[ $fails -eq 0 ] && echo "all checks passed" || { echo "FAILED: $fails check(s)"; exit 1; }
+finish

@@ -16,9 +16,7 @@ bin=$1
 data=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok  $*"; }
+source "$(dirname "$0")/lib.sh"
 
 "$bin" train --preset simple-nn --device cpu --train-limit 6000 --save "$tmp/m.safetensors" \
     >"$tmp/train.log" 2>&1 || { cat "$tmp/train.log"; echo "FAIL: training"; exit 1; }
@@ -87,24 +85,12 @@ grep -qE 'train.csv accuracy [0-9.]+% \([0-9]+/2000\)' <<<"$out" && ok "eval --c
     grep -q '(the set has no labels)' "$tmp/o" && ok "predict on unlabelled CSV" || fail "predict --csv"
 
 # bad requests
-expect() {
-    local code=$1 pattern=$2
-    shift 2
-    out=$("$bin" "$@" </dev/null 2>&1)
-    local rc=$?
-    [ $rc -eq "$code" ] && grep -Eq -- "$pattern" <<<"$out" && ok "exit $rc: $*" ||
-        fail "mnistcl $* -> $rc: $out"
-}
-expect 2 "--index 10000: the test set has images 0 to 9999" predict --model "$tmp/m.safetensors" --index 10000
-expect 2 "exactly one of" predict --model "$tmp/m.safetensors"
-expect 2 "exactly one of" predict --model "$tmp/m.safetensors" --index 1 --random 2
-expect 2 "needs --model" predict --index 1
-expect 2 "--preset 'botacademi': unknown" train --preset botacademi
-expect 3 "has no label column" train --train-csv "$tmp/test.csv" --device cpu
-expect 4 "nope.csv: cannot open" train --train-csv "$tmp/nope.csv"
+expect 2 "--index 10000: the test set has images 0 to 9999" "$bin" predict --model "$tmp/m.safetensors" --index 10000
+expect 2 "exactly one of" "$bin" predict --model "$tmp/m.safetensors"
+expect 2 "exactly one of" "$bin" predict --model "$tmp/m.safetensors" --index 1 --random 2
+expect 2 "needs --model" "$bin" predict --index 1
+expect 2 "--preset 'botacademi': unknown" "$bin" train --preset botacademi
+expect 3 "has no label column" "$bin" train --train-csv "$tmp/test.csv" --device cpu
+expect 4 "nope.csv: cannot open" "$bin" train --train-csv "$tmp/nope.csv"
 
-if [ $fails -ne 0 ]; then
-    echo "FAILED: $fails check(s)"
-    exit 1
-fi
-echo "all checks passed"
+finish

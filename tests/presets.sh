@@ -5,20 +5,18 @@
 # usage: presets.sh PATH/TO/mnistcl
 set -u
 bin=$1
-if ! "$bin" devices >/dev/null 2>&1; then
-    case "${CI:-}" in ""|0|false) echo "SKIP: no OpenCL device"; exit 77 ;; *) echo "FAIL: no OpenCL device in CI"; exit 1 ;; esac
-fi
-fails=0
+source "$(dirname "$0")/lib.sh"
+require_opencl "$bin"
 for spec in botacademy:92.5 simple-nn:87.5 relu16-fullbatch:87.5 dense128-fullbatch:87.0; do
     preset=${spec%%:*} want=${spec##*:}
     out=$("$bin" train --preset "$preset" --device opencl --print-every 50 2>&1)
     acc=$(sed -n 's/^test accuracy \([0-9.]*\)%.*/\1/p' <<<"$out")
     took=$(sed -n 's/^training took //p' <<<"$out")
     if [ -n "$acc" ] && awk -v a="$acc" -v w="$want" 'BEGIN { exit !(a >= w) }'; then
-        echo "ok  $preset: test accuracy $acc% (at least $want%), training took $took"
+        ok "$preset: test accuracy $acc% (at least $want%), training took $took"
     else
-        echo "FAIL: $preset: test accuracy ${acc:-none} (want $want%):"; tail -n 8 <<<"$out"
-        fails=$((fails + 1))
+        fail "$preset: test accuracy ${acc:-none} (want $want%):"
+        tail -n 8 <<<"$out"
     fi
 done
-[ $fails -eq 0 ] && echo "all checks passed" || { echo "FAILED: $fails check(s)"; exit 1; }
+finish

@@ -26,14 +26,17 @@ enum {
     K_SUM,
     K_SGD,
     K_SEQ,
-    K_CSC_BUILD,
-    K_CSC_GRAD,
+    K_CSR_FORWARD,
+    K_CSR_GRAD,
     K_COUNT
 };
+/* columns of dW per csr_weight_grad work-item (a multiple of 16; the scratch allows 64) */
+#define SPARSE_GRAD_COLS 32
+
 static const char *const kernel_names[K_COUNT] = {
     "gather_batch", "gemm_naive", "gemm_rb_nn", "gemm_rb_tn", "gemm_rb_nt",  "gemm_rb_ntg", "gemm_tiled_nn", "gemm_tiled_nt", "gemm_tiled_tn",
     "loss_rows",    "output_step", "probs_rows", "sum_stats",  "sgd_update",
-    "train_sequential", "csc_build", "csc_weight_grad",
+    "train_sequential", "csr_forward", "csr_weight_grad",
 };
 
 typedef struct {
@@ -400,8 +403,8 @@ static mc_status cl_sequential(backend *be, const sequential_args *a)
     cl_mem p = mem_of(cb, a->params), v = mem_of(cb, a->velocity), sc = mem_of(cb, a->scratch),
            img = mem_of(cb, a->images), lab = mem_of(cb, a->labels), idx = mem_of(cb, a->index),
            l = mem_of(cb, a->loss), c = mem_of(cb, a->correct),
-           sp = mem_of(cb, a->sparse_pixels), so = mem_of(cb, a->sparse_offsets);
-    cl_int has_sparse = a->sparse_pixels.b != NULL && a->sparse_offsets.b != NULL;
+           sp = mem_of(cb, a->sparse.pixels), so = mem_of(cb, a->sparse.offsets);
+    cl_int has_sparse = a->sparse.pixels.b != NULL && a->sparse.offsets.b != NULL;
     cl_int start = a->start, count = a->count, nl = s->n_layers, sz[SEQ_MAX_LAYERS + 1] = {0},
            act = s->hidden_act, out = s->output;
     for (int i = 0; i <= s->n_layers; i++)
@@ -409,8 +412,8 @@ static mc_status cl_sequential(backend *be, const sequential_args *a)
     cl_float lr = a->lr, mom = a->momentum, wd = a->weight_decay;
     /* the kernel indexes its buffers from 0: offsets are not supported here */
     if (a->params.off || a->velocity.off || a->scratch.off || a->images.off || a->labels.off ||
-        a->index.off || a->loss.off || a->correct.off || a->sparse_pixels.off ||
-        a->sparse_offsets.off)
+        a->index.off || a->loss.off || a->correct.off || a->sparse.pixels.off ||
+        a->sparse.offsets.off)
         return MC_ERR_USAGE;
     karg args[] = {ARG(p),     ARG(v),     ARG(sc),    ARG(img),   ARG(lab),  ARG(idx),
                    ARG(start), ARG(count), ARG(nl),    ARG(sz[0]), ARG(sz[1]), ARG(sz[2]),
@@ -420,27 +423,44 @@ static mc_status cl_sequential(backend *be, const sequential_args *a)
     return launch(cb, K_SEQ, args, 24, 1, wg, wg);
 }
 
+static mc_status cl_sparse_forward(backend *be, const sparse_forward_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    /* the kernel indexes the lists and the index from 0 */
+    if (a->images.pixels.off || a->images.offsets.off || a->index.off || a->labels.off)
+        return MC_ERR_USAGE;
+    cl_mem out = mem_of(cb, a->out), w = mem_of(cb, a->W), bias = mem_of(cb, a->bias),
+           px = mem_of(cb, a->images.pixels), off = mem_of(cb, a->images.offsets),
+           idx = mem_of(cb, a->index), y = mem_of(cb, a->y), lab = mem_of(cb, a->labels);
+    cl_int out_off = (cl_int)a->out.off, n = a->n, w_off = (cl_int)a->W.off,
+           w_len = (cl_int)(a->W.b->bytes / sizeof(float) - a->W.off),
+           bias_off = (cl_int)a->bias.off, act = a->act, start = a->start, rows = a->rows,
+           y_off = (cl_int)a->y.off, has_y = a->y.b != NULL, has_labels = a->labels.b != NULL;
+    karg args[] = {ARG(out),   ARG(out_off), ARG(n),     ARG(w),     ARG(w_off), ARG(w_len),
+                   ARG(bias),  ARG(bias_off), ARG(act),  ARG(px),    ARG(off),   ARG(idx),
+                   ARG(start), ARG(rows),    ARG(y),     ARG(y_off), ARG(has_y), ARG(lab),
+                   ARG(has_labels)};
+    size_t global[2] = {(size_t)(n + 127) / 128, (size_t)rows}, local[2] = {1, 4};
+    return launch(cb, K_CSR_FORWARD, args, 19, 2, global, local);
+}
+
 static mc_status cl_sparse_grad(backend *be, const sparse_grad_args *a)
 {
     cl_backend *cb = cl_of(be);
-    if (!a->scratch.b || a->images.off || a->index.off || a->scratch.off ||
-        a->scratch.b->bytes < sparse_grad_scratch(a->dim, a->rows) * 4)
+    if (!a->scratch.b || a->scratch.off || a->images.pixels.off || a->images.offsets.off ||
+        a->index.off || a->scratch.b->bytes < sparse_grad_scratch(a->dim, a->n) * 4)
         return MC_ERR_USAGE;
-    cl_mem list = mem_of(cb, a->scratch), img = mem_of(cb, a->images),
-           idx = mem_of(cb, a->index), out = mem_of(cb, a->out), d = mem_of(cb, a->delta);
-    cl_int start = a->start, rows = a->rows, dim = a->dim, n = a->n,
-           out_off = (cl_int)a->out.off, d_off = (cl_int)a->delta.off, acc = a->accumulate;
-    cl_int count_off = dim * rows; /* the per-pixel counts follow the lists */
-    karg b_args[] = {ARG(list), ARG(count_off), ARG(img), ARG(idx), ARG(start), ARG(rows),
-                     ARG(dim)};
-    size_t g1[1] = {(size_t)(dim + 15) / 16}, l1[1] = {cb->row_wg};
-    mc_status st = launch(cb, K_CSC_BUILD, b_args, 7, 1, g1, l1);
-    if (st)
-        return st;
-    karg g_args[] = {ARG(out), ARG(out_off), ARG(d),    ARG(d_off), ARG(n),
-                     ARG(rows), ARG(dim),    ARG(list), ARG(count_off), ARG(acc)};
-    size_t g2[2] = {(size_t)(n + 127) / 128, (size_t)dim + 1}, l2[2] = {1, 4};
-    return launch(cb, K_CSC_GRAD, g_args, 10, 2, g2, l2);
+    cl_mem out = mem_of(cb, a->out), scratch = mem_of(cb, a->scratch), d = mem_of(cb, a->delta),
+           px = mem_of(cb, a->images.pixels), off = mem_of(cb, a->images.offsets),
+           idx = mem_of(cb, a->index);
+    cl_int out_off = (cl_int)a->out.off, d_off = (cl_int)a->delta.off, n = a->n,
+           rows = a->rows, dim = a->dim, start = a->start, acc = a->accumulate;
+    karg args[] = {ARG(out), ARG(out_off), ARG(scratch), ARG(d),   ARG(d_off),
+                   ARG(n),   ARG(rows),    ARG(dim),     ARG(px),  ARG(off),
+                   ARG(idx), ARG(start),   ARG(acc)};
+    size_t global[2] = {(size_t)(n + SPARSE_GRAD_COLS - 1) / SPARSE_GRAD_COLS, PIXEL_BANDS},
+           local[2] = {1, 1};
+    return launch(cb, K_CSR_GRAD, args, 13, 2, global, local);
 }
 
 static void cl_destroy(backend *be)
@@ -484,6 +504,7 @@ static const backend_ops cl_ops = {
     .sgd = cl_sgd,
     .sum = cl_sum,
     .sequential = cl_sequential,
+    .sparse_forward = cl_sparse_forward,
     .sparse_grad = cl_sparse_grad,
     .destroy = cl_destroy,
 };
@@ -553,6 +574,8 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, const cl_tunin
     if (gpu_env && *gpu_env)
         cpu_paths = atoi(gpu_env) == 0;
     cb->auto_gemm = cpu_paths ? GEMM_RB : GEMM_TILED;
+    /* pixel lists suit a CPU's caches; a GPU runs the dense products faster */
+    cb->base.sparse_input = cpu_paths;
     /* one work-item per group on CPU devices (vectorised loops), 64 elsewhere */
     cb->seq_wg = cpu_paths ? 1 : 64;
     const char *seq_env = getenv("MNISTCL_SEQ_WG");
@@ -592,9 +615,9 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, const cl_tunin
     cb->gather_rows = cpu_paths;
     snprintf(options, sizeof options,
              "-cl-std=CL1.2 -DSUM_WG=%zu -DSEQ_WG=%zu -DRB_TM=%d -DGATHER_ROWS=%d -DGT_TS=%d "
-             "-DGT_WPT=%d",
+             "-DGT_WPT=%d -DSG_CHUNKS=%d -DPIXEL_BANDS=%d",
              cb->sum_wg, cb->seq_wg, cb->tuning.rb_tm, cb->gather_rows, cb->tuning.gt_ts,
-             cb->tuning.gt_wpt);
+             cb->tuning.gt_wpt, SPARSE_GRAD_COLS / 16, PIXEL_BANDS);
     st = ocl_build(cb->context, d->device, text, options, &cb->program, err);
     free(text);
     if (st)

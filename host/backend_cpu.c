@@ -4,6 +4,7 @@
  * and a usable backend (`--device cpu`).
  */
 #include <float.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,29 +328,68 @@ static mc_status cpu_sequential(backend *be, const sequential_args *a)
     return MC_OK;
 }
 
-static mc_status cpu_sparse_grad(backend *be, const sparse_grad_args *a)
+/* x of one listed pixel (see pixel_lists): value * (1/255) in float, as gather does */
+static double listed_value(uint32_t pk)
+{
+    return (float)(pk & 255u) * (1.0f / 255.0f);
+}
+
+static mc_status cpu_sparse_forward(backend *be, const sparse_forward_args *a)
 {
     (void)be;
     double *acc = malloc(sizeof(double) * (size_t)a->n);
     if (!acc)
         return MC_ERR_NOMEM;
-    const float *d = F32(a->delta);
-    for (int q = 0; q <= a->dim; q++) {
+    const uint32_t *pixels = (const uint32_t *)a->images.pixels.b->handle + a->images.pixels.off;
+    const int *offsets = I32(a->images.offsets);
+    const float *W = F32(a->W), *bias = F32(a->bias);
+    for (int p = 0; p < a->rows; p++) {
+        int img = I32(a->index)[a->start + p];
         for (int j = 0; j < a->n; j++)
             acc[j] = 0.0;
-        for (int p = 0; p < a->rows; p++) {
-            double x = 1.0; /* the bias row */
-            if (q < a->dim) {
-                int src = I32(a->index)[a->start + p];
-                x = (float)U8(a->images)[(size_t)src * a->dim + q] * (1.0f / 255.0f);
-            }
-            for (int j = 0; x != 0.0 && j < a->n; j++)
-                acc[j] += x * d[(size_t)p * a->n + j];
+        int last = offsets[(img + 1) * PIXEL_BANDS];
+        for (int e = offsets[img * PIXEL_BANDS]; e < last; e++) {
+            double x = listed_value(pixels[e]);
+            const float *w = W + (size_t)(pixels[e] >> 8) * a->n;
+            for (int j = 0; j < a->n; j++)
+                acc[j] += x * w[j];
         }
-        float *o = F32(a->out) + (size_t)q * a->n;
+        float *o = F32(a->out) + (size_t)p * a->n;
         for (int j = 0; j < a->n; j++)
-            o[j] = (float)(a->accumulate ? o[j] + acc[j] : acc[j]);
+            o[j] = (float)act_apply(a->act, acc[j] + bias[j]);
+        if (a->y.b)
+            I32(a->y)[p] = a->labels.b ? U8(a->labels)[img] : 0;
     }
+    free(acc);
+    return MC_OK;
+}
+
+static mc_status cpu_sparse_grad(backend *be, const sparse_grad_args *a)
+{
+    (void)be;
+    size_t count = ((size_t)a->dim + 1) * (size_t)a->n;
+    double *acc = calloc(count, sizeof(double));
+    if (!acc)
+        return MC_ERR_NOMEM;
+    const uint32_t *pixels = (const uint32_t *)a->images.pixels.b->handle + a->images.pixels.off;
+    const int *offsets = I32(a->images.offsets);
+    const float *d = F32(a->delta);
+    for (int p = 0; p < a->rows; p++) {
+        int img = I32(a->index)[a->start + p];
+        const float *dp = d + (size_t)p * a->n;
+        int last = offsets[(img + 1) * PIXEL_BANDS];
+        for (int e = offsets[img * PIXEL_BANDS]; e < last; e++) {
+            double x = listed_value(pixels[e]);
+            double *row = acc + (size_t)(pixels[e] >> 8) * a->n;
+            for (int j = 0; j < a->n; j++)
+                row[j] += x * dp[j];
+        }
+        for (int j = 0; j < a->n; j++) /* the bias row */
+            acc[(size_t)a->dim * a->n + j] += dp[j];
+    }
+    float *o = F32(a->out);
+    for (size_t i = 0; i < count; i++)
+        o[i] = (float)(a->accumulate ? o[i] + acc[i] : acc[i]);
     free(acc);
     return MC_OK;
 }
@@ -370,6 +410,7 @@ static const backend_ops cpu_ops = {
     .sgd = cpu_sgd,
     .sum = cpu_sum,
     .sequential = cpu_sequential,
+    .sparse_forward = cpu_sparse_forward,
     .sparse_grad = cpu_sparse_grad,
     .destroy = cpu_destroy,
 };
@@ -381,6 +422,7 @@ backend *backend_cpu_create(void)
         return NULL;
     be->ops = &cpu_ops;
     be->is_opencl = 0;
+    be->sparse_input = 1; /* the reference runs the same operations as a CPU device */
     strcpy(be->name, "CPU reference (plain C, double accumulators)");
     return be;
 }

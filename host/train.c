@@ -3,6 +3,8 @@
  * the device, forward through every dense layer (GEMM with a fused bias + activation),
  * output loss and delta in one kernel, backward (weight GEMM, bias column sums, delta GEMM
  * with the activation derivative fused), one SGD kernel over the flat parameter buffer.
+ * Where the backend prefers it (CPU devices), the first layer's forward product (with the
+ * gather) and weight gradient read the training images' nonzero pixels, listed once.
  */
 #include <math.h>
 #include <stdio.h>
@@ -39,10 +41,11 @@ struct trainer {
     buf *stat_loss, *stat_correct;  /* per-image loss and hit of the current pass */
     buf *sums;                      /* [0] loss sum (float), [1] correct count (int32) */
     buf *seq_scratch;               /* fused batch-1 path: activations and deltas */
-    buf *grad_scratch;              /* sparse_grad's per-pixel lists (first layer) */
-    buf *sparse_pixels;             /* fused path: training images' nonzero pixels (CSR) */
+    buf *grad_scratch;              /* sparse_grad's scratch (first layer) */
+    buf *sparse_pixels;             /* the training images' nonzero pixels (pixel_lists) */
     buf *sparse_offsets;
     int fused;                      /* batch 1 runs through be->ops->sequential */
+    int sparse_input;               /* first layer through sparse_forward / sparse_grad */
     int32_t *host_index;
 };
 
@@ -73,43 +76,26 @@ static mc_status upload_set(trainer *t, const dataset *set, device_set *out)
 }
 
 /*
- * Lists the nonzero pixels of every training image once, for the fused batch-1 kernel
- * (see sequential_args): offsets (n + 1) and (index << 8) | value words. Images wider
- * than 2^24 pixels are left to the kernel's own scan.
+ * Lists the nonzero pixels of every training image once (pixel_lists): offsets (n + 1)
+ * and (index << 8) | value words. Leaves both buffers NULL for images wider than 2^24
+ * pixels or more than 2^31 nonzero pixels in all; the callers then read the images.
  */
 static mc_status upload_sparse_pixels(trainer *t, const dataset *set)
 {
-    size_t dim = (size_t)dataset_dim(set), total = 0;
-    if (dim >= (1u << 24))
-        return MC_OK;
-    int32_t *offsets = malloc(((size_t)set->n + 1) * sizeof *offsets);
-    if (!offsets)
-        return MC_ERR_NOMEM;
-    for (int i = 0; i < set->n; i++) {
-        offsets[i] = (int32_t)total;
-        for (size_t j = 0; j < dim; j++)
-            total += set->images[i * dim + j] != 0;
-        if (total > 0x7fffffff) {
-            free(offsets);
-            return MC_OK; /* too many to index with int32: scan instead */
-        }
-    }
-    offsets[set->n] = (int32_t)total;
-    uint32_t *pixels = malloc((total ? total : 1) * sizeof *pixels);
-    mc_status st = pixels ? MC_OK : MC_ERR_NOMEM;
-    size_t k = 0;
-    for (int i = 0; !st && i < set->n; i++)
-        for (size_t j = 0; j < dim; j++)
-            if (set->images[i * dim + j])
-                pixels[k++] = (uint32_t)j << 8 | set->images[i * dim + j];
-    if (!st)
-        st = t->op->alloc(t->be, (total ? total : 1) * 4, &t->sparse_pixels);
+    uint32_t *pixels;
+    int32_t *offsets;
+    size_t total;
+    if (dataset_pixel_lists(set->images, set->n, dataset_dim(set), PIXEL_BANDS, &pixels,
+                            &offsets, &total))
+        return MC_OK; /* too big to list (or no memory for it): the images are read instead */
+    mc_status st = t->op->alloc(t->be, (total ? total : 1) * 4, &t->sparse_pixels);
     if (!st)
         st = t->op->write(t->be, t->sparse_pixels, 0, pixels, total * 4);
     if (!st)
-        st = t->op->alloc(t->be, ((size_t)set->n + 1) * 4, &t->sparse_offsets);
+        st = t->op->alloc(t->be, ((size_t)set->n * PIXEL_BANDS + 1) * 4, &t->sparse_offsets);
     if (!st)
-        st = t->op->write(t->be, t->sparse_offsets, 0, offsets, ((size_t)set->n + 1) * 4);
+        st = t->op->write(t->be, t->sparse_offsets, 0, offsets,
+                          ((size_t)set->n * PIXEL_BANDS + 1) * 4);
     free(pixels);
     free(offsets);
     return st;
@@ -211,13 +197,17 @@ mc_status trainer_create(trainer **out, backend *be, const mlp_spec *spec, const
     if (!st)
         st = t->op->alloc(t->be, 8, &t->sums);
     t->fused = t->batch == 1 && !cfg->unfused && spec->n_layers <= SEQ_MAX_LAYERS && train;
-    if (!st && train) /* also for batch 1: trainer_gradient takes the general path */
-        st = t->op->alloc(t->be, sparse_grad_scratch(spec->sizes[0], t->chunk_rows) * 4,
-                          &t->grad_scratch);
     if (!st && t->fused)
         st = alloc_floats(t, seq_scratch_floats(spec), &t->seq_scratch);
-    if (!st && t->fused && be->is_opencl)
+    /* the output step fuses the last layer, so the first is separate only when L >= 2 */
+    int want_sparse = train && be->sparse_input && !cfg->dense_input && spec->n_layers >= 2;
+    if (!st && ((t->fused && be->is_opencl) || want_sparse))
         st = upload_sparse_pixels(t, train);
+    /* also for batch 1: trainer_gradient takes the general path */
+    t->sparse_input = want_sparse && t->sparse_pixels;
+    if (!st && t->sparse_input)
+        st = alloc_floats(t, sparse_grad_scratch(spec->sizes[0], spec->sizes[1]),
+                          &t->grad_scratch);
     if (st) {
         trainer_destroy(t);
         return mc_fail(err, st, "cannot allocate the network's buffers on %s (see above)",
@@ -370,11 +360,34 @@ static mc_status forward(trainer *t, int rows)
     return forward_layers(t, rows, 0, t->spec.n_layers);
 }
 
+/* The training images' pixel lists (NULL buffers when there are none). */
+static pixel_lists train_pixel_lists(const trainer *t)
+{
+    pixel_lists p = {bref_at(t->sparse_pixels, 0), bref_at(t->sparse_offsets, 0)};
+    return p;
+}
+
+/*
+ * act[1] = act_0(X · W_0 + b_0) and the labels of `rows` training images taken through
+ * index from `start`, straight from their pixel lists (replaces gather + layer 0).
+ */
+static mc_status sparse_first_layer(trainer *t, buf *index, int start, int rows)
+{
+    const mlp_spec *s = &t->spec;
+    sparse_forward_args a = {bref_at(t->act[1], 0), s->sizes[1], s->sizes[0], rows,
+                             bref_at(t->params, mlp_weight_offset(s, 0)),
+                             bref_at(t->params, mlp_bias_offset(s, 0)), mlp_layer_act(s, 0),
+                             train_pixel_lists(t), bref_at(index, 0), start,
+                             bref_at(t->labels, 0), bref_at(t->train.labels, 0)};
+    return t->op->sparse_forward(t->be, &a);
+}
+
 /*
  * Gradients from delta[L] back to the first layer, on `rows` rows whose images are
  * index[start ...]:
  *   [dW_l; db_l] (+)= [act[l], 1]ᵀ · delta[l+1]   (one GEMM: b_l follows W_l in memory;
- *                                                   for l = 0 from the nonzero pixels)
+ *                                                   with sparse_input, l = 0 from the
+ *                                                   pixel lists)
  *   delta[l] = (delta[l+1] · W_lᵀ) ⊙ act'(act[l])      for l >= 1, unless have_delta_last
  *                                                       says delta[L-1] is already there
  */
@@ -385,10 +398,10 @@ static mc_status backward(trainer *t, buf *index, int start, int rows, int accum
     for (int l = s->n_layers - 1; l >= 0; l--) {
         int in = s->sizes[l], out = s->sizes[l + 1];
         mc_status st;
-        if (l == 0) {
+        if (l == 0 && t->sparse_input) {
             sparse_grad_args sg = {bref_at(t->grads, 0), bref_at(t->delta[1], 0), out, rows, in,
-                                   bref_at(t->train.images, 0), bref_at(index, 0), start,
-                                   accumulate, bref_at(t->grad_scratch, 0)};
+                                   train_pixel_lists(t), bref_at(index, 0), start, accumulate,
+                                   bref_at(t->grad_scratch, 0)};
             st = t->op->sparse_grad(t->be, &sg);
         } else {
             gemm_args dw = {.trans_a = 1, .a_ones_row = 1, .m = in + 1, .n = out, .k = rows,
@@ -447,9 +460,15 @@ static mc_status accumulate_gradients(trainer *t, buf *index, int first, int cou
         int rows = count - done < t->chunk_rows ? count - done : t->chunk_rows;
         bref loss = bref_at(t->stat_loss, (size_t)first + done),
              correct = bref_at(t->stat_correct, (size_t)first + done);
-        st = gather(t, &t->train, index, first + done, rows);
-        if (!st)
-            st = forward_layers(t, rows, 0, fused_output ? L - 1 : L);
+        if (t->sparse_input) {
+            st = sparse_first_layer(t, index, first + done, rows);
+            if (!st)
+                st = forward_layers(t, rows, 1, fused_output ? L - 1 : L);
+        } else {
+            st = gather(t, &t->train, index, first + done, rows);
+            if (!st)
+                st = forward_layers(t, rows, 0, fused_output ? L - 1 : L);
+        }
         if (!st && fused_output) {
             output_step_args o = {s->output,
                                   bref_at(t->act[L - 1], 0),
@@ -503,8 +522,7 @@ mc_status trainer_train_steps(trainer *t, int first, int count)
                              t->cfg.lr,
                              t->cfg.momentum,
                              t->cfg.weight_decay,
-                             bref_at(t->sparse_pixels, 0),
-                             bref_at(t->sparse_offsets, 0)};
+                             train_pixel_lists(t)};
         st = t->op->sequential(t->be, &a);
     }
     return st;

@@ -72,6 +72,17 @@ inline float16 act_grad16(int act, float16 a)
     return (float16)1.0f;
 }
 
+/* STORE16(v, p): stores float16 v at p, any float-aligned global address, as
+ * vstore16(v, 0, p) does, but as one unaligned vector store where pocl splits vstore16
+ * into four 128-bit stores (in a typedef, clang-based OpenCL compilers let an attribute
+ * lower the alignment; other compilers get vstore16). */
+#ifdef __clang__
+typedef float16 __attribute__((aligned(4))) float16_any;
+#define STORE16(v, p) (*(global float16_any *)(p) = (v))
+#else
+#define STORE16(v, p) vstore16((v), 0, (p))
+#endif
+
 /* Up to 16 floats from p (`valid` of them, the rest 0), without reading past them. */
 inline float16 load16_bounded(global const float *p, int valid)
 {

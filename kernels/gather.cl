@@ -24,7 +24,7 @@ kernel void gather_batch(global float *x, int x_off, global int *y, int y_off, i
     global float *out = x + x_off + i * dim;
     int j = 0;
     for (; j + 16 <= dim; j += 16)
-        vstore16(convert_float16(vload16(0, in + j)) * (1.0f / 255.0f), 0, out + j);
+        STORE16(convert_float16(vload16(0, in + j)) * (1.0f / 255.0f), out + j);
     for (; j < dim; j++)
         out[j] = (float)in[j] * (1.0f / 255.0f);
     if (has_y)

@@ -42,7 +42,7 @@ inline void rb_store(float16 v, int valid, int i, int j0, global float *C, int c
     else if (beta != 0.0f)
         v = v + beta * load16_bounded(c, valid);
     if (valid >= 16) {
-        vstore16(v, 0, c);
+        STORE16(v, c);
     } else {
         float t[16];
         vstore16(v, 0, t);

@@ -15,7 +15,8 @@
  * weights, and about 80% of MNIST pixels are 0. `sparse` says whether skipping is allowed.
  *
  * The input's nonzero pixels come from a list made once per data set (sparse_pixels:
- * (index << 8) | value words, image i at [sparse_offsets[i], sparse_offsets[i+1])) when
+ * (index << 8) | value words, image i at [sparse_offsets[i * PIXEL_BANDS],
+ * sparse_offsets[(i + 1) * PIXEL_BANDS]); see pixel_lists in backend.h) when
  * has_sparse is set, else from a scan of the image.
  *
  * SEQ_WG work-items per group (build option). SEQ_WG == 1 (CPU devices): loops run along
@@ -43,7 +44,7 @@ inline void seq_dense_forward(global const float *a_in, int in, int out, global 
             if (x != 0.0f) /* adds +-0: exact for finite W */
                 acc = fma((float16)x, vload16(0, W + i * out + j0), acc);
         }
-        vstore16(act_apply16(act, acc), 0, a_out + j0);
+        STORE16(act_apply16(act, acc), a_out + j0);
     }
     for (int j = j0; j < out; j++) {
         float acc = b[j];
@@ -85,7 +86,7 @@ inline void seq_sparse_forward(global const float *val, global const int *idx, i
         }
         if (k < nnz)
             acc0 = fma((float16)val[k], vload16(0, W + idx[k] * out + j0), acc0);
-        vstore16(acc0 + acc1, 0, a_out + j0);
+        STORE16(acc0 + acc1, a_out + j0);
     }
     for (; j0 + 4 <= out; j0 += 4) {
         float4 acc = (float4)0.0f;
@@ -112,7 +113,7 @@ inline void seq_sparse_update(global const float *val, global const int *idx, in
         float16 d = vload16(0, delta_out + j0);
         for (int k = 0; k < nnz; k++) {
             global float *p = W + idx[k] * out + j0;
-            vstore16(vload16(0, p) - lr * (val[k] * d), 0, p);
+            STORE16(vload16(0, p) - lr * (val[k] * d), p);
         }
     }
     for (; j0 + 4 <= out; j0 += 4) {
@@ -170,7 +171,7 @@ inline void seq_update(global const float *a_in, global const float *delta_out, 
                 if (x == 0.0f)
                     continue; /* W - lr * 0 == W exactly */
                 global float *p = W + i * out + j0;
-                vstore16(vload16(0, p) - lr * (x * d), 0, p);
+                STORE16(vload16(0, p) - lr * (x * d), p);
             }
         }
         for (int j = j0; j < out; j++) {
@@ -231,8 +232,8 @@ train_sequential(global float *params, global float *velocity, global float *scr
 #if SEQ_WG == 1
         int nnz = 0;
         if (has_sparse) {
-            int first = sparse_offsets[src];
-            nnz = sparse_offsets[src + 1] - first;
+            int first = sparse_offsets[src * PIXEL_BANDS];
+            nnz = sparse_offsets[(src + 1) * PIXEL_BANDS] - first;
             for (int k = 0; k < nnz; k++) {
                 uint p = sparse_pixels[first + k];
                 nz_val[k] = (float)(p & 255u) * (1.0f / 255.0f);

@@ -19,9 +19,9 @@ kernel void sgd_update(global float *params, int p_off, global const float *grad
         float16 g = vload16(0, grads + g_off + i) + weight_decay * p;
         if (use_momentum) {
             g = momentum * vload16(0, velocity + v_off + i) + g;
-            vstore16(g, 0, velocity + v_off + i);
+            STORE16(g, velocity + v_off + i);
         }
-        vstore16(p - lr * g, 0, params + p_off + i);
+        STORE16(p - lr * g, params + p_off + i);
         return;
     }
     for (; i < n; i++) {

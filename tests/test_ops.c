@@ -6,7 +6,8 @@
  *               probs_rows          softmax and sigmoid outputs
  *   reduce.cl   sum_stats           the loss/accuracy sums
  *   update.cl   sgd_update          with and without momentum and weight decay
- *   sparse_grad.cl csc_build + csc_weight_grad: first-layer [dW; db] from nonzero pixels
+ *   sparse_input.cl csr_forward     gather + first layer from the pixel lists, and labels
+ *               csr_weight_grad first-layer [dW; db] from the pixel lists
  *   train_seq.cl train_sequential   fused per-sample SGD, 1 to 4 layers, plain SGD (zero
  *                                   inputs skipped) and momentum + decay, pixels scanned
  *                                   or read from the nonzero-pixel list
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mnistcl/dataset.h"
 #include "test_util.h"
 
 static const int row_counts_full[] = {1, 63, 127, 128, 784}, row_counts_small[] = {1, 63};
@@ -222,6 +224,106 @@ static void test_output_step(backend *cpu, backend *cl, rng *r)
     printf("output_step: %d cases\n", cases);
 }
 
+/* Random images with 80% zero pixels, as in MNIST, and their pixel lists on be. */
+typedef struct {
+    unsigned char *images, labels[150];
+    uint32_t *pixels;
+    int32_t *offsets;
+    size_t total;
+    int index[150];
+} sparse_images;
+
+enum { SPARSE_IMAGES = 150 };
+
+static void sparse_images_make(sparse_images *s, int dim, rng *r)
+{
+    s->images = malloc((size_t)SPARSE_IMAGES * dim);
+    for (int q = 0; q < SPARSE_IMAGES * dim; q++)
+        s->images[q] = rng_below(r, 10) < 8 ? 0 : (unsigned char)rng_below(r, 256);
+    for (int q = 0; q < SPARSE_IMAGES; q++) {
+        s->labels[q] = (unsigned char)rng_below(r, 10);
+        s->index[q] = q;
+    }
+    rng_shuffle(r, s->index, SPARSE_IMAGES);
+    if (dataset_pixel_lists(s->images, SPARSE_IMAGES, dim, PIXEL_BANDS, &s->pixels, &s->offsets,
+                            &s->total))
+        test_fail("dataset_pixel_lists dim=%d", dim);
+}
+
+static void sparse_images_free(sparse_images *s)
+{
+    free(s->images), free(s->pixels), free(s->offsets);
+}
+
+/* The lists of s uploaded to be (release both buffers after use). */
+static pixel_lists sparse_images_upload(backend *be, const sparse_images *s)
+{
+    pixel_lists p = {
+        bref_at(upload_i32(be, (const int *)s->pixels, s->total ? s->total : 1), 0),
+        bref_at(upload_i32(be, s->offsets, SPARSE_IMAGES * PIXEL_BANDS + 1), 0)};
+    return p;
+}
+
+static void test_sparse_forward(backend *cpu, backend *cl, rng *r)
+{
+    const int dims[] = {1, 63, 784}, ns[] = {1, 10, 127, 128, 300}, rows_list[] = {1, 63, 128};
+    const act_kind acts[] = {ACT_SIGMOID, ACT_RELU, ACT_TANH, ACT_IDENTITY};
+    int cases = 0, small = test_small();
+    for (int di = 0; di < (small ? 2 : 3); di++)
+        for (int ni = 0; ni < 5; ni++)
+            for (int ri = 0; ri < (small ? 2 : 3); ri++) {
+                if (small && ns[ni] == 127)
+                    continue;
+                int dim = dims[di], n = ns[ni], rows = rows_list[ri];
+                act_kind act = acts[(di + ni + ri) % 4];
+                int w_off = (ni % 2) * 7; /* W at an offset, or at the start */
+                sparse_images s;
+                sparse_images_make(&s, dim, r);
+                /* W (dim, n) ends its buffer: reads past its last row would be caught */
+                size_t nw = (size_t)w_off + (size_t)dim * n, no = (size_t)rows * n + 3;
+                float *w = malloc(nw * 4), *bias = malloc((size_t)n * 4), *o[2];
+                int *y[2];
+                fill_uniform(r, w, nw, -1, 1);
+                fill_uniform(r, bias, (size_t)n, -1, 1);
+                backend *bes[2] = {cpu, cl};
+                for (int b = 0; b < 2; b++) {
+                    backend *be = bes[b];
+                    pixel_lists pl = sparse_images_upload(be, &s);
+                    buf *bw = upload_f32(be, w, nw), *bb = upload_f32(be, bias, (size_t)n),
+                        *bx = upload_i32(be, s.index, SPARSE_IMAGES),
+                        *bl = upload_u8(be, s.labels, SPARSE_IMAGES), *bo = NULL, *by = NULL;
+                    be->ops->alloc(be, no * 4, &bo);
+                    be->ops->alloc(be, ((size_t)rows + 1) * 4, &by);
+                    sparse_forward_args a = {bref_at(bo, 3), n, dim, rows, bref_at(bw, w_off),
+                                             bref_at(bb, 0), act, pl, bref_at(bx, 0), 9,
+                                             bref_at(by, 1), bref_at(bl, 0)};
+                    if (be->ops->sparse_forward(be, &a))
+                        test_fail("sparse_forward launch");
+                    o[b] = malloc(no * 4);
+                    y[b] = malloc(((size_t)rows + 1) * 4);
+                    download_f32(be, bo, o[b], no);
+                    download_i32(be, by, y[b], (size_t)rows + 1);
+                    buf *all[] = {bw, bb, bx, bl, bo, by, pl.pixels.b, pl.offsets.b};
+                    for (int q = 0; q < 8; q++)
+                        be->ops->release(be, all[q]);
+                }
+                char what[128];
+                snprintf(what, sizeof what, "sparse_forward dim=%d n=%d rows=%d act=%d", dim, n,
+                         rows, (int)act);
+                /* float sums of up to dim terms against double, as the NN GEMM */
+                check_close(what, o[1] + 3, o[0] + 3, (size_t)rows * n, 2e-7 * dim + 1e-6, 1e-5);
+                check_equal_int(what, y[1] + 1, y[0] + 1, (size_t)rows);
+                for (int p = 0; p < rows; p++)
+                    if (y[0][1 + p] != s.labels[s.index[9 + p]])
+                        test_fail("%s: label of row %d is %d, not %d", what, p, y[0][1 + p],
+                                  s.labels[s.index[9 + p]]);
+                free(o[0]), free(o[1]), free(y[0]), free(y[1]), free(w), free(bias);
+                sparse_images_free(&s);
+                cases++;
+            }
+    printf("sparse_forward: %d cases\n", cases);
+}
+
 static void test_sparse_grad(backend *cpu, backend *cl, rng *r)
 {
     const int dims[] = {1, 63, 784}, ns[] = {1, 10, 127, 128, 300}, rows_list[] = {1, 63, 128};
@@ -231,43 +333,42 @@ static void test_sparse_grad(backend *cpu, backend *cl, rng *r)
             for (int ri = 0; ri < (small ? 2 : 3); ri++) {
                 if (small && ns[ni] == 127)
                     continue;
-                int dim = dims[di], n = ns[ni], rows = rows_list[ri], n_images = 150;
+                int dim = dims[di], n = ns[ni], rows = rows_list[ri];
                 int accumulate = (di + ni + ri) % 2;
-                unsigned char *images = malloc((size_t)n_images * dim);
-                for (int q = 0; q < n_images * dim; q++) /* 80% zeros, as in MNIST */
-                    images[q] = rng_below(r, 10) < 8 ? 0 : (unsigned char)rng_below(r, 256);
-                int index[150];
-                for (int q = 0; q < n_images; q++)
-                    index[q] = q;
-                rng_shuffle(r, index, n_images);
-                size_t nd = (size_t)rows * n, no = (size_t)(dim + 1) * n;
+                sparse_images s;
+                sparse_images_make(&s, dim, r);
+                size_t nd = (size_t)rows * n, no = (size_t)(dim + 1) * n + 5;
                 float *d = malloc(nd * 4), *out0 = malloc(no * 4), *o[2];
                 fill_uniform(r, d, nd, -1, 1);
                 fill_uniform(r, out0, no, -1, 1);
                 backend *bes[2] = {cpu, cl};
                 for (int b = 0; b < 2; b++) {
                     backend *be = bes[b];
+                    pixel_lists pl = sparse_images_upload(be, &s);
                     buf *bd = upload_f32(be, d, nd), *bo = upload_f32(be, out0, no),
-                        *bi = upload_u8(be, images, (size_t)n_images * dim),
-                        *bx = upload_i32(be, index, 150), *bs = NULL;
-                    be->ops->alloc(be, sparse_grad_scratch(dim, rows) * 4, &bs);
-                    sparse_grad_args a = {bref_at(bo, 0), bref_at(bd, 0), n, rows, dim,
-                                          bref_at(bi, 0), bref_at(bx, 0), 9, accumulate,
-                                          bref_at(bs, 0)};
+                        *bx = upload_i32(be, s.index, SPARSE_IMAGES), *bs = NULL;
+                    be->ops->alloc(be, sparse_grad_scratch(dim, n) * 4, &bs);
+                    sparse_grad_args a = {bref_at(bo, 5), bref_at(bd, 0), n, rows, dim, pl,
+                                          bref_at(bx, 0), 9, accumulate, bref_at(bs, 0)};
                     if (be->ops->sparse_grad(be, &a))
                         test_fail("sparse_grad launch");
                     o[b] = malloc(no * 4);
                     download_f32(be, bo, o[b], no);
-                    buf *all[] = {bd, bo, bi, bx, bs};
-                    for (int q = 0; q < 5; q++)
+                    buf *all[] = {bd, bo, bx, bs, pl.pixels.b, pl.offsets.b};
+                    for (int q = 0; q < 6; q++)
                         be->ops->release(be, all[q]);
                 }
                 char what[128];
                 snprintf(what, sizeof what, "sparse_grad dim=%d n=%d rows=%d accumulate=%d", dim,
                          n, rows, accumulate);
-                /* float sums of `rows` terms against double, as the TN GEMM */
+                /* float sums of `rows` terms against double, as the TN GEMM; the 5 floats
+                   before out must be untouched */
                 check_close(what, o[1], o[0], no, 2e-7 * rows + 1e-6, 1e-6);
-                free(o[0]), free(o[1]), free(d), free(out0), free(images);
+                for (int q = 0; q < 5; q++)
+                    if (o[1][q] != out0[q])
+                        test_fail("%s: wrote before its output", what);
+                free(o[0]), free(o[1]), free(d), free(out0);
+                sparse_images_free(&s);
                 cases++;
             }
     printf("sparse_grad: %d cases\n", cases);
@@ -417,16 +518,12 @@ static void test_sequential(backend *cpu, backend *cl, rng *r)
         float *p0 = malloc(np * 4), *v0 = malloc(np * 4);
         mlp_init_params(spec, INIT_XAVIER, r, p0);
         fill_uniform(r, v0, np, -0.01f, 0.01f);
-        /* the nonzero-pixel list (CSR) the trainer builds for the fused path */
-        int offsets[41], nnz = 0;
-        unsigned *pixels = malloc((size_t)n_images * dim * 4);
-        for (int i = 0; i < n_images; i++) {
-            offsets[i] = nnz;
-            for (int j = 0; j < dim; j++)
-                if (images[i * dim + j])
-                    pixels[nnz++] = (unsigned)j << 8 | images[i * dim + j];
-        }
-        offsets[n_images] = nnz;
+        /* the pixel lists the trainer builds for the fused path */
+        uint32_t *pixels;
+        int32_t *offsets;
+        size_t nnz;
+        if (dataset_pixel_lists(images, n_images, dim, PIXEL_BANDS, &pixels, &offsets, &nnz))
+            test_fail("dataset_pixel_lists");
         for (int k = 0; k < 4; k++) {
             int ci = k % 2, listed = k / 2; /* config, and whether OpenCL gets the list */
             float *p[2], *v[2], *l[2];
@@ -443,13 +540,13 @@ static void test_sequential(backend *cpu, backend *cl, rng *r)
                 be->ops->alloc(be, 40 * 4, &bcs);
                 buf *bsp = NULL, *bso = NULL;
                 if (b == 1 && listed) {
-                    bsp = upload_i32(be, (const int *)pixels, (size_t)(nnz ? nnz : 1));
-                    bso = upload_i32(be, offsets, (size_t)n_images + 1);
+                    bsp = upload_i32(be, (const int *)pixels, nnz ? nnz : 1);
+                    bso = upload_i32(be, offsets, (size_t)n_images * PIXEL_BANDS + 1);
                 }
                 sequential_args a = {spec, bref_at(bp, 0), bref_at(bv, 0), bref_at(bs, 0),
                                      bref_at(bi, 0), bref_at(bl, 0), bref_at(bx, 0), start,
                                      count, bref_at(bls, 0), bref_at(bcs, 0), cfg[ci][0],
-                                     cfg[ci][1], cfg[ci][2], bref_at(bsp, 0), bref_at(bso, 0)};
+                                     cfg[ci][1], cfg[ci][2], {bref_at(bsp, 0), bref_at(bso, 0)}};
                 if (be->ops->sequential(be, &a))
                     test_fail("sequential launch");
                 p[b] = malloc(np * 4), v[b] = malloc(np * 4), l[b] = malloc(40 * 4);
@@ -480,7 +577,7 @@ static void test_sequential(backend *cpu, backend *cl, rng *r)
             for (int b = 0; b < 2; b++)
                 free(p[b]), free(v[b]), free(l[b]), free(c[b]);
         }
-        free(images), free(p0), free(v0), free(pixels);
+        free(images), free(p0), free(v0), free(pixels), free(offsets);
     }
 }
 
@@ -497,6 +594,7 @@ int main(void)
     test_gather(cpu, cl, &r);
     test_loss(cpu, cl, &r);
     test_output_step(cpu, cl, &r);
+    test_sparse_forward(cpu, cl, &r);
     test_sparse_grad(cpu, cl, &r);
     test_probs(cpu, cl, &r);
     test_sgd(cpu, cl, &r);

@@ -1,7 +1,7 @@
 /*
  * Training parity: the same seed, data and settings on the CPU reference and on OpenCL,
  * step by step. After every SGD step the mean loss of that step's images is compared,
- * and at the end every parameter. Four runs cover the code paths:
+ * and at the end every parameter. Seven runs cover the code paths:
  *   784-64-10 relu/softmax, he init, batch 32, momentum 0.9           60 steps
  *   784-20-10 sigmoid/sigmoid-mse, uniform init, batch 1 (seed 000)   100 steps
  *   784-32-16-10 relu/softmax, batch 1, momentum 0.9 and decay          200 steps
@@ -9,6 +9,10 @@
  *   784-32-16-10 tanh/softmax, xavier, batch 127, momentum, decay     50 steps
  *   784-16-10 relu/softmax, full batch of 1000; OpenCL computes it in chunks of 300
  *     with accumulated gradients, the reference in one piece (seed 003)  50 steps
+ *   (on CPU devices these run the first layer from the pixel lists, as the reference)
+ *   784-48-10 relu/softmax, batch 64, momentum, dense_input: gather + dense products
+ *     for the first layer (the GPU way)                                   40 steps
+ *   784-10 sigmoid/softmax, batch 100, one layer (always gathered)      30 steps
  * Tolerance: step losses |x - ref| <= 1e-6 + 1e-5 |ref|; parameters <= 2e-6 + 1e-5 |ref|.
  * The reference accumulates in double, OpenCL in float, so the runs drift apart slowly;
  * observed on pocl: at most 4e-7 relative in a step loss, 2e-7 absolute in a parameter.
@@ -86,6 +90,12 @@ int main(void)
          127 * 50, 50, 0, 0},
         {"relu/softmax full batch, chunked", {2, {784, 16, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
          INIT_UNIFORM, {.batch = 0, .lr = 0.2f}, 1000, 50, 300, 0},
+        {"relu/softmax batch 64, dense first layer", {2, {784, 48, 10}, ACT_RELU,
+                                                       OUT_SOFTMAX_XENT},
+         INIT_HE, {.batch = 64, .lr = 0.05f, .momentum = 0.9f, .shuffle = 1, .dense_input = 1},
+         64 * 40, 40, 0, 0},
+        {"sigmoid/softmax batch 100, one layer", {1, {784, 10}, ACT_SIGMOID, OUT_SOFTMAX_XENT},
+         INIT_XAVIER, {.batch = 100, .lr = 0.1f, .shuffle = 1}, 100 * 30, 30, 0, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const parity_case *c = &cases[i];

@@ -151,27 +151,63 @@ typedef struct {
     int n;
 } sum_args;
 
+/** Bands of pixel indices per image in pixel_lists. */
+#define PIXEL_BANDS 4
+
 /**
- * The first layer's weight gradient from the batch's nonzero pixels:
+ * An image set's nonzero pixels, listed once (CSR): each pixel is a word (q << 8) | value
+ * with q the pixel index, in increasing q; x[q] = value * (1/255), as gather computes
+ * it. Each image's list is cut into PIXEL_BANDS bands of pixel indices, band b holding
+ * q in [b * span, (b + 1) * span), span = ceil(dim / PIXEL_BANDS): band b of image i is
+ * pixels[offsets[i * PIXEL_BANDS + b] .. offsets[i * PIXEL_BANDS + b + 1]), so the whole
+ * image is pixels[offsets[i * PIXEL_BANDS] .. offsets[(i + 1) * PIXEL_BANDS]).
+ */
+typedef struct {
+    bref pixels;  /* uint32 */
+    bref offsets; /* int32, images * PIXEL_BANDS + 1 */
+} pixel_lists;
+
+/**
+ * Gather and the first layer in one, from the pixel lists of the batch's images
+ * (row p is image index[start + p]):
+ *   out (rows, n) = act(X · W + b)      X (rows, dim), W (dim, n), b (n)
+ *   y[p] = labels[index[start + p]]      (as gather; 0 when labels is NULL; y may be NULL)
+ * The same as gather + a GEMM with EPI_BIAS_ACT: zero pixels add nothing, the other terms
+ * are added in the same order.
+ */
+typedef struct {
+    bref out;
+    int n, dim, rows;
+    bref W, bias;
+    act_kind act;
+    pixel_lists images;
+    bref index; /* int32 positions */
+    int start;
+    bref y;      /* int32 out (rows), or NULL */
+    bref labels; /* uint8 (images), or NULL */
+} sparse_forward_args;
+
+/**
+ * The first layer's weight gradient from the batch's pixel lists:
  *   [dW; db] (+)= [X, 1]ᵀ · δ    X[p] = images[index[start + p]] * (1/255), δ (rows, n)
- * the same as gather + TN GEMM with the ones row: zero pixels add nothing, and the other
- * terms are added in the same order (identical for finite δ).
+ * the same as gather + TN GEMM with the ones row (and beta 1 when accumulating): zero
+ * pixels add nothing, and the other terms are added in the same order.
  */
 typedef struct {
     bref out;     /* float (dim + 1, n): dW then db */
     bref delta;   /* float (rows, n) */
     int n, rows, dim;
-    bref images;  /* uint8 (images, dim) */
+    pixel_lists images;
     bref index;   /* int32 positions */
     int start;
     int accumulate;
-    bref scratch; /* uint32, sparse_grad_scratch(dim, rows) elements, the backend's to use */
+    bref scratch; /* float, sparse_grad_scratch(dim, n) elements, the backend's to use */
 } sparse_grad_args;
 
-/** Scratch elements sparse_grad_args needs. */
-static inline size_t sparse_grad_scratch(int dim, int rows)
+/** Scratch floats sparse_grad_args needs: (dim + 1) rows of n rounded up to 64. */
+static inline size_t sparse_grad_scratch(int dim, int n)
 {
-    return (size_t)dim * (size_t)rows + (size_t)dim;
+    return ((size_t)dim + 1) * (((size_t)n + 63) / 64 * 64);
 }
 
 /** Most weight layers the fused per-sample path takes (deeper nets use the general path). */
@@ -193,12 +229,9 @@ typedef struct {
     int start, count;
     bref loss, correct;   /* indexed by start + s */
     float lr, momentum, weight_decay;
-    /* Optional (NULL buffers: not given): the images' nonzero pixels, listed once so the
-       kernel need not scan every pixel of every image. Image i's pixels are
-       sparse_pixels[sparse_offsets[i] .. sparse_offsets[i+1]), each (index << 8) | value,
-       in increasing index order. Backends may ignore it; the result is the same. */
-    bref sparse_pixels;  /* uint32 */
-    bref sparse_offsets; /* int32, n + 1 */
+    /* Optional (NULL buffers: not given): the images' pixel lists, so the kernel need not
+       scan every pixel of every image. Backends may ignore them; the result is the same. */
+    pixel_lists sparse;
 } sequential_args;
 
 /** Floats of scratch the fused path needs: activations and deltas of one image. */
@@ -226,6 +259,7 @@ typedef struct {
     mc_status (*sgd)(backend *be, const sgd_args *a);
     mc_status (*sum)(backend *be, const sum_args *a);
     mc_status (*sequential)(backend *be, const sequential_args *a);
+    mc_status (*sparse_forward)(backend *be, const sparse_forward_args *a);
     mc_status (*sparse_grad)(backend *be, const sparse_grad_args *a);
     void (*destroy)(backend *be);
 } backend_ops;
@@ -235,6 +269,8 @@ struct backend {
     const backend_ops *ops;
     char name[256]; /* human-readable device description */
     int is_opencl;
+    int sparse_input; /* 1: train the first layer from pixel lists (sparse_forward and
+                         sparse_grad), 0: gather + dense GEMMs, the faster here */
 };
 
 /** The CPU reference backend: obvious loops, double accumulators. */

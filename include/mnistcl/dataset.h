@@ -53,4 +53,16 @@ void dataset_free(dataset *set);
 /** Pixels per image. */
 static inline int dataset_dim(const dataset *set) { return set->rows * set->cols; }
 
+/**
+ * Lists the nonzero pixels of n images of dim pixels, each image cut into `bands` bands
+ * of pixel indices (pixel_lists in backend.h, bands = PIXEL_BANDS): band b of image i is
+ * (*pixels)[(*offsets)[i * bands + b] .. (*offsets)[i * bands + b + 1]), each word
+ * (q << 8) | value, q increasing, q in [b * span, (b + 1) * span) with span =
+ * ceil(dim / bands); *total words in all. Both arrays are malloc'd (pixels has at least
+ * one word; offsets n * bands + 1). Returns 0, or -1 with both NULL when dim >= 2^24,
+ * there are more than 2^31 - 1 nonzero pixels, or memory runs out.
+ */
+int dataset_pixel_lists(const uint8_t *images, int n, int dim, int bands, uint32_t **pixels,
+                        int32_t **offsets, size_t *total);
+
 #endif

@@ -19,6 +19,8 @@ typedef struct {
     int chunk_rows;     /* rows per device pass (0 = sized from memory); a step larger than
                            this is computed in chunks whose gradients are accumulated */
     int unfused;        /* 1: batch 1 through the general path, not the fused kernel (tests) */
+    int dense_input;    /* 1: the first layer through gather + dense GEMMs even where the
+                           backend prefers the pixel lists (tests) */
 } train_config;
 
 /** Sums over one pass. */

@@ -1,0 +1,164 @@
+/*
+ * sparse_input.cl: the first layer, forward and weight gradient, from the images'
+ * nonzero pixels, for CPU devices. MNIST's pixels are 81% zeros; the host lists each
+ * image's nonzero pixels once (CSR over the image set, pixel_lists in backend.h):
+ *   words (q << 8) | value in increasing pixel index q, x[q] = value * (1/255)
+ *   (gather_batch's float multiply); band b (PIXEL_BANDS bands of span ceil(dim/BANDS)
+ *   pixel indices) of image i at pixels[offsets[i*BANDS + b] .. offsets[i*BANDS + b+1]).
+ * Batch row p is image index[start + p]. The skipped terms are zeros and the others are
+ * added in increasing order as fma(x, w, acc), so both results equal the dense kernels'
+ * (gather_batch + gemm_rb_nn / gemm_rb_tn) bit for bit while δ and W are finite.
+ *
+ * csr_forward: out[p][j] = act(sum_q x_p[q] W[q][j] + b[j]); y[p] = label of image p
+ *   (gather_batch's label copy, so a training step needs no gather). One work-item per
+ *   (128 columns, batch row) keeps its row in eight float16 accumulators; each listed
+ *   pixel streams W's row q once. Global size (ceil(n/128), rows).
+ * csr_weight_grad: [dW; db] (+)= [X, 1]ᵀ · δ        X (rows, dim), δ (rows, n)
+ *   One work-item per (SG_COLS columns j0.., pixel band) owns those rows and columns of
+ *   [dW; db] (the last band also the bias row): for each batch row p in order it adds
+ *   x_p[q] δ[p][j] into its sum for (q, j) over p's listed pixels q in the band (a fifth
+ *   of the dense product's work), in a compact block of the scratch buffer (rows of
+ *   SG_COLS floats from scratch + j0 * (dim + 1), small enough for the L1 cache); then
+ *   out = sum, or sum + out with accumulate (the GEMM's beta = 1).
+ *   Global size (ceil(n / SG_COLS), PIXEL_BANDS).
+ */
+
+/* x of one listed pixel: its value times 1/255, as gather_batch computes it */
+inline float listed_value(uint pk)
+{
+    return (float)(pk & 255u) * (1.0f / 255.0f);
+}
+
+kernel void csr_forward(global float *out, int out_off, int n, global const float *W, int w_off,
+                        int w_len, global const float *bias, int bias_off, int act,
+                        global const uint *pixels, global const int *offsets,
+                        global const int *index, int start, int rows, global int *y, int y_off,
+                        int has_y, global const uchar *labels, int has_labels)
+{
+    int j0 = get_global_id(0) * 128, p = get_global_id(1);
+    if (p >= rows || j0 >= n)
+        return;
+    int img = index[start + p];
+    int first = offsets[img * PIXEL_BANDS], last = offsets[(img + 1) * PIXEL_BANDS];
+    global const float *w = W + w_off + j0;
+    float16 acc[8];
+#pragma unroll
+    for (int c = 0; c < 8; c++)
+        acc[c] = (float16)0.0f;
+    int width = min(128, n - j0);
+    if (width == 128) { /* the common case: whole rows of 128, always inside W */
+        for (int e = first; e < last; e++) {
+            uint pk = pixels[e];
+            float16 x = (float16)listed_value(pk);
+            global const float *row = w + (int)(pk >> 8) * n;
+#pragma unroll
+            for (int c = 0; c < 8; c++)
+                acc[c] = fma(x, vload16(c, row), acc[c]);
+        }
+    } else { /* a narrower last block: lanes past n are computed and never stored */
+        int chunks = (width + 15) / 16;
+        for (int e = first; e < last; e++) {
+            uint pk = pixels[e];
+            float16 x = (float16)listed_value(pk);
+            int base = (int)(pk >> 8) * n;
+            global const float *row = w + base;
+#pragma unroll
+            for (int c = 0; c < 8; c++) {
+                if (c < chunks) {
+                    /* elements of W left from this chunk's first: never read past them */
+                    int left = w_len - (j0 + base + 16 * c);
+                    float16 v = left >= 16 ? vload16(c, row) : load16_bounded(row + 16 * c, left);
+                    acc[c] = fma(x, v, acc[c]);
+                }
+            }
+        }
+    }
+    global float *o = out + out_off + p * n + j0;
+#pragma unroll
+    for (int c = 0; c < 8; c++) {
+        int valid = width - 16 * c;
+        if (valid <= 0)
+            break;
+        float16 v = act_apply16(act, acc[c] + load16_bounded(bias + bias_off + j0 + 16 * c, valid));
+        if (valid >= 16) {
+            STORE16(v, o + 16 * c);
+        } else {
+            float t[16];
+            vstore16(v, 0, t);
+            for (int q = 0; q < valid; q++)
+                o[16 * c + q] = t[q];
+        }
+    }
+    if (has_y && j0 == 0)
+        y[y_off + p] = has_labels ? (int)labels[img] : 0;
+}
+
+#ifndef SG_CHUNKS
+#define SG_CHUNKS 2
+#endif
+#define SG_COLS (16 * SG_CHUNKS)
+
+kernel void csr_weight_grad(global float *out, int out_off, global float *scratch,
+                            global const float *delta, int delta_off, int n, int rows, int dim,
+                            global const uint *pixels, global const int *offsets,
+                            global const int *index, int start, int accumulate)
+{
+    int j0 = get_global_id(0) * SG_COLS, band = get_global_id(1);
+    if (j0 >= n || band >= PIXEL_BANDS)
+        return;
+    int valid = min(SG_COLS, n - j0);
+    int span = (dim + PIXEL_BANDS - 1) / PIXEL_BANDS;
+    int q0 = min(band * span, dim), q1 = min(q0 + span, dim);
+    int has_bias = band == PIXEL_BANDS - 1, q_end = has_bias ? dim + 1 : q1;
+    /* this work-item's sums, compact: rows q0 .. q_end - 1 of SG_COLS floats in the
+       column block's (dim + 1) x SG_COLS block of scratch (dW's own rows are n apart, and
+       a power-of-two stride would crowd a few cache sets) */
+    global float *acc = scratch + (size_t)j0 * (dim + 1);
+    for (int q = q0; q < q_end; q++)
+        for (int c = 0; c < SG_CHUNKS; c++)
+            STORE16((float16)0.0f, acc + q * SG_COLS + 16 * c);
+    float16 bias_sum[SG_CHUNKS];
+    for (int c = 0; c < SG_CHUNKS; c++)
+        bias_sum[c] = (float16)0.0f;
+    global const float *d = delta + delta_off + j0;
+    for (int p = 0; p < rows; p++) {
+        float16 dp[SG_CHUNKS];
+        for (int c = 0; c < SG_CHUNKS; c++) { /* lanes past n read as 0 and are not stored */
+            dp[c] = load16_bounded(d + p * n + 16 * c, valid - 16 * c);
+            bias_sum[c] = bias_sum[c] + dp[c];
+        }
+        int img = index[start + p];
+        int last = offsets[img * PIXEL_BANDS + band + 1];
+        for (int e = offsets[img * PIXEL_BANDS + band]; e < last; e++) {
+            uint pk = pixels[e];
+            float16 x = (float16)listed_value(pk);
+            global float *r = acc + (int)(pk >> 8) * SG_COLS;
+#pragma unroll
+            for (int c = 0; c < SG_CHUNKS; c++)
+                STORE16(fma(x, dp[c], vload16(c, r)), r + 16 * c);
+        }
+    }
+    if (has_bias)
+        for (int c = 0; c < SG_CHUNKS; c++)
+            STORE16(bias_sum[c], acc + dim * SG_COLS + 16 * c);
+    /* out = sum (+ old), the GEMM's beta = 1 */
+    global float *o = out + out_off + j0;
+    for (int q = q0; q < q_end; q++) {
+        for (int c = 0; c < SG_CHUNKS; c++) {
+            int left = valid - 16 * c;
+            if (left <= 0)
+                break;
+            float16 v = vload16(c, acc + q * SG_COLS);
+            if (accumulate)
+                v = v + load16_bounded(o + q * n + 16 * c, left);
+            if (left >= 16) {
+                STORE16(v, o + q * n + 16 * c);
+            } else {
+                float t[16];
+                vstore16(v, 0, t);
+                for (int l = 0; l < left; l++)
+                    o[q * n + 16 * c + l] = t[l];
+            }
+        }
+    }
+}

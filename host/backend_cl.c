@@ -27,6 +27,7 @@ enum {
     K_SGD,
     K_SEQ,
     K_CSR_FORWARD,
+    K_CSR_FORWARD_OUTPUT,
     K_CSR_GRAD,
     K_COUNT
 };
@@ -36,7 +37,7 @@ enum {
 static const char *const kernel_names[K_COUNT] = {
     "gather_batch", "gemm_naive", "gemm_rb_nn", "gemm_rb_tn", "gemm_rb_nt",  "gemm_rb_ntg", "gemm_tiled_nn", "gemm_tiled_nt", "gemm_tiled_tn",
     "loss_rows",    "output_step", "probs_rows", "sum_stats",  "sgd_update",
-    "train_sequential", "csr_forward", "csr_weight_grad",
+    "train_sequential", "csr_forward", "csr_forward_output", "csr_weight_grad",
 };
 
 typedef struct {
@@ -444,6 +445,44 @@ static mc_status cl_sparse_forward(backend *be, const sparse_forward_args *a)
     return launch(cb, K_CSR_FORWARD, args, 19, 2, global, local);
 }
 
+static mc_status cl_sparse_forward_output(backend *be, const sparse_forward_output_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    const sparse_forward_args *f = &a->f;
+    const output_step_args *o = &a->o;
+    /* the kernel indexes the lists and the index from 0; the output step reads the row
+       the forward part just wrote */
+    if (f->images.pixels.off || f->images.offsets.off || f->index.off || f->labels.off ||
+        f->n > SPARSE_OUTPUT_MAX_HIDDEN || o->classes > OUTPUT_STEP_MAX_CLASSES ||
+        o->hidden != f->n || o->count != f->rows || o->h.b != f->out.b ||
+        o->h.off != f->out.off || o->labels.b != f->y.b || o->labels.off != f->y.off ||
+        !f->y.b || !o->delta_hidden.b)
+        return MC_ERR_USAGE;
+    cl_mem out = mem_of(cb, f->out), w = mem_of(cb, f->W), bias = mem_of(cb, f->bias),
+           px = mem_of(cb, f->images.pixels), off = mem_of(cb, f->images.offsets),
+           idx = mem_of(cb, f->index), y = mem_of(cb, f->y), lab = mem_of(cb, f->labels),
+           w2 = mem_of(cb, o->W), b2 = mem_of(cb, o->b), d = mem_of(cb, o->delta_out),
+           dh = mem_of(cb, o->delta_hidden), l = mem_of(cb, o->loss), c = mem_of(cb, o->correct);
+    cl_int out_off = (cl_int)f->out.off, n = f->n, w_off = (cl_int)f->W.off,
+           w_len = (cl_int)(f->W.b->bytes / sizeof(float) - f->W.off),
+           bias_off = (cl_int)f->bias.off, act = f->act, start = f->start, rows = f->rows,
+           y_off = (cl_int)f->y.off, has_labels = f->labels.b != NULL, kind = o->kind,
+           w2_off = (cl_int)o->W.off, w2_len = (cl_int)(o->W.b->bytes / sizeof(float) - o->W.off),
+           b2_off = (cl_int)o->b.off, classes = o->classes, d_off = (cl_int)o->delta_out.off,
+           dh_off = (cl_int)o->delta_hidden.off, hidden_act = o->hidden_act,
+           l_off = (cl_int)o->loss.off, c_off = (cl_int)o->correct.off;
+    cl_float scale = o->scale;
+    karg args[] = {ARG(out),     ARG(out_off), ARG(n),      ARG(w),          ARG(w_off),
+                   ARG(w_len),   ARG(bias),    ARG(bias_off), ARG(act),      ARG(px),
+                   ARG(off),     ARG(idx),     ARG(start),  ARG(rows),       ARG(y),
+                   ARG(y_off),   ARG(lab),     ARG(has_labels), ARG(kind),   ARG(w2),
+                   ARG(w2_off),  ARG(w2_len),  ARG(b2),     ARG(b2_off),     ARG(classes),
+                   ARG(scale),   ARG(d),       ARG(d_off),  ARG(dh),         ARG(dh_off),
+                   ARG(hidden_act), ARG(l),    ARG(l_off),  ARG(c),          ARG(c_off)};
+    size_t global[1] = {(size_t)rows}, local[1] = {4};
+    return launch(cb, K_CSR_FORWARD_OUTPUT, args, 35, 1, global, local);
+}
+
 static mc_status cl_sparse_grad(backend *be, const sparse_grad_args *a)
 {
     cl_backend *cb = cl_of(be);
@@ -505,6 +544,7 @@ static const backend_ops cl_ops = {
     .sum = cl_sum,
     .sequential = cl_sequential,
     .sparse_forward = cl_sparse_forward,
+    .sparse_forward_output = cl_sparse_forward_output,
     .sparse_grad = cl_sparse_grad,
     .destroy = cl_destroy,
 };

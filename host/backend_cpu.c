@@ -364,6 +364,12 @@ static mc_status cpu_sparse_forward(backend *be, const sparse_forward_args *a)
     return MC_OK;
 }
 
+static mc_status cpu_sparse_forward_output(backend *be, const sparse_forward_output_args *a)
+{
+    mc_status st = cpu_sparse_forward(be, &a->f);
+    return st ? st : cpu_output_step(be, &a->o);
+}
+
 static mc_status cpu_sparse_grad(backend *be, const sparse_grad_args *a)
 {
     (void)be;
@@ -411,6 +417,7 @@ static const backend_ops cpu_ops = {
     .sum = cpu_sum,
     .sequential = cpu_sequential,
     .sparse_forward = cpu_sparse_forward,
+    .sparse_forward_output = cpu_sparse_forward_output,
     .sparse_grad = cpu_sparse_grad,
     .destroy = cpu_destroy,
 };

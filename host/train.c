@@ -368,10 +368,11 @@ static pixel_lists train_pixel_lists(const trainer *t)
 }
 
 /*
- * act[1] = act_0(X · W_0 + b_0) and the labels of `rows` training images taken through
- * index from `start`, straight from their pixel lists (replaces gather + layer 0).
+ * The arguments of act[1] = act_0(X · W_0 + b_0) and the labels of `rows` training
+ * images taken through index from `start`, straight from their pixel lists (replaces
+ * gather + layer 0).
  */
-static mc_status sparse_first_layer(trainer *t, buf *index, int start, int rows)
+static sparse_forward_args sparse_first_layer_args(trainer *t, buf *index, int start, int rows)
 {
     const mlp_spec *s = &t->spec;
     sparse_forward_args a = {bref_at(t->act[1], 0), s->sizes[1], s->sizes[0], rows,
@@ -379,6 +380,13 @@ static mc_status sparse_first_layer(trainer *t, buf *index, int start, int rows)
                              bref_at(t->params, mlp_bias_offset(s, 0)), mlp_layer_act(s, 0),
                              train_pixel_lists(t), bref_at(index, 0), start,
                              bref_at(t->labels, 0), bref_at(t->train.labels, 0)};
+    return a;
+}
+
+/* The first layer of `rows` images taken through index from `start` (see above). */
+static mc_status sparse_first_layer(trainer *t, buf *index, int start, int rows)
+{
+    sparse_forward_args a = sparse_first_layer_args(t, index, start, rows);
     return t->op->sparse_forward(t->be, &a);
 }
 
@@ -460,32 +468,40 @@ static mc_status accumulate_gradients(trainer *t, buf *index, int first, int cou
         int rows = count - done < t->chunk_rows ? count - done : t->chunk_rows;
         bref loss = bref_at(t->stat_loss, (size_t)first + done),
              correct = bref_at(t->stat_correct, (size_t)first + done);
-        if (t->sparse_input) {
-            st = sparse_first_layer(t, index, first + done, rows);
-            if (!st)
-                st = forward_layers(t, rows, 1, fused_output ? L - 1 : L);
+        output_step_args o = {s->output,
+                              bref_at(t->act[L - 1], 0),
+                              s->sizes[L - 1],
+                              bref_at(t->params, mlp_weight_offset(s, L - 1)),
+                              bref_at(t->params, mlp_bias_offset(s, L - 1)),
+                              classes,
+                              rows,
+                              bref_at(t->labels, 0),
+                              1.0f / (float)count,
+                              bref_at(t->delta[L], 0),
+                              bref_at(L > 1 ? t->delta[L - 1] : NULL, 0),
+                              s->hidden_act,
+                              loss,
+                              correct};
+        if (t->sparse_input && fused_output && L == 2 &&
+            s->sizes[1] <= SPARSE_OUTPUT_MAX_HIDDEN) {
+            /* one hidden layer, narrow: the whole forward pass and the output step in one */
+            sparse_forward_output_args fo = {sparse_first_layer_args(t, index, first + done, rows),
+                                             o};
+            st = t->op->sparse_forward_output(t->be, &fo);
         } else {
-            st = gather(t, &t->train, index, first + done, rows);
-            if (!st)
-                st = forward_layers(t, rows, 0, fused_output ? L - 1 : L);
+            if (t->sparse_input) {
+                st = sparse_first_layer(t, index, first + done, rows);
+                if (!st)
+                    st = forward_layers(t, rows, 1, fused_output ? L - 1 : L);
+            } else {
+                st = gather(t, &t->train, index, first + done, rows);
+                if (!st)
+                    st = forward_layers(t, rows, 0, fused_output ? L - 1 : L);
+            }
+            if (!st && fused_output)
+                st = t->op->output_step(t->be, &o);
         }
-        if (!st && fused_output) {
-            output_step_args o = {s->output,
-                                  bref_at(t->act[L - 1], 0),
-                                  s->sizes[L - 1],
-                                  bref_at(t->params, mlp_weight_offset(s, L - 1)),
-                                  bref_at(t->params, mlp_bias_offset(s, L - 1)),
-                                  classes,
-                                  rows,
-                                  bref_at(t->labels, 0),
-                                  1.0f / (float)count,
-                                  bref_at(t->delta[L], 0),
-                                  bref_at(L > 1 ? t->delta[L - 1] : NULL, 0),
-                                  s->hidden_act,
-                                  loss,
-                                  correct};
-            st = t->op->output_step(t->be, &o);
-        } else if (!st) {
+        if (!st && !fused_output) {
             loss_args la = {s->output, bref_at(t->delta[L], 0), loss, correct,
                             bref_at(t->act[L], 0), bref_at(t->labels, 0), rows, classes,
                             1.0f / (float)count};

@@ -125,6 +125,46 @@ inline float16 output_delta(int kind, float16 zv, int classes, int y, float scal
     return vload16(0, d);
 }
 
+/*
+ * output_step for one row: z = h·W + b from the row hr of h, its loss, hit and delta_out
+ * row, and (dhr != 0) the row of delta_hidden. Shared by output_step and the fused first
+ * and last layer (csr_forward_output in sparse_input.cl), so both compute alike.
+ */
+inline void output_row(int kind, global const float *hr, int hidden, global const float *w,
+                       int w_len, global const float *b, int classes, int y, float scale,
+                       global float *delta, global float *dhr, int hidden_act,
+                       global float *loss, global int *correct)
+{
+    /* rows p < p_fast of W can be read 16 wide without leaving the buffer */
+    int p_fast = w_len < 16 ? 0 : min(hidden, (w_len - 16) / classes + 1);
+    float16 z = load16_bounded(b, classes);
+    for (int p = 0; p < hidden; p++) {
+        float16 wr = p < p_fast ? vload16(0, w + p * classes)
+                                : load16_bounded(w + p * classes, w_len - p * classes);
+        z = fma((float16)hr[p], wr, z);
+    }
+    float l;
+    int hit;
+    float16 d = output_delta(kind, z, classes, y, scale, &l, &hit);
+    *loss = l;
+    *correct = hit;
+    float dd[16];
+    vstore16(d, 0, dd);
+    for (int c = 0; c < classes; c++)
+        delta[c] = dd[c];
+    if (!dhr)
+        return;
+    for (int p = 0; p < hidden; p++) {
+        float16 wr = p < p_fast ? vload16(0, w + p * classes)
+                                : load16_bounded(w + p * classes, w_len - p * classes);
+        float16 v = d * wr;
+        float8 s8 = v.lo + v.hi;
+        float4 s4 = s8.lo + s8.hi;
+        float2 s2 = s4.lo + s4.hi;
+        dhr[p] = (s2.x + s2.y) * act_grad_from_output(hidden_act, hr[p]);
+    }
+}
+
 kernel void output_step(int kind, global const float *h, int h_off, int hidden,
                         global const float *W, int w_off, int w_len, global const float *b,
                         int b_off, int classes, int count, global const int *labels,
@@ -135,35 +175,8 @@ kernel void output_step(int kind, global const float *h, int h_off, int hidden,
     int i = get_global_id(0);
     if (i >= count)
         return;
-    global const float *hr = h + h_off + i * hidden;
-    global const float *w = W + w_off;
-    /* rows p < p_fast of W can be read 16 wide without leaving the buffer */
-    int p_fast = w_len < 16 ? 0 : min(hidden, (w_len - 16) / classes + 1);
-    float16 z = load16_bounded(b + b_off, classes);
-    for (int p = 0; p < hidden; p++) {
-        float16 wr = p < p_fast ? vload16(0, w + p * classes)
-                                : load16_bounded(w + p * classes, w_len - p * classes);
-        z = fma((float16)hr[p], wr, z);
-    }
-    float l;
-    int hit;
-    float16 d = output_delta(kind, z, classes, labels[labels_off + i], scale, &l, &hit);
-    loss[loss_off + i] = l;
-    correct[correct_off + i] = hit;
-    float dd[16];
-    vstore16(d, 0, dd);
-    for (int c = 0; c < classes; c++)
-        delta[delta_off + i * classes + c] = dd[c];
-    if (!has_dh)
-        return;
-    global float *dhr = dh + dh_off + i * hidden;
-    for (int p = 0; p < hidden; p++) {
-        float16 wr = p < p_fast ? vload16(0, w + p * classes)
-                                : load16_bounded(w + p * classes, w_len - p * classes);
-        float16 v = d * wr;
-        float8 s8 = v.lo + v.hi;
-        float4 s4 = s8.lo + s8.hi;
-        float2 s2 = s4.lo + s4.hi;
-        dhr[p] = (s2.x + s2.y) * act_grad_from_output(hidden_act, hr[p]);
-    }
+    output_row(kind, h + h_off + i * hidden, hidden, W + w_off, w_len, b + b_off, classes,
+               labels[labels_off + i], scale, delta + delta_off + i * classes,
+               has_dh ? dh + dh_off + i * hidden : 0, hidden_act, loss + loss_off + i,
+               correct + correct_off + i);
 }

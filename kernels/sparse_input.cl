@@ -29,17 +29,15 @@ inline float listed_value(uint pk)
     return (float)(pk & 255u) * (1.0f / 255.0f);
 }
 
-kernel void csr_forward(global float *out, int out_off, int n, global const float *W, int w_off,
-                        int w_len, global const float *bias, int bias_off, int act,
-                        global const uint *pixels, global const int *offsets,
-                        global const int *index, int start, int rows, global int *y, int y_off,
-                        int has_y, global const uchar *labels, int has_labels)
+/*
+ * Columns j0 .. j0 + 127 (fewer at the end of a row of n) of one row of act(X · W + b),
+ * from that image's listed pixels pixels[first .. last), stored at o[0 ..] (the row's
+ * column j0).
+ */
+inline void csr_row_block(global float *o, int n, int j0, global const float *W, int w_off,
+                          int w_len, global const float *bias, int bias_off, int act,
+                          global const uint *pixels, int first, int last)
 {
-    int j0 = get_global_id(0) * 128, p = get_global_id(1);
-    if (p >= rows || j0 >= n)
-        return;
-    int img = index[start + p];
-    int first = offsets[img * PIXEL_BANDS], last = offsets[(img + 1) * PIXEL_BANDS];
     global const float *w = W + w_off + j0;
     float16 acc[8];
 #pragma unroll
@@ -73,7 +71,6 @@ kernel void csr_forward(global float *out, int out_off, int n, global const floa
             }
         }
     }
-    global float *o = out + out_off + p * n + j0;
 #pragma unroll
     for (int c = 0; c < 8; c++) {
         int valid = width - 16 * c;
@@ -89,8 +86,55 @@ kernel void csr_forward(global float *out, int out_off, int n, global const floa
                 o[16 * c + q] = t[q];
         }
     }
+}
+
+kernel void csr_forward(global float *out, int out_off, int n, global const float *W, int w_off,
+                        int w_len, global const float *bias, int bias_off, int act,
+                        global const uint *pixels, global const int *offsets,
+                        global const int *index, int start, int rows, global int *y, int y_off,
+                        int has_y, global const uchar *labels, int has_labels)
+{
+    int j0 = get_global_id(0) * 128, p = get_global_id(1);
+    if (p >= rows || j0 >= n)
+        return;
+    int img = index[start + p];
+    csr_row_block(out + out_off + p * n + j0, n, j0, W, w_off, w_len, bias, bias_off, act,
+                  pixels, offsets[img * PIXEL_BANDS], offsets[(img + 1) * PIXEL_BANDS]);
     if (has_y && j0 == 0)
         y[y_off + p] = has_labels ? (int)labels[img] : 0;
+}
+
+/*
+ * csr_forward_output: csr_forward, then output_step (loss.cl) on the row just computed,
+ * for a network of one hidden layer of n <= 128 units (one work-item holds a whole row):
+ *   h = act(X · W + b); y = label; z = h · W2 + b2; loss, correct, delta_out;
+ *   delta_hidden = (delta_out · W2ᵀ) ⊙ act'(h)
+ * Results equal csr_forward followed by output_step. One work-item per batch row,
+ * global size (rows).
+ */
+kernel void csr_forward_output(global float *out, int out_off, int n, global const float *W,
+                               int w_off, int w_len, global const float *bias, int bias_off,
+                               int act, global const uint *pixels, global const int *offsets,
+                               global const int *index, int start, int rows, global int *y,
+                               int y_off, global const uchar *labels, int has_labels, int kind,
+                               global const float *W2, int w2_off, int w2_len,
+                               global const float *b2, int b2_off, int classes, float scale,
+                               global float *delta, int delta_off, global float *dh, int dh_off,
+                               int hidden_act, global float *loss, int loss_off,
+                               global int *correct, int correct_off)
+{
+    int p = get_global_id(0);
+    if (p >= rows)
+        return;
+    int img = index[start + p];
+    global float *h = out + out_off + p * n;
+    csr_row_block(h, n, 0, W, w_off, w_len, bias, bias_off, act, pixels,
+                  offsets[img * PIXEL_BANDS], offsets[(img + 1) * PIXEL_BANDS]);
+    int label = has_labels ? (int)labels[img] : 0;
+    y[y_off + p] = label;
+    output_row(kind, h, n, W2 + w2_off, w2_len, b2 + b2_off, classes, label, scale,
+               delta + delta_off + p * classes, dh + dh_off + p * n, hidden_act, loss + loss_off + p,
+               correct + correct_off + p);
 }
 
 #ifndef SG_CHUNKS

@@ -7,11 +7,13 @@
  *   reduce.cl   sum_stats           the loss/accuracy sums
  *   update.cl   sgd_update          with and without momentum and weight decay
  *   sparse_input.cl csr_forward     gather + first layer from the pixel lists, and labels
+ *               csr_forward_output  csr_forward + output_step in one pass (one hidden
+ *                                   layer <= 128): the reference's tolerances, and exactly
+ *                                   OpenCL's own two-step results
  *               csr_weight_grad first-layer [dW; db] from the pixel lists
  *   train_seq.cl train_sequential   fused per-sample SGD, 1 to 4 layers, plain SGD (zero
  *                                   inputs skipped) and momentum + decay, pixels scanned
  *                                   or read from the nonzero-pixel list
- * (transpose.cl is exercised by test_gemm through the register-blocked NT product.)
  * Each check's tolerance is written beside it.
  */
 #include <math.h>
@@ -324,6 +326,122 @@ static void test_sparse_forward(backend *cpu, backend *cl, rng *r)
     printf("sparse_forward: %d cases\n", cases);
 }
 
+/* Outputs of one sparse_forward_output case (see test_sparse_forward_output). */
+typedef struct {
+    float *h, *d, *dh, *loss;
+    int *y, *correct;
+} sfo_result;
+
+/*
+ * Runs the first layer and the output step on be, fused (one sparse_forward_output) or
+ * as sparse_forward then output_step, and downloads every output into res.
+ */
+static void sfo_run(backend *be, int fused, const sparse_images *s, int dim, int n, int classes,
+                    int rows, act_kind act, output_kind kind, const float *w1, const float *b1,
+                    const float *w2, const float *b2, sfo_result *res)
+{
+    pixel_lists pl = sparse_images_upload(be, s);
+    size_t nw1 = (size_t)dim * n, nw2 = (size_t)n * classes, nh = (size_t)rows * n;
+    /* both weight matrices end their buffers: reads past them would be caught */
+    buf *bw1 = upload_f32(be, w1, nw1), *bb1 = upload_f32(be, b1, (size_t)n),
+        *bw2 = upload_f32(be, w2, nw2), *bb2 = upload_f32(be, b2, (size_t)classes),
+        *bx = upload_i32(be, s->index, SPARSE_IMAGES), *bl = upload_u8(be, s->labels, SPARSE_IMAGES),
+        *bh = NULL, *by = NULL, *bd = NULL, *bdh = NULL, *bloss = NULL, *bc = NULL;
+    be->ops->alloc(be, nh * 4, &bh);
+    be->ops->alloc(be, (size_t)rows * 4, &by);
+    be->ops->alloc(be, (size_t)rows * classes * 4, &bd);
+    be->ops->alloc(be, nh * 4, &bdh);
+    be->ops->alloc(be, (size_t)rows * 4, &bloss);
+    be->ops->alloc(be, (size_t)rows * 4, &bc);
+    sparse_forward_output_args a = {
+        {bref_at(bh, 0), n, dim, rows, bref_at(bw1, 0), bref_at(bb1, 0), act, pl, bref_at(bx, 0),
+         5, bref_at(by, 0), bref_at(bl, 0)},
+        {kind, bref_at(bh, 0), n, bref_at(bw2, 0), bref_at(bb2, 0), classes, rows, bref_at(by, 0),
+         1.0f / rows, bref_at(bd, 0), bref_at(bdh, 0), act, bref_at(bloss, 0), bref_at(bc, 0)}};
+    mc_status st = fused ? be->ops->sparse_forward_output(be, &a)
+                         : be->ops->sparse_forward(be, &a.f);
+    if (!st && !fused)
+        st = be->ops->output_step(be, &a.o);
+    if (st)
+        test_fail("sparse_forward_output launch (%s)", fused ? "fused" : "two steps");
+    res->h = malloc(nh * 4), res->dh = malloc(nh * 4);
+    res->d = malloc((size_t)rows * classes * 4), res->loss = malloc((size_t)rows * 4);
+    res->y = malloc((size_t)rows * 4), res->correct = malloc((size_t)rows * 4);
+    download_f32(be, bh, res->h, nh);
+    download_f32(be, bdh, res->dh, nh);
+    download_f32(be, bd, res->d, (size_t)rows * classes);
+    download_f32(be, bloss, res->loss, (size_t)rows);
+    download_i32(be, by, res->y, (size_t)rows);
+    download_i32(be, bc, res->correct, (size_t)rows);
+    buf *all[] = {bw1, bb1, bw2, bb2, bx, bl, bh, by, bd, bdh, bloss, bc, pl.pixels.b, pl.offsets.b};
+    for (size_t q = 0; q < sizeof all / sizeof all[0]; q++)
+        be->ops->release(be, all[q]);
+}
+
+static void sfo_free(sfo_result *r)
+{
+    free(r->h), free(r->d), free(r->dh), free(r->loss), free(r->y), free(r->correct);
+}
+
+/*
+ * sparse_forward_output: OpenCL's fused kernel against the reference (tolerances of
+ * sparse_forward and output_step) and, exactly, against OpenCL's own two-step way.
+ */
+static void test_sparse_forward_output(backend *cpu, backend *cl, rng *r)
+{
+    const int dims[] = {1, 63, 784}, ns[] = {1, 10, 63, 127, 128}, class_counts[] = {1, 10, 16},
+              rows_list[] = {1, 63, 128};
+    const act_kind acts[] = {ACT_RELU, ACT_SIGMOID, ACT_TANH};
+    int cases = 0, small = test_small();
+    for (int di = 0; di < (small ? 2 : 3); di++)
+        for (int ni = 0; ni < 5; ni++)
+            for (int ri = 0; ri < (small ? 2 : 3); ri++) {
+                int dim = dims[di], n = ns[ni], rows = rows_list[ri];
+                int classes = class_counts[(di + ni + ri) % 3];
+                act_kind act = acts[(di + ni) % 3];
+                output_kind kind = (output_kind)((ni + ri) % 2);
+                sparse_images s;
+                sparse_images_make(&s, dim, r);
+                for (int q = 0; q < SPARSE_IMAGES; q++) /* the labels must name a class */
+                    s.labels[q] = (unsigned char)(s.labels[q] % classes);
+                size_t nw1 = (size_t)dim * n, nw2 = (size_t)n * classes, nh = (size_t)rows * n;
+                float *w1 = malloc(nw1 * 4), *b1 = malloc((size_t)n * 4), *w2 = malloc(nw2 * 4),
+                      b2[16];
+                fill_uniform(r, w1, nw1, -0.5f, 0.5f);
+                fill_uniform(r, b1, (size_t)n, -0.5f, 0.5f);
+                fill_uniform(r, w2, nw2, -0.5f, 0.5f);
+                fill_uniform(r, b2, 16, -0.5f, 0.5f);
+                sfo_result ref, fused, two;
+                sfo_run(cpu, 1, &s, dim, n, classes, rows, act, kind, w1, b1, w2, b2, &ref);
+                sfo_run(cl, 1, &s, dim, n, classes, rows, act, kind, w1, b1, w2, b2, &fused);
+                sfo_run(cl, 0, &s, dim, n, classes, rows, act, kind, w1, b1, w2, b2, &two);
+                char what[160];
+                snprintf(what, sizeof what,
+                         "sparse_forward_output %s dim=%d n=%d classes=%d rows=%d act=%d",
+                         output_name(kind), dim, n, classes, rows, (int)act);
+                check_close(what, fused.h, ref.h, nh, 2e-7 * dim + 1e-6, 1e-5);
+                check_equal_int(what, fused.y, ref.y, (size_t)rows);
+                check_close(what, fused.d, ref.d, (size_t)rows * classes, 1e-6, 1e-4);
+                check_close(what, fused.loss, ref.loss, (size_t)rows, 1e-5, 1e-4);
+                check_close(what, fused.dh, ref.dh, nh, 1e-6, 1e-4);
+                /* the same float operations in the same order as the two-step way */
+                snprintf(what, sizeof what,
+                         "sparse_forward_output fused vs two steps dim=%d n=%d classes=%d rows=%d",
+                         dim, n, classes, rows);
+                check_close(what, fused.h, two.h, nh, 0, 0);
+                check_close(what, fused.d, two.d, (size_t)rows * classes, 0, 0);
+                check_close(what, fused.loss, two.loss, (size_t)rows, 0, 0);
+                check_close(what, fused.dh, two.dh, nh, 0, 0);
+                check_equal_int(what, fused.y, two.y, (size_t)rows);
+                check_equal_int(what, fused.correct, two.correct, (size_t)rows);
+                sfo_free(&ref), sfo_free(&fused), sfo_free(&two);
+                free(w1), free(b1), free(w2);
+                sparse_images_free(&s);
+                cases++;
+            }
+    printf("sparse_forward_output: %d cases\n", cases);
+}
+
 static void test_sparse_grad(backend *cpu, backend *cl, rng *r)
 {
     const int dims[] = {1, 63, 784}, ns[] = {1, 10, 127, 128, 300}, rows_list[] = {1, 63, 128};
@@ -595,6 +713,7 @@ int main(void)
     test_loss(cpu, cl, &r);
     test_output_step(cpu, cl, &r);
     test_sparse_forward(cpu, cl, &r);
+    test_sparse_forward_output(cpu, cl, &r);
     test_sparse_grad(cpu, cl, &r);
     test_probs(cpu, cl, &r);
     test_sgd(cpu, cl, &r);

@@ -187,6 +187,21 @@ typedef struct {
     bref labels; /* uint8 (images), or NULL */
 } sparse_forward_args;
 
+/** Widest hidden layer sparse_forward_output takes (one work-item holds a whole row). */
+#define SPARSE_OUTPUT_MAX_HIDDEN 128
+
+/**
+ * A network of one hidden layer, forward and the first step back, from the pixel lists:
+ * sparse_forward f, then output_step o on its result, in one pass per row. Requires
+ * o->h = f->out, o->hidden = f->n <= SPARSE_OUTPUT_MAX_HIDDEN, o->labels = f->y (not
+ * NULL), o->count = f->rows, o->classes <= OUTPUT_STEP_MAX_CLASSES, o->delta_hidden given.
+ * The results equal the two operations'.
+ */
+typedef struct {
+    sparse_forward_args f;
+    output_step_args o;
+} sparse_forward_output_args;
+
 /**
  * The first layer's weight gradient from the batch's pixel lists:
  *   [dW; db] (+)= [X, 1]ᵀ · δ    X[p] = images[index[start + p]] * (1/255), δ (rows, n)
@@ -260,6 +275,7 @@ typedef struct {
     mc_status (*sum)(backend *be, const sum_args *a);
     mc_status (*sequential)(backend *be, const sequential_args *a);
     mc_status (*sparse_forward)(backend *be, const sparse_forward_args *a);
+    mc_status (*sparse_forward_output)(backend *be, const sparse_forward_output_args *a);
     mc_status (*sparse_grad)(backend *be, const sparse_grad_args *a);
     void (*destroy)(backend *be);
 } backend_ops;

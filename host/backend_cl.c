@@ -29,15 +29,16 @@ enum {
     K_CSR_FORWARD,
     K_CSR_FORWARD_OUTPUT,
     K_CSR_GRAD,
+    K_CSR_BACKWARD_SGD,
     K_COUNT
 };
-/* columns of dW per csr_weight_grad work-item (a multiple of 16; the scratch allows 64) */
-#define SPARSE_GRAD_COLS 32
+/* columns of dW per csr_weight_grad work-item (a multiple of 16; the scratch allows 128) */
+#define SPARSE_GRAD_COLS 128
 
 static const char *const kernel_names[K_COUNT] = {
     "gather_batch", "gemm_naive", "gemm_rb_nn", "gemm_rb_tn", "gemm_rb_nt",  "gemm_rb_ntg", "gemm_tiled_nn", "gemm_tiled_nt", "gemm_tiled_tn",
     "loss_rows",    "output_step", "probs_rows", "sum_stats",  "sgd_update",
-    "train_sequential", "csr_forward", "csr_forward_output", "csr_weight_grad",
+    "train_sequential", "csr_forward", "csr_forward_output", "csr_weight_grad", "csr_backward_sgd",
 };
 
 typedef struct {
@@ -502,6 +503,37 @@ static mc_status cl_sparse_grad(backend *be, const sparse_grad_args *a)
     return launch(cb, K_CSR_GRAD, args, 13, 2, global, local);
 }
 
+static mc_status cl_sparse_backward_sgd(backend *be, const sparse_backward_sgd_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    const sparse_grad_args *g = &a->g;
+    const sgd_args *u = &a->sgd;
+    size_t first = ((size_t)g->dim + 1) * g->n;
+    if (!g->scratch.b || g->scratch.off || g->images.pixels.off || g->images.offsets.off ||
+        g->index.off || g->scratch.b->bytes < sparse_grad_scratch(g->dim, g->n) * 4 ||
+        g->accumulate || a->classes > OUTPUT_STEP_MAX_CLASSES || u->params.b == NULL ||
+        (u->momentum != 0.0f && u->velocity.b == NULL) ||
+        (u->velocity.b && u->velocity.off != u->params.off) ||
+        u->n != first + ((size_t)g->n + 1) * a->classes)
+        return MC_ERR_USAGE;
+    cl_mem p = mem_of(cb, u->params), v = mem_of(cb, u->velocity), scratch = mem_of(cb, g->scratch),
+           d = mem_of(cb, g->delta), px = mem_of(cb, g->images.pixels),
+           off = mem_of(cb, g->images.offsets), idx = mem_of(cb, g->index), h = mem_of(cb, a->h),
+           d2 = mem_of(cb, a->delta2);
+    cl_int p1_off = (cl_int)u->params.off, p2_off = (cl_int)(u->params.off + first),
+           use_m = u->momentum != 0.0f, d_off = (cl_int)g->delta.off, n = g->n, rows = g->rows,
+           dim = g->dim, start = g->start, h_off = (cl_int)a->h.off,
+           d2_off = (cl_int)a->delta2.off, classes = a->classes;
+    cl_float lr = u->lr, mom = u->momentum, wd = u->weight_decay;
+    karg args[] = {ARG(p),     ARG(p1_off), ARG(p2_off), ARG(v),     ARG(use_m), ARG(lr),
+                   ARG(mom),   ARG(wd),     ARG(scratch), ARG(d),    ARG(d_off), ARG(n),
+                   ARG(rows),  ARG(dim),    ARG(px),     ARG(off),   ARG(idx),   ARG(start),
+                   ARG(h),     ARG(h_off),  ARG(d2),     ARG(d2_off), ARG(classes)};
+    size_t global[2] = {(size_t)(n + SPARSE_GRAD_COLS - 1) / SPARSE_GRAD_COLS, PIXEL_BANDS + 1},
+           local[2] = {1, 1};
+    return launch(cb, K_CSR_BACKWARD_SGD, args, 23, 2, global, local);
+}
+
 static void cl_destroy(backend *be)
 {
     cl_backend *cb = cl_of(be);
@@ -545,6 +577,7 @@ static const backend_ops cl_ops = {
     .sequential = cl_sequential,
     .sparse_forward = cl_sparse_forward,
     .sparse_forward_output = cl_sparse_forward_output,
+    .sparse_backward_sgd = cl_sparse_backward_sgd,
     .sparse_grad = cl_sparse_grad,
     .destroy = cl_destroy,
 };

@@ -400,6 +400,23 @@ static mc_status cpu_sparse_grad(backend *be, const sparse_grad_args *a)
     return MC_OK;
 }
 
+static mc_status cpu_sparse_backward_sgd(backend *be, const sparse_backward_sgd_args *a)
+{
+    const sparse_grad_args *g = &a->g;
+    size_t first = ((size_t)g->dim + 1) * g->n;
+    if (g->accumulate || g->out.b != a->sgd.grads.b || g->out.off != a->sgd.grads.off ||
+        a->sgd.n != first + ((size_t)g->n + 1) * a->classes)
+        return MC_ERR_USAGE;
+    gemm_args top = {.trans_a = 1, .a_ones_row = 1, .m = g->n + 1, .n = a->classes, .k = g->rows,
+                     .a = a->h, .lda = g->n, .b = a->delta2, .ldb = a->classes,
+                     .c = bref_at(a->sgd.grads.b, a->sgd.grads.off + first), .ldc = a->classes,
+                     .alpha = 1.0f, .epilogue = EPI_NONE};
+    mc_status st = cpu_sparse_grad(be, g);
+    if (!st)
+        st = cpu_gemm(be, &top);
+    return st ? st : cpu_sgd(be, &a->sgd);
+}
+
 static void cpu_destroy(backend *be) { free(be); }
 
 static const backend_ops cpu_ops = {
@@ -418,6 +435,7 @@ static const backend_ops cpu_ops = {
     .sequential = cpu_sequential,
     .sparse_forward = cpu_sparse_forward,
     .sparse_forward_output = cpu_sparse_forward_output,
+    .sparse_backward_sgd = cpu_sparse_backward_sgd,
     .sparse_grad = cpu_sparse_grad,
     .destroy = cpu_destroy,
 };

@@ -456,13 +456,21 @@ static mc_status gather(trainer *t, const device_set *set, buf *index, int start
  * Gradients of the mean loss over `count` images taken through `index` from position
  * `first` (in chunks of chunk_rows, accumulated), into t->grads. Per-image losses and hits
  * land in the stats buffers at [first, first + count).
+ * With `update` (not NULL), a network of one hidden layer whose step is one chunk takes the
+ * fused backward + SGD pass (sparse_backward_sgd): the update is then done, t->grads is
+ * left undefined, and *updated is set to 1; otherwise *updated is 0 and the caller updates.
  */
-static mc_status accumulate_gradients(trainer *t, buf *index, int first, int count)
+static mc_status accumulate_gradients(trainer *t, buf *index, int first, int count,
+                                      const sgd_args *update, int *updated)
 {
     const mlp_spec *s = &t->spec;
     int L = s->n_layers, classes = s->sizes[L];
     /* small outputs: last layer, loss and the first delta back in one fused pass */
     int fused_output = classes <= OUTPUT_STEP_MAX_CLASSES;
+    int fused_update = update && t->sparse_input && fused_output && L == 2 &&
+                       count <= t->chunk_rows;
+    if (updated)
+        *updated = fused_update;
     mc_status st = MC_OK;
     for (int done = 0; !st && done < count; done += t->chunk_rows) {
         int rows = count - done < t->chunk_rows ? count - done : t->chunk_rows;
@@ -507,8 +515,19 @@ static mc_status accumulate_gradients(trainer *t, buf *index, int first, int cou
                             1.0f / (float)count};
             st = t->op->loss(t->be, &la);
         }
-        if (!st)
+        if (!st && fused_update) {
+            sparse_backward_sgd_args b = {
+                {bref_at(t->grads, 0), bref_at(t->delta[1], 0), s->sizes[1], rows, s->sizes[0],
+                 train_pixel_lists(t), bref_at(index, 0), first + done, 0,
+                 bref_at(t->grad_scratch, 0)},
+                bref_at(t->act[1], 0),
+                bref_at(t->delta[2], 0),
+                classes,
+                *update};
+            st = t->op->sparse_backward_sgd(t->be, &b);
+        } else if (!st) {
             st = backward(t, index, first + done, rows, done > 0, fused_output);
+        }
     }
     return st;
 }
@@ -550,10 +569,12 @@ mc_status trainer_step(trainer *t, int step)
         return trainer_train_steps(t, step, 1);
     int first = step * t->batch;
     int rows_in_step = t->train.n - first < t->batch ? t->train.n - first : t->batch;
-    mc_status st = accumulate_gradients(t, t->index, first, rows_in_step);
     sgd_args u = {bref_at(t->params, 0), bref_at(t->grads, 0), bref_at(t->velocity, 0),
                   t->n_params, t->cfg.lr, t->cfg.momentum, t->cfg.weight_decay};
-    if (!st)
+    int updated = 0;
+    mc_status st = accumulate_gradients(t, t->index, first, rows_in_step,
+                                        t->cfg.unfused ? NULL : &u, &updated);
+    if (!st && !updated)
         st = t->op->sgd(t->be, &u);
     return st;
 }
@@ -562,7 +583,7 @@ mc_status trainer_gradient(trainer *t, int first, int count, float *grads, doubl
 {
     if (first < 0 || count < 1 || first + count > t->train.n)
         return MC_ERR_USAGE;
-    mc_status st = accumulate_gradients(t, t->identity, first, count);
+    mc_status st = accumulate_gradients(t, t->identity, first, count, NULL, NULL);
     float *l = st ? NULL : malloc((size_t)count * sizeof(float));
     if (!st && !l)
         st = MC_ERR_NOMEM;

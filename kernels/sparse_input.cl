@@ -142,18 +142,17 @@ kernel void csr_forward_output(global float *out, int out_off, int n, global con
 #endif
 #define SG_COLS (16 * SG_CHUNKS)
 
-kernel void csr_weight_grad(global float *out, int out_off, global float *scratch,
-                            global const float *delta, int delta_off, int n, int rows, int dim,
-                            global const uint *pixels, global const int *offsets,
-                            global const int *index, int start, int accumulate)
+/*
+ * The sums of csr_weight_grad's work-item (columns j0 .. j0 + valid - 1, pixel band
+ * `band`, rows q0 .. q_end - 1 of [dW; db]) into its compact block of scratch, which it
+ * returns: row q's SG_COLS sums at block + q * SG_COLS.
+ */
+inline global float *sg_accumulate(global float *scratch, global const float *delta,
+                                   int delta_off, int n, int rows, int dim,
+                                   global const uint *pixels, global const int *offsets,
+                                   global const int *index, int start, int j0, int band,
+                                   int valid, int q0, int q_end)
 {
-    int j0 = get_global_id(0) * SG_COLS, band = get_global_id(1);
-    if (j0 >= n || band >= PIXEL_BANDS)
-        return;
-    int valid = min(SG_COLS, n - j0);
-    int span = (dim + PIXEL_BANDS - 1) / PIXEL_BANDS;
-    int q0 = min(band * span, dim), q1 = min(q0 + span, dim);
-    int has_bias = band == PIXEL_BANDS - 1, q_end = has_bias ? dim + 1 : q1;
     /* this work-item's sums, compact: rows q0 .. q_end - 1 of SG_COLS floats in the
        column block's (dim + 1) x SG_COLS block of scratch (dW's own rows are n apart, and
        a power-of-two stride would crowd a few cache sets) */
@@ -182,9 +181,26 @@ kernel void csr_weight_grad(global float *out, int out_off, global float *scratc
                 STORE16(fma(x, dp[c], vload16(c, r)), r + 16 * c);
         }
     }
-    if (has_bias)
+    if (q_end == dim + 1) /* the bias row */
         for (int c = 0; c < SG_CHUNKS; c++)
             STORE16(bias_sum[c], acc + dim * SG_COLS + 16 * c);
+    return acc;
+}
+
+kernel void csr_weight_grad(global float *out, int out_off, global float *scratch,
+                            global const float *delta, int delta_off, int n, int rows, int dim,
+                            global const uint *pixels, global const int *offsets,
+                            global const int *index, int start, int accumulate)
+{
+    int j0 = get_global_id(0) * SG_COLS, band = get_global_id(1);
+    if (j0 >= n || band >= PIXEL_BANDS)
+        return;
+    int valid = min(SG_COLS, n - j0);
+    int span = (dim + PIXEL_BANDS - 1) / PIXEL_BANDS;
+    int q0 = min(band * span, dim), q1 = min(q0 + span, dim);
+    int q_end = band == PIXEL_BANDS - 1 ? dim + 1 : q1; /* the last band: the bias row too */
+    global float *acc = sg_accumulate(scratch, delta, delta_off, n, rows, dim, pixels, offsets,
+                                      index, start, j0, band, valid, q0, q_end);
     /* out = sum (+ old), the GEMM's beta = 1 */
     global float *o = out + out_off + j0;
     for (int q = q0; q < q_end; q++) {
@@ -203,6 +219,84 @@ kernel void csr_weight_grad(global float *out, int out_off, global float *scratc
                 for (int l = 0; l < left; l++)
                     o[q * n + 16 * c + l] = t[l];
             }
+        }
+    }
+}
+
+/*
+ * csr_backward_sgd: the whole backward pass and the SGD step of a network of one hidden
+ * layer (n units, classes <= 16 outputs), in one launch:
+ *   [dW1; db1] = [X, 1]ᵀ · δ1   (as csr_weight_grad)    X from the pixel lists
+ *   [dW2; db2] = [H, 1]ᵀ · δ2   (as gemm_rb_tn with the ones row: fma over p in order)
+ *   then sgd_step (update.cl) on [W1; b1] at params + p1_off and [W2; b2] at p2_off
+ *   (velocity at the same offsets) with those gradients, which are not stored.
+ * Work-items (j block, band < PIXEL_BANDS) take csr_weight_grad's share of [dW1; db1] and
+ * update those parameters; the extra band PIXEL_BANDS shares the rows of [dW2; db2]
+ * among the j blocks. No work-item reads a parameter another one writes.
+ * Global size (ceil(n / SG_COLS), PIXEL_BANDS + 1).
+ */
+kernel void csr_backward_sgd(global float *params, int p1_off, int p2_off,
+                             global float *velocity, int use_momentum, float lr, float momentum,
+                             float weight_decay, global float *scratch, global const float *delta,
+                             int delta_off, int n, int rows, int dim, global const uint *pixels,
+                             global const int *offsets, global const int *index, int start,
+                             global const float *h, int h_off, global const float *delta2,
+                             int d2_off, int classes)
+{
+    int jb = get_global_id(0), j0 = jb * SG_COLS, band = get_global_id(1);
+    if (j0 >= n || band > PIXEL_BANDS)
+        return;
+    if (band < PIXEL_BANDS) {
+        int valid = min(SG_COLS, n - j0);
+        int span = (dim + PIXEL_BANDS - 1) / PIXEL_BANDS;
+        int q0 = min(band * span, dim), q1 = min(q0 + span, dim);
+        int q_end = band == PIXEL_BANDS - 1 ? dim + 1 : q1;
+        global float *acc = sg_accumulate(scratch, delta, delta_off, n, rows, dim, pixels,
+                                          offsets, index, start, j0, band, valid, q0, q_end);
+        for (int q = q0; q < q_end; q++) {
+            int at = p1_off + q * n + j0;
+            for (int c = 0; c < SG_CHUNKS; c++) {
+                int left = valid - 16 * c;
+                if (left >= 16) {
+                    sgd_step16(params + at + 16 * c, vload16(c, acc + q * SG_COLS),
+                               velocity + at + 16 * c, use_momentum, lr, momentum, weight_decay);
+                } else {
+                    for (int l = 0; l < left; l++)
+                        sgd_step1(params + at + 16 * c + l, acc[q * SG_COLS + 16 * c + l],
+                                  velocity + at + 16 * c + l, use_momentum, lr, momentum,
+                                  weight_decay);
+                }
+            }
+        }
+        return;
+    }
+    /* [dW2; db2]: rows r0 .. r1 - 1 of n + 1 (row n: the bias, from the ones row) */
+    int blocks = (n + SG_COLS - 1) / SG_COLS, per = (n + blocks) / blocks;
+    int r0 = jb * per, r1 = min(r0 + per, n + 1);
+    global const float *hh = h + h_off, *d2 = delta2 + d2_off;
+    /* rows p < p_fast of δ2 can be read 16 wide without passing its rows * classes */
+    int p_fast = rows * classes < 16 ? 0 : (rows * classes - 16) / classes + 1;
+    for (int rb = r0; rb < r1; rb += 8) {
+        float16 acc[8];
+#pragma unroll
+        for (int r = 0; r < 8; r++)
+            acc[r] = (float16)0.0f;
+        for (int p = 0; p < rows; p++) {
+            float16 dv = p < p_fast ? vload16(0, d2 + p * classes)
+                                    : load16_bounded(d2 + p * classes, classes);
+#pragma unroll
+            for (int r = 0; r < 8; r++) { /* rows past r1: computed, never used */
+                float a = rb + r >= n ? 1.0f : hh[p * n + rb + r];
+                acc[r] = fma((float16)a, dv, acc[r]);
+            }
+        }
+        for (int r = 0; r < 8 && rb + r < r1; r++) {
+            float g[16];
+            vstore16(acc[r], 0, g);
+            int at = p2_off + (rb + r) * classes;
+            for (int c = 0; c < classes; c++)
+                sgd_step1(params + at + c, g[c], velocity + at + c, use_momentum, lr, momentum,
+                          weight_decay);
         }
     }
 }

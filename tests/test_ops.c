@@ -11,6 +11,9 @@
  *                                   layer <= 128): the reference's tolerances, and exactly
  *                                   OpenCL's own two-step results
  *               csr_weight_grad first-layer [dW; db] from the pixel lists
+ *               csr_backward_sgd    one hidden layer's backward pass and SGD step in one:
+ *                                   the reference's tolerances, and exactly OpenCL's own
+ *                                   sparse_grad + TN GEMM + sgd_update
  *   train_seq.cl train_sequential   fused per-sample SGD, 1 to 4 layers, plain SGD (zero
  *                                   inputs skipped) and momentum + decay, pixels scanned
  *                                   or read from the nonzero-pixel list
@@ -492,6 +495,116 @@ static void test_sparse_grad(backend *cpu, backend *cl, rng *r)
     printf("sparse_grad: %d cases\n", cases);
 }
 
+/*
+ * One fused backward + SGD step (sparse_backward_sgd) on be, or (fused 0) the same as
+ * sparse_grad, the TN GEMM and sgd; params / velocity (count floats from offset 3 of their
+ * buffers) are updated in place.
+ */
+static void sbs_run(backend *be, int fused, const sparse_images *s, int dim, int n, int classes,
+                    int rows, const float *d1, const float *h, const float *d2, float momentum,
+                    float weight_decay, float *params, float *velocity, size_t count)
+{
+    pixel_lists pl = sparse_images_upload(be, s);
+    size_t first = ((size_t)dim + 1) * n;
+    buf *bp = upload_f32(be, params, count + 3), *bv = upload_f32(be, velocity, count + 3),
+        *bd1 = upload_f32(be, d1, (size_t)rows * n), *bh = upload_f32(be, h, (size_t)rows * n),
+        *bd2 = upload_f32(be, d2, (size_t)rows * classes),
+        *bx = upload_i32(be, s->index, SPARSE_IMAGES), *bg = NULL, *bs = NULL;
+    be->ops->alloc(be, (count + 3) * 4, &bg);
+    be->ops->alloc(be, sparse_grad_scratch(dim, n) * 4, &bs);
+    sparse_backward_sgd_args a = {
+        {bref_at(bg, 3), bref_at(bd1, 0), n, rows, dim, pl, bref_at(bx, 0), 7, 0, bref_at(bs, 0)},
+        bref_at(bh, 0),
+        bref_at(bd2, 0),
+        classes,
+        {bref_at(bp, 3), bref_at(bg, 3), bref_at(bv, 3), count, 0.1f, momentum, weight_decay}};
+    mc_status st;
+    if (fused) {
+        st = be->ops->sparse_backward_sgd(be, &a);
+    } else {
+        gemm_args top = {.trans_a = 1, .a_ones_row = 1, .m = n + 1, .n = classes, .k = rows,
+                         .a = a.h, .lda = n, .b = a.delta2, .ldb = classes,
+                         .c = bref_at(bg, 3 + first), .ldc = classes, .alpha = 1.0f,
+                         .epilogue = EPI_NONE};
+        st = be->ops->sparse_grad(be, &a.g);
+        st = st ? st : be->ops->gemm(be, &top);
+        st = st ? st : be->ops->sgd(be, &a.sgd);
+    }
+    if (st)
+        test_fail("sparse_backward_sgd launch (%s)", fused ? "fused" : "three steps");
+    download_f32(be, bp, params, count + 3);
+    download_f32(be, bv, velocity, count + 3);
+    buf *all[] = {bp, bv, bd1, bh, bd2, bx, bg, bs, pl.pixels.b, pl.offsets.b};
+    for (size_t q = 0; q < sizeof all / sizeof all[0]; q++)
+        be->ops->release(be, all[q]);
+}
+
+/*
+ * sparse_backward_sgd: parameters and velocity after one fused step, against the
+ * reference (its gradients in double) and, exactly, against OpenCL's own three steps.
+ */
+static void test_sparse_backward_sgd(backend *cpu, backend *cl, rng *r)
+{
+    const int dims[] = {1, 63, 784}, ns[] = {1, 10, 127, 128, 300}, class_counts[] = {1, 10, 16},
+              rows_list[] = {1, 63, 128};
+    int cases = 0, small = test_small();
+    for (int di = 0; di < (small ? 2 : 3); di++)
+        for (int ni = 0; ni < 5; ni++)
+            for (int ri = 0; ri < (small ? 2 : 3); ri++) {
+                if (small && ns[ni] == 127)
+                    continue;
+                int dim = dims[di], n = ns[ni], rows = rows_list[ri];
+                int classes = class_counts[(di + ni + ri) % 3];
+                float momentum = (ni + ri) % 2 ? 0.9f : 0.0f;
+                float weight_decay = (di + ri) % 2 ? 1e-4f : 0.0f;
+                sparse_images s;
+                sparse_images_make(&s, dim, r);
+                size_t count = ((size_t)dim + 1) * n + ((size_t)n + 1) * classes;
+                size_t nd1 = (size_t)rows * n, nd2 = (size_t)rows * classes;
+                float *d1 = malloc(nd1 * 4), *h = malloc(nd1 * 4), *d2 = malloc(nd2 * 4);
+                float *p0 = malloc((count + 3) * 4), *v0 = malloc((count + 3) * 4);
+                fill_uniform(r, d1, nd1, -1, 1);
+                fill_uniform(r, h, nd1, 0, 1);
+                fill_uniform(r, d2, nd2, -1, 1);
+                fill_uniform(r, p0, count + 3, -1, 1);
+                fill_uniform(r, v0, count + 3, -1, 1);
+                float *p[3], *v[3];
+                for (int k = 0; k < 3; k++) {
+                    p[k] = malloc((count + 3) * 4), v[k] = malloc((count + 3) * 4);
+                    memcpy(p[k], p0, (count + 3) * 4), memcpy(v[k], v0, (count + 3) * 4);
+                }
+                sbs_run(cpu, 1, &s, dim, n, classes, rows, d1, h, d2, momentum, weight_decay,
+                        p[0], v[0], count);
+                sbs_run(cl, 1, &s, dim, n, classes, rows, d1, h, d2, momentum, weight_decay,
+                        p[1], v[1], count);
+                sbs_run(cl, 0, &s, dim, n, classes, rows, d1, h, d2, momentum, weight_decay,
+                        p[2], v[2], count);
+                char what[160];
+                snprintf(what, sizeof what,
+                         "sparse_backward_sgd dim=%d n=%d classes=%d rows=%d momentum=%g decay=%g",
+                         dim, n, classes, rows, momentum, weight_decay);
+                /* gradients: float sums of `rows` terms against double (as sparse_grad), then
+                   lr 0.1; the 3 floats before the parameters must be untouched */
+                check_close(what, p[1], p[0], count + 3, 0.1 * (2e-7 * rows + 1e-6), 1e-6);
+                if (momentum != 0.0f)
+                    check_close(what, v[1], v[0], count + 3, 2e-7 * rows + 1e-6, 1e-6);
+                for (int q = 0; q < 3; q++)
+                    if (p[1][q] != p0[q] || v[1][q] != v0[q])
+                        test_fail("%s: wrote before the parameters", what);
+                snprintf(what, sizeof what,
+                         "sparse_backward_sgd fused vs three steps dim=%d n=%d classes=%d rows=%d",
+                         dim, n, classes, rows);
+                check_close(what, p[1], p[2], count + 3, 0, 0);
+                check_close(what, v[1], v[2], count + 3, 0, 0);
+                for (int k = 0; k < 3; k++)
+                    free(p[k]), free(v[k]);
+                free(d1), free(h), free(d2), free(p0), free(v0);
+                sparse_images_free(&s);
+                cases++;
+            }
+    printf("sparse_backward_sgd: %d cases\n", cases);
+}
+
 static void test_probs(backend *cpu, backend *cl, rng *r)
 {
     for (int kind = 0; kind < 2; kind++) {
@@ -715,6 +828,7 @@ int main(void)
     test_sparse_forward(cpu, cl, &r);
     test_sparse_forward_output(cpu, cl, &r);
     test_sparse_grad(cpu, cl, &r);
+    test_sparse_backward_sgd(cpu, cl, &r);
     test_probs(cpu, cl, &r);
     test_sgd(cpu, cl, &r);
     test_sum(cpu, cl, &r);

@@ -152,7 +152,7 @@ typedef struct {
 } sum_args;
 
 /** Bands of pixel indices per image in pixel_lists. */
-#define PIXEL_BANDS 4
+#define PIXEL_BANDS 8
 
 /**
  * An image set's nonzero pixels, listed once (CSR): each pixel is a word (q << 8) | value
@@ -219,10 +219,28 @@ typedef struct {
     bref scratch; /* float, sparse_grad_scratch(dim, n) elements, the backend's to use */
 } sparse_grad_args;
 
-/** Scratch floats sparse_grad_args needs: (dim + 1) rows of n rounded up to 64. */
+/**
+ * The backward pass and the SGD step of a network of one hidden layer (n units), in one:
+ *   [dW1; db1] = [X, 1]ᵀ · δ1    as sparse_grad g (g.out = sgd.grads, g.accumulate = 0)
+ *   [dW2; db2] = [H, 1]ᵀ · δ2    H (g.rows, n), δ2 (g.rows, classes), classes <= 16;
+ *                                 into sgd.grads after [dW1; db1], as the TN GEMM
+ *   sgd over [W1; b1; W2; b2]:    sgd.params / sgd.velocity at W1, the next
+ *                                 (g.dim + 1) * n + (n + 1) * classes = sgd.n floats
+ * The parameters and velocity end as sparse_grad, gemm and sgd would leave them; the
+ * gradients need not be stored (sgd.grads is the backend's to use, undefined after).
+ */
+typedef struct {
+    sparse_grad_args g;
+    bref h;      /* float (g.rows, g.n): the hidden activations */
+    bref delta2; /* float (g.rows, classes): the output delta */
+    int classes;
+    sgd_args sgd;
+} sparse_backward_sgd_args;
+
+/** Scratch floats sparse_grad_args needs: (dim + 1) rows of n rounded up to 128. */
 static inline size_t sparse_grad_scratch(int dim, int n)
 {
-    return ((size_t)dim + 1) * (((size_t)n + 63) / 64 * 64);
+    return ((size_t)dim + 1) * (((size_t)n + 127) / 128 * 128);
 }
 
 /** Most weight layers the fused per-sample path takes (deeper nets use the general path). */
@@ -277,6 +295,7 @@ typedef struct {
     mc_status (*sparse_forward)(backend *be, const sparse_forward_args *a);
     mc_status (*sparse_forward_output)(backend *be, const sparse_forward_output_args *a);
     mc_status (*sparse_grad)(backend *be, const sparse_grad_args *a);
+    mc_status (*sparse_backward_sgd)(backend *be, const sparse_backward_sgd_args *a);
     void (*destroy)(backend *be);
 } backend_ops;
 

@@ -18,7 +18,9 @@ typedef struct {
     int shuffle;        /* reshuffle the training set every epoch */
     int chunk_rows;     /* rows per device pass (0 = sized from memory); a step larger than
                            this is computed in chunks whose gradients are accumulated */
-    int unfused;        /* 1: batch 1 through the general path, not the fused kernel (tests) */
+    int unfused;        /* 1: no fused training steps (tests): batch 1 through the general
+                           path, not the per-sample kernel; one hidden layer with separate
+                           backward and SGD launches */
     int dense_input;    /* 1: the first layer through gather + dense GEMMs even where the
                            backend prefers the pixel lists (tests) */
 } train_config;

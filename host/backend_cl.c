@@ -511,10 +511,10 @@ static mc_status cl_sparse_backward_sgd(backend *be, const sparse_backward_sgd_a
     size_t first = ((size_t)g->dim + 1) * g->n;
     if (!g->scratch.b || g->scratch.off || g->images.pixels.off || g->images.offsets.off ||
         g->index.off || g->scratch.b->bytes < sparse_grad_scratch(g->dim, g->n) * 4 ||
-        g->accumulate || a->classes > OUTPUT_STEP_MAX_CLASSES || u->params.b == NULL ||
-        (u->momentum != 0.0f && u->velocity.b == NULL) ||
+        g->accumulate || a->classes < 0 || a->classes > OUTPUT_STEP_MAX_CLASSES ||
+        u->params.b == NULL || (u->momentum != 0.0f && u->velocity.b == NULL) ||
         (u->velocity.b && u->velocity.off != u->params.off) ||
-        u->n != first + ((size_t)g->n + 1) * a->classes)
+        u->n != first + (a->classes ? ((size_t)g->n + 1) * a->classes : 0))
         return MC_ERR_USAGE;
     cl_mem p = mem_of(cb, u->params), v = mem_of(cb, u->velocity), scratch = mem_of(cb, g->scratch),
            d = mem_of(cb, g->delta), px = mem_of(cb, g->images.pixels),
@@ -529,7 +529,9 @@ static mc_status cl_sparse_backward_sgd(backend *be, const sparse_backward_sgd_a
                    ARG(mom),   ARG(wd),     ARG(scratch), ARG(d),    ARG(d_off), ARG(n),
                    ARG(rows),  ARG(dim),    ARG(px),     ARG(off),   ARG(idx),   ARG(start),
                    ARG(h),     ARG(h_off),  ARG(d2),     ARG(d2_off), ARG(classes)};
-    size_t global[2] = {(size_t)(n + SPARSE_GRAD_COLS - 1) / SPARSE_GRAD_COLS, PIXEL_BANDS + 1},
+    /* the extra band of work-items takes [dW2; db2] */
+    size_t global[2] = {(size_t)(n + SPARSE_GRAD_COLS - 1) / SPARSE_GRAD_COLS,
+                        PIXEL_BANDS + (classes > 0)},
            local[2] = {1, 1};
     return launch(cb, K_CSR_BACKWARD_SGD, args, 23, 2, global, local);
 }

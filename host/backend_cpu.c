@@ -405,14 +405,14 @@ static mc_status cpu_sparse_backward_sgd(backend *be, const sparse_backward_sgd_
     const sparse_grad_args *g = &a->g;
     size_t first = ((size_t)g->dim + 1) * g->n;
     if (g->accumulate || g->out.b != a->sgd.grads.b || g->out.off != a->sgd.grads.off ||
-        a->sgd.n != first + ((size_t)g->n + 1) * a->classes)
+        a->classes < 0 || a->sgd.n != first + (a->classes ? ((size_t)g->n + 1) * a->classes : 0))
         return MC_ERR_USAGE;
     gemm_args top = {.trans_a = 1, .a_ones_row = 1, .m = g->n + 1, .n = a->classes, .k = g->rows,
                      .a = a->h, .lda = g->n, .b = a->delta2, .ldb = a->classes,
                      .c = bref_at(a->sgd.grads.b, a->sgd.grads.off + first), .ldc = a->classes,
                      .alpha = 1.0f, .epilogue = EPI_NONE};
     mc_status st = cpu_sparse_grad(be, g);
-    if (!st)
+    if (!st && a->classes)
         st = cpu_gemm(be, &top);
     return st ? st : cpu_sgd(be, &a->sgd);
 }

@@ -398,9 +398,11 @@ static mc_status sparse_first_layer(trainer *t, buf *index, int start, int rows)
  *                                                   pixel lists)
  *   delta[l] = (delta[l+1] · W_lᵀ) ⊙ act'(act[l])      for l >= 1, unless have_delta_last
  *                                                       says delta[L-1] is already there
+ * With first_update (sparse_input, not accumulating), layer 0's gradient is not stored:
+ * sparse_backward_sgd applies it to [W_0; b_0] at once with first_update's settings.
  */
 static mc_status backward(trainer *t, buf *index, int start, int rows, int accumulate,
-                          int have_delta_last)
+                          int have_delta_last, const sgd_args *first_update)
 {
     const mlp_spec *s = &t->spec;
     for (int l = s->n_layers - 1; l >= 0; l--) {
@@ -410,7 +412,14 @@ static mc_status backward(trainer *t, buf *index, int start, int rows, int accum
             sparse_grad_args sg = {bref_at(t->grads, 0), bref_at(t->delta[1], 0), out, rows, in,
                                    train_pixel_lists(t), bref_at(index, 0), start, accumulate,
                                    bref_at(t->grad_scratch, 0)};
-            st = t->op->sparse_grad(t->be, &sg);
+            if (first_update) {
+                sparse_backward_sgd_args b = {sg, bref_at(NULL, 0), bref_at(NULL, 0), 0,
+                                              *first_update};
+                b.sgd.n = ((size_t)in + 1) * out;
+                st = t->op->sparse_backward_sgd(t->be, &b);
+            } else {
+                st = t->op->sparse_grad(t->be, &sg);
+            }
         } else {
             gemm_args dw = {.trans_a = 1, .a_ones_row = 1, .m = in + 1, .n = out, .k = rows,
                             .a = bref_at(t->act[l], 0), .lda = in,
@@ -456,21 +465,25 @@ static mc_status gather(trainer *t, const device_set *set, buf *index, int start
  * Gradients of the mean loss over `count` images taken through `index` from position
  * `first` (in chunks of chunk_rows, accumulated), into t->grads. Per-image losses and hits
  * land in the stats buffers at [first, first + count).
- * With `update` (not NULL), a network of one hidden layer whose step is one chunk takes the
- * fused backward + SGD pass (sparse_backward_sgd): the update is then done, t->grads is
- * left undefined, and *updated is set to 1; otherwise *updated is 0 and the caller updates.
+ * With `update` (not NULL; sgd over all parameters) and the first layer from the pixel
+ * lists in one chunk, part of the update is done here, fused with the backward pass
+ * (sparse_backward_sgd): the first layer's, or a one-hidden-layer network's whole update.
+ * *updated is set to the number of leading parameters so updated (their gradients are
+ * left undefined); the caller updates the rest.
  */
 static mc_status accumulate_gradients(trainer *t, buf *index, int first, int count,
-                                      const sgd_args *update, int *updated)
+                                      const sgd_args *update, size_t *updated)
 {
     const mlp_spec *s = &t->spec;
     int L = s->n_layers, classes = s->sizes[L];
     /* small outputs: last layer, loss and the first delta back in one fused pass */
     int fused_output = classes <= OUTPUT_STEP_MAX_CLASSES;
-    int fused_update = update && t->sparse_input && fused_output && L == 2 &&
-                       count <= t->chunk_rows;
+    int fused = update && t->sparse_input && count <= t->chunk_rows;
+    int fused_all = fused && fused_output && L == 2; /* backward + SGD in one launch */
     if (updated)
-        *updated = fused_update;
+        *updated = fused_all ? t->n_params
+                   : fused   ? ((size_t)s->sizes[0] + 1) * s->sizes[1]
+                             : 0;
     mc_status st = MC_OK;
     for (int done = 0; !st && done < count; done += t->chunk_rows) {
         int rows = count - done < t->chunk_rows ? count - done : t->chunk_rows;
@@ -515,7 +528,7 @@ static mc_status accumulate_gradients(trainer *t, buf *index, int first, int cou
                             1.0f / (float)count};
             st = t->op->loss(t->be, &la);
         }
-        if (!st && fused_update) {
+        if (!st && fused_all) {
             sparse_backward_sgd_args b = {
                 {bref_at(t->grads, 0), bref_at(t->delta[1], 0), s->sizes[1], rows, s->sizes[0],
                  train_pixel_lists(t), bref_at(index, 0), first + done, 0,
@@ -526,7 +539,8 @@ static mc_status accumulate_gradients(trainer *t, buf *index, int first, int cou
                 *update};
             st = t->op->sparse_backward_sgd(t->be, &b);
         } else if (!st) {
-            st = backward(t, index, first + done, rows, done > 0, fused_output);
+            st = backward(t, index, first + done, rows, done > 0, fused_output,
+                          fused ? update : NULL);
         }
     }
     return st;
@@ -571,11 +585,15 @@ mc_status trainer_step(trainer *t, int step)
     int rows_in_step = t->train.n - first < t->batch ? t->train.n - first : t->batch;
     sgd_args u = {bref_at(t->params, 0), bref_at(t->grads, 0), bref_at(t->velocity, 0),
                   t->n_params, t->cfg.lr, t->cfg.momentum, t->cfg.weight_decay};
-    int updated = 0;
+    size_t done = 0; /* leading parameters updated with the backward pass */
     mc_status st = accumulate_gradients(t, t->index, first, rows_in_step,
-                                        t->cfg.unfused ? NULL : &u, &updated);
-    if (!st && !updated)
-        st = t->op->sgd(t->be, &u);
+                                        t->cfg.unfused ? NULL : &u, &done);
+    if (!st && done < t->n_params) {
+        sgd_args rest = {bref_at(t->params, done), bref_at(t->grads, done),
+                         bref_at(t->velocity, done), t->n_params - done, t->cfg.lr,
+                         t->cfg.momentum, t->cfg.weight_decay};
+        st = t->op->sgd(t->be, &rest);
+    }
     return st;
 }
 

@@ -57,7 +57,7 @@ inline void rb_store(float16 v, int valid, int i, int j0, global float *C, int c
  * implicit ones row. All four are constants in every caller, so the compiler
  * specialises the loops.
  */
-inline void rb_tile(const int trans_a, const int trans_b, const int chunks, const int ones,
+__attribute__((always_inline)) inline void rb_tile(const int trans_a, const int trans_b, const int chunks, const int ones,
                     int i0, int j0, int m, int n, int k, global const float *A, int a_off,
                     int lda, global const float *B, int b_off, int ldb, int b_len,
                     global float *C, int c_off, int ldc, float alpha, float beta, int epi,
@@ -120,7 +120,7 @@ inline void rb_tile(const int trans_a, const int trans_b, const int chunks, cons
 
 /* Dispatches a work-item's tile to the specialisation it needs: one or two chunks, and
  * the implicit ones row only in the tile that holds row m-1. */
-inline void rb_body(const int trans_a, const int trans_b, int a_ones, int m, int n, int k,
+__attribute__((always_inline)) inline void rb_body(const int trans_a, const int trans_b, int a_ones, int m, int n, int k,
                     global const float *A, int a_off, int lda, global const float *B, int b_off,
                     int ldb, int b_len, global float *C, int c_off, int ldc, float alpha,
                     float beta, int epi, global const float *bias, int bias_off, int act,

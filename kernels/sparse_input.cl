@@ -224,16 +224,17 @@ kernel void csr_weight_grad(global float *out, int out_off, global float *scratc
 }
 
 /*
- * csr_backward_sgd: the whole backward pass and the SGD step of a network of one hidden
- * layer (n units, classes <= 16 outputs), in one launch:
+ * csr_backward_sgd: the first layer's weight gradient and SGD step, and with classes > 0
+ * (<= 16) the whole backward pass and SGD step of a network of one hidden layer, in one
+ * launch:
  *   [dW1; db1] = [X, 1]ᵀ · δ1   (as csr_weight_grad)    X from the pixel lists
  *   [dW2; db2] = [H, 1]ᵀ · δ2   (as gemm_rb_tn with the ones row: fma over p in order)
  *   then sgd_step (update.cl) on [W1; b1] at params + p1_off and [W2; b2] at p2_off
  *   (velocity at the same offsets) with those gradients, which are not stored.
  * Work-items (j block, band < PIXEL_BANDS) take csr_weight_grad's share of [dW1; db1] and
- * update those parameters; the extra band PIXEL_BANDS shares the rows of [dW2; db2]
- * among the j blocks. No work-item reads a parameter another one writes.
- * Global size (ceil(n / SG_COLS), PIXEL_BANDS + 1).
+ * update those parameters; with classes > 0 an extra band PIXEL_BANDS shares the rows of
+ * [dW2; db2] among the j blocks. No work-item reads a parameter another one writes.
+ * Global size (ceil(n / SG_COLS), PIXEL_BANDS + (classes > 0)).
  */
 kernel void csr_backward_sgd(global float *params, int p1_off, int p2_off,
                              global float *velocity, int use_momentum, float lr, float momentum,
@@ -244,7 +245,7 @@ kernel void csr_backward_sgd(global float *params, int p1_off, int p2_off,
                              int d2_off, int classes)
 {
     int jb = get_global_id(0), j0 = jb * SG_COLS, band = get_global_id(1);
-    if (j0 >= n || band > PIXEL_BANDS)
+    if (j0 >= n || band > PIXEL_BANDS || (band == PIXEL_BANDS && classes == 0))
         return;
     if (band < PIXEL_BANDS) {
         int valid = min(SG_COLS, n - j0);

@@ -11,7 +11,8 @@
  *                                   layer <= 128): the reference's tolerances, and exactly
  *                                   OpenCL's own two-step results
  *               csr_weight_grad first-layer [dW; db] from the pixel lists
- *               csr_backward_sgd    one hidden layer's backward pass and SGD step in one:
+ *               csr_backward_sgd    the first layer's gradient and SGD step in one, or a
+ *                                   one-hidden-layer net's whole backward pass and step:
  *                                   the reference's tolerances, and exactly OpenCL's own
  *                                   sparse_grad + TN GEMM + sgd_update
  *   train_seq.cl train_sequential   fused per-sample SGD, 1 to 4 layers, plain SGD (zero
@@ -508,7 +509,7 @@ static void sbs_run(backend *be, int fused, const sparse_images *s, int dim, int
     size_t first = ((size_t)dim + 1) * n;
     buf *bp = upload_f32(be, params, count + 3), *bv = upload_f32(be, velocity, count + 3),
         *bd1 = upload_f32(be, d1, (size_t)rows * n), *bh = upload_f32(be, h, (size_t)rows * n),
-        *bd2 = upload_f32(be, d2, (size_t)rows * classes),
+        *bd2 = upload_f32(be, d2, (size_t)rows * classes + 1),
         *bx = upload_i32(be, s->index, SPARSE_IMAGES), *bg = NULL, *bs = NULL;
     be->ops->alloc(be, (count + 3) * 4, &bg);
     be->ops->alloc(be, sparse_grad_scratch(dim, n) * 4, &bs);
@@ -527,7 +528,7 @@ static void sbs_run(backend *be, int fused, const sparse_images *s, int dim, int
                          .c = bref_at(bg, 3 + first), .ldc = classes, .alpha = 1.0f,
                          .epilogue = EPI_NONE};
         st = be->ops->sparse_grad(be, &a.g);
-        st = st ? st : be->ops->gemm(be, &top);
+        st = st || !classes ? st : be->ops->gemm(be, &top);
         st = st ? st : be->ops->sgd(be, &a.sgd);
     }
     if (st)
@@ -545,7 +546,8 @@ static void sbs_run(backend *be, int fused, const sparse_images *s, int dim, int
  */
 static void test_sparse_backward_sgd(backend *cpu, backend *cl, rng *r)
 {
-    const int dims[] = {1, 63, 784}, ns[] = {1, 10, 127, 128, 300}, class_counts[] = {1, 10, 16},
+    /* classes 0: the first layer alone */
+    const int dims[] = {1, 63, 784}, ns[] = {1, 10, 127, 128, 300}, class_counts[] = {0, 1, 10, 16},
               rows_list[] = {1, 63, 128};
     int cases = 0, small = test_small();
     for (int di = 0; di < (small ? 2 : 3); di++)
@@ -554,13 +556,13 @@ static void test_sparse_backward_sgd(backend *cpu, backend *cl, rng *r)
                 if (small && ns[ni] == 127)
                     continue;
                 int dim = dims[di], n = ns[ni], rows = rows_list[ri];
-                int classes = class_counts[(di + ni + ri) % 3];
+                int classes = class_counts[(di + ni + ri) % 4];
                 float momentum = (ni + ri) % 2 ? 0.9f : 0.0f;
                 float weight_decay = (di + ri) % 2 ? 1e-4f : 0.0f;
                 sparse_images s;
                 sparse_images_make(&s, dim, r);
                 size_t count = ((size_t)dim + 1) * n + ((size_t)n + 1) * classes;
-                size_t nd1 = (size_t)rows * n, nd2 = (size_t)rows * classes;
+                size_t nd1 = (size_t)rows * n, nd2 = (size_t)rows * classes + 1;
                 float *d1 = malloc(nd1 * 4), *h = malloc(nd1 * 4), *d2 = malloc(nd2 * 4);
                 float *p0 = malloc((count + 3) * 4), *v0 = malloc((count + 3) * 4);
                 fill_uniform(r, d1, nd1, -1, 1);

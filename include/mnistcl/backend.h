@@ -220,20 +220,22 @@ typedef struct {
 } sparse_grad_args;
 
 /**
- * The backward pass and the SGD step of a network of one hidden layer (n units), in one:
+ * The first layer's weight gradient and its SGD step in one, and with classes > 0 the
+ * whole backward pass and SGD step of a network of one hidden layer (n units):
  *   [dW1; db1] = [X, 1]ᵀ · δ1    as sparse_grad g (g.out = sgd.grads, g.accumulate = 0)
- *   [dW2; db2] = [H, 1]ᵀ · δ2    H (g.rows, n), δ2 (g.rows, classes), classes <= 16;
- *                                 into sgd.grads after [dW1; db1], as the TN GEMM
- *   sgd over [W1; b1; W2; b2]:    sgd.params / sgd.velocity at W1, the next
- *                                 (g.dim + 1) * n + (n + 1) * classes = sgd.n floats
+ *   [dW2; db2] = [H, 1]ᵀ · δ2    (classes > 0) H (g.rows, n), δ2 (g.rows, classes),
+ *                                 classes <= 16; into sgd.grads after [dW1; db1], as the
+ *                                 TN GEMM with the ones row
+ *   sgd over [W1; b1] (and [W2; b2]): sgd.params / sgd.velocity at W1, the next
+ *                                 sgd.n = (g.dim + 1) * n (+ (n + 1) * classes) floats
  * The parameters and velocity end as sparse_grad, gemm and sgd would leave them; the
  * gradients need not be stored (sgd.grads is the backend's to use, undefined after).
  */
 typedef struct {
     sparse_grad_args g;
-    bref h;      /* float (g.rows, g.n): the hidden activations */
-    bref delta2; /* float (g.rows, classes): the output delta */
-    int classes;
+    bref h;      /* float (g.rows, g.n): the hidden activations (classes > 0) */
+    bref delta2; /* float (g.rows, classes): the output delta (classes > 0) */
+    int classes; /* 0: the first layer only */
     sgd_args sgd;
 } sparse_backward_sgd_args;
 

@@ -58,6 +58,7 @@ typedef struct {
     char tuning_source[4096]; /* the cache file the tuning came from, or "" */
     size_t elem_wg;      /* work-group size of element-wise kernels */
     size_t row_wg;       /* work-group size of one-item-per-row kernels (gather, loss, sgd) */
+    int output_rows;     /* rows per output_step work-item (OUTPUT_ROWS in loss.cl) */
     int gather_rows;     /* GATHER_ROWS: one work-item per image row (CPU devices) */
     cl_mem dummy;        /* bound to kernel arguments a call does not use */
     gemm_variant forced;    /* GEMM_AUTO unless a test forces one */
@@ -355,7 +356,8 @@ static mc_status cl_output_step(backend *be, const output_step_args *a)
                    ARG(w_len),  ARG(b),      ARG(b_off), ARG(classes), ARG(count), ARG(y),
                    ARG(y_off),  ARG(scale),  ARG(d),     ARG(d_off),  ARG(dh),    ARG(dh_off),
                    ARG(has_dh), ARG(act),    ARG(l),     ARG(l_off),  ARG(c),     ARG(c_off)};
-    size_t global[1] = {(size_t)a->count}, local[1] = {cb->row_wg};
+    size_t global[1] = {(size_t)(a->count + cb->output_rows - 1) / cb->output_rows},
+           local[1] = {cb->output_rows > 1 ? 2 : cb->row_wg};
     return launch(cb, K_OUTPUT_STEP, args, 24, 1, global, local);
 }
 
@@ -442,7 +444,7 @@ static mc_status cl_sparse_forward(backend *be, const sparse_forward_args *a)
                    ARG(bias),  ARG(bias_off), ARG(act),  ARG(px),    ARG(off),   ARG(idx),
                    ARG(start), ARG(rows),    ARG(y),     ARG(y_off), ARG(has_y), ARG(lab),
                    ARG(has_labels)};
-    size_t global[2] = {(size_t)(n + 127) / 128, (size_t)rows}, local[2] = {1, 4};
+    size_t global[2] = {(size_t)rows, (size_t)(n + 127) / 128}, local[2] = {4, 1};
     return launch(cb, K_CSR_FORWARD, args, 19, 2, global, local);
 }
 
@@ -688,11 +690,13 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, const cl_tunin
         return st;
     char options[256];
     cb->gather_rows = cpu_paths;
+    /* CPU devices: four rows side by side hide the FMA latency of each row's logit sums */
+    cb->output_rows = cpu_paths ? 4 : 1;
     snprintf(options, sizeof options,
              "-cl-std=CL1.2 -DSUM_WG=%zu -DSEQ_WG=%zu -DRB_TM=%d -DGATHER_ROWS=%d -DGT_TS=%d "
-             "-DGT_WPT=%d -DSG_CHUNKS=%d -DPIXEL_BANDS=%d",
+             "-DGT_WPT=%d -DSG_CHUNKS=%d -DPIXEL_BANDS=%d -DOUTPUT_ROWS=%d",
              cb->sum_wg, cb->seq_wg, cb->tuning.rb_tm, cb->gather_rows, cb->tuning.gt_ts,
-             cb->tuning.gt_wpt, SPARSE_GRAD_COLS / 16, PIXEL_BANDS);
+             cb->tuning.gt_wpt, SPARSE_GRAD_COLS / 16, PIXEL_BANDS, cb->output_rows);
     st = ocl_build(cb->context, d->device, text, options, &cb->program, err);
     free(text);
     if (st)

@@ -11,7 +11,7 @@
  * probs_rows writes p or o for display.
  *
  * output_step: the last layer, the loss and the first step back in one pass per row, for
- * classes <= 16 (one float16 holds a row of logits):
+ * classes <= 16 (one float16 holds a row of logits), OUTPUT_ROWS rows per work-item:
  *   z = h · W + b;  loss, correct, delta_out as loss_rows;
  *   delta_hidden = (delta_out · Wᵀ) ⊙ act'(h)  (has_dh)
  * W (hidden, classes) is read 16 wide per row; rows whose 16 floats would leave W's
@@ -126,44 +126,74 @@ inline float16 output_delta(int kind, float16 zv, int classes, int y, float scal
 }
 
 /*
- * output_step for one row: z = h·W + b from the row hr of h, its loss, hit and delta_out
- * row, and (dhr != 0) the row of delta_hidden. Shared by output_step and the fused first
- * and last layer (csr_forward_output in sparse_input.cl), so both compute alike.
+ * output_step for `valid` (1 .. R) consecutive rows from row i of h, R (<= 4) a constant at
+ * every call: z = h·W + b, the loss, hit and delta_out row, and (dh != 0) the row of
+ * delta_hidden. Each row's sums run in the same order whatever R is; R rows side by side
+ * give the FMA chains (one per row, `hidden` long) independent work to overlap. Rows past
+ * `valid` are computed from row i + valid - 1 and never stored. Shared by output_step and
+ * the fused first and last layer (csr_forward_output in sparse_input.cl), so all compute
+ * alike.
  */
-inline void output_row(int kind, global const float *hr, int hidden, global const float *w,
-                       int w_len, global const float *b, int classes, int y, float scale,
-                       global float *delta, global float *dhr, int hidden_act,
-                       global float *loss, global int *correct)
+__attribute__((always_inline)) inline void
+output_rows(const int R, int valid, int kind, global const float *h, int i, int hidden,
+            global const float *w, int w_len, global const float *b, int classes,
+            global const int *labels, float scale, global float *delta, global float *dh,
+            int hidden_act, global float *loss, global int *correct)
 {
+    global const float *hr[4]; /* R <= 4 */
+#pragma unroll
+    for (int r = 0; r < R; r++)
+        hr[r] = h + (i + min(r, valid - 1)) * hidden;
     /* rows p < p_fast of W can be read 16 wide without leaving the buffer */
     int p_fast = w_len < 16 ? 0 : min(hidden, (w_len - 16) / classes + 1);
-    float16 z = load16_bounded(b, classes);
+    float16 bias = load16_bounded(b, classes), z[4];
+#pragma unroll
+    for (int r = 0; r < R; r++)
+        z[r] = bias;
     for (int p = 0; p < hidden; p++) {
         float16 wr = p < p_fast ? vload16(0, w + p * classes)
                                 : load16_bounded(w + p * classes, w_len - p * classes);
-        z = fma((float16)hr[p], wr, z);
+#pragma unroll
+        for (int r = 0; r < R; r++)
+            z[r] = fma((float16)hr[r][p], wr, z[r]);
     }
-    float l;
-    int hit;
-    float16 d = output_delta(kind, z, classes, y, scale, &l, &hit);
-    *loss = l;
-    *correct = hit;
-    float dd[16];
-    vstore16(d, 0, dd);
-    for (int c = 0; c < classes; c++)
-        delta[c] = dd[c];
-    if (!dhr)
+    float16 d[4];
+#pragma unroll
+    for (int r = 0; r < R; r++) {
+        float l;
+        int hit;
+        d[r] = output_delta(kind, z[r], classes, labels[i + min(r, valid - 1)], scale, &l, &hit);
+        if (r < valid) {
+            loss[i + r] = l;
+            correct[i + r] = hit;
+            float dd[16];
+            vstore16(d[r], 0, dd);
+            for (int c = 0; c < classes; c++)
+                delta[(i + r) * classes + c] = dd[c];
+        }
+    }
+    if (!dh)
         return;
     for (int p = 0; p < hidden; p++) {
         float16 wr = p < p_fast ? vload16(0, w + p * classes)
                                 : load16_bounded(w + p * classes, w_len - p * classes);
-        float16 v = d * wr;
-        float8 s8 = v.lo + v.hi;
-        float4 s4 = s8.lo + s8.hi;
-        float2 s2 = s4.lo + s4.hi;
-        dhr[p] = (s2.x + s2.y) * act_grad_from_output(hidden_act, hr[p]);
+#pragma unroll
+        for (int r = 0; r < R; r++) {
+            float16 v = d[r] * wr;
+            float8 s8 = v.lo + v.hi;
+            float4 s4 = s8.lo + s8.hi;
+            float2 s2 = s4.lo + s4.hi;
+            if (r < valid)
+                dh[(i + r) * hidden + p] =
+                    (s2.x + s2.y) * act_grad_from_output(hidden_act, hr[r][p]);
+        }
     }
 }
+
+/* Rows per output_step work-item (the host passes 4 for CPU devices, 1 for GPUs) */
+#ifndef OUTPUT_ROWS
+#define OUTPUT_ROWS 1
+#endif
 
 kernel void output_step(int kind, global const float *h, int h_off, int hidden,
                         global const float *W, int w_off, int w_len, global const float *b,
@@ -172,11 +202,10 @@ kernel void output_step(int kind, global const float *h, int h_off, int hidden,
                         global float *dh, int dh_off, int has_dh, int hidden_act,
                         global float *loss, int loss_off, global int *correct, int correct_off)
 {
-    int i = get_global_id(0);
+    int i = get_global_id(0) * OUTPUT_ROWS;
     if (i >= count)
         return;
-    output_row(kind, h + h_off + i * hidden, hidden, W + w_off, w_len, b + b_off, classes,
-               labels[labels_off + i], scale, delta + delta_off + i * classes,
-               has_dh ? dh + dh_off + i * hidden : 0, hidden_act, loss + loss_off + i,
-               correct + correct_off + i);
+    output_rows(OUTPUT_ROWS, min(OUTPUT_ROWS, count - i), kind, h + h_off, i, hidden, W + w_off,
+                w_len, b + b_off, classes, labels + labels_off, scale, delta + delta_off,
+                has_dh ? dh + dh_off : 0, hidden_act, loss + loss_off, correct + correct_off);
 }

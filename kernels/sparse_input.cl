@@ -11,15 +11,19 @@
  *
  * csr_forward: out[p][j] = act(sum_q x_p[q] W[q][j] + b[j]); y[p] = label of image p
  *   (gather_batch's label copy, so a training step needs no gather). One work-item per
- *   (128 columns, batch row) keeps its row in eight float16 accumulators; each listed
- *   pixel streams W's row q once. Global size (ceil(n/128), rows).
+ *   (batch row, 128 columns) keeps its row in eight float16 accumulators; each listed
+ *   pixel streams W's row q once. Global size (rows, ceil(n/128)): the batch rows of one
+ *   column block run one after another, while that block of W is in the cache.
  * csr_weight_grad: [dW; db] (+)= [X, 1]ᵀ · δ        X (rows, dim), δ (rows, n)
  *   One work-item per (SG_COLS columns j0.., pixel band) owns those rows and columns of
  *   [dW; db] (the last band also the bias row): for each batch row p in order it adds
  *   x_p[q] δ[p][j] into its sum for (q, j) over p's listed pixels q in the band (a fifth
  *   of the dense product's work), in a compact block of the scratch buffer (rows of
- *   SG_COLS floats from scratch + j0 * (dim + 1), small enough for the L1 cache); then
- *   out = sum, or sum + out with accumulate (the GEMM's beta = 1).
+ *   SG_COLS floats from scratch + j0 * (dim + 1)); then out = sum, or sum + out with
+ *   accumulate (the GEMM's beta = 1). The host sets SG_COLS to 128 (SG_CHUNKS 8): one
+ *   decoded pixel then feeds eight FMAs, and a block's rows are whole 512-byte runs
+ *   (with 32 columns, csr_backward_sgd's reads of params and velocity at dW's row stride
+ *   cost more than the update itself).
  *   Global size (ceil(n / SG_COLS), PIXEL_BANDS).
  */
 
@@ -94,7 +98,7 @@ kernel void csr_forward(global float *out, int out_off, int n, global const floa
                         global const int *index, int start, int rows, global int *y, int y_off,
                         int has_y, global const uchar *labels, int has_labels)
 {
-    int j0 = get_global_id(0) * 128, p = get_global_id(1);
+    int j0 = get_global_id(1) * 128, p = get_global_id(0);
     if (p >= rows || j0 >= n)
         return;
     int img = index[start + p];
@@ -105,8 +109,9 @@ kernel void csr_forward(global float *out, int out_off, int n, global const floa
 }
 
 /*
- * csr_forward_output: csr_forward, then output_step (loss.cl) on the row just computed,
- * for a network of one hidden layer of n <= 128 units (one work-item holds a whole row):
+ * csr_forward_output: csr_forward, then output_step (output_rows in loss.cl) on the row
+ * just computed, for a network of one hidden layer of n <= 128 units (one work-item
+ * holds a whole row):
  *   h = act(X · W + b); y = label; z = h · W2 + b2; loss, correct, delta_out;
  *   delta_hidden = (delta_out · W2ᵀ) ⊙ act'(h)
  * Results equal csr_forward followed by output_step. One work-item per batch row,
@@ -130,11 +135,10 @@ kernel void csr_forward_output(global float *out, int out_off, int n, global con
     global float *h = out + out_off + p * n;
     csr_row_block(h, n, 0, W, w_off, w_len, bias, bias_off, act, pixels,
                   offsets[img * PIXEL_BANDS], offsets[(img + 1) * PIXEL_BANDS]);
-    int label = has_labels ? (int)labels[img] : 0;
-    y[y_off + p] = label;
-    output_row(kind, h, n, W2 + w2_off, w2_len, b2 + b2_off, classes, label, scale,
-               delta + delta_off + p * classes, dh + dh_off + p * n, hidden_act, loss + loss_off + p,
-               correct + correct_off + p);
+    y[y_off + p] = has_labels ? (int)labels[img] : 0;
+    output_rows(1, 1, kind, out + out_off, p, n, W2 + w2_off, w2_len, b2 + b2_off, classes,
+                y + y_off, scale, delta + delta_off, dh + dh_off, hidden_act, loss + loss_off,
+                correct + correct_off);
 }
 
 #ifndef SG_CHUNKS

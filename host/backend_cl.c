@@ -444,7 +444,8 @@ static mc_status cl_sparse_forward(backend *be, const sparse_forward_args *a)
                    ARG(bias),  ARG(bias_off), ARG(act),  ARG(px),    ARG(off),   ARG(idx),
                    ARG(start), ARG(rows),    ARG(y),     ARG(y_off), ARG(has_y), ARG(lab),
                    ARG(has_labels)};
-    size_t global[2] = {(size_t)rows, (size_t)(n + 127) / 128}, local[2] = {4, 1};
+    size_t cols = n >= 256 ? 256 : 128; /* csr_forward's block of columns */
+    size_t global[2] = {(size_t)rows, ((size_t)n + cols - 1) / cols}, local[2] = {4, 1};
     return launch(cb, K_CSR_FORWARD, args, 19, 2, global, local);
 }
 

@@ -54,15 +54,16 @@ inline void rb_store(float16 v, int valid, int i, int j0, global float *C, int c
 /*
  * One RB_TM x (16 * chunks) tile of NN (trans_a 0), TN (trans_a 1) or, gathering B's
  * columns, NT (trans_b 1); chunks is 1 or 2 and ones says whether the tile holds the
- * implicit ones row. All four are constants in every caller, so the compiler
- * specialises the loops.
+ * implicit ones row. All four are constants in every caller and the function is always
+ * inlined, so the compiler specialises the loops (pocl does not inline it by itself, and
+ * runtime flags between the FMAs of the inner loop cost a third of the speed).
  */
-__attribute__((always_inline)) inline void rb_tile(const int trans_a, const int trans_b, const int chunks, const int ones,
-                    int i0, int j0, int m, int n, int k, global const float *A, int a_off,
-                    int lda, global const float *B, int b_off, int ldb, int b_len,
-                    global float *C, int c_off, int ldc, float alpha, float beta, int epi,
-                    global const float *bias, int bias_off, int act, global const float *aux,
-                    int aux_off, int ldaux)
+static __attribute__((always_inline)) inline void
+rb_tile(const int trans_a, const int trans_b, const int chunks, const int ones, int i0, int j0,
+        int m, int n, int k, global const float *A, int a_off, int lda, global const float *B,
+        int b_off, int ldb, int b_len, global float *C, int c_off, int ldc, float alpha,
+        float beta, int epi, global const float *bias, int bias_off, int act,
+        global const float *aux, int aux_off, int ldaux)
 {
     float16 acc0[RB_TM], acc1[RB_TM];
     int row[RB_TM];
@@ -120,11 +121,12 @@ __attribute__((always_inline)) inline void rb_tile(const int trans_a, const int 
 
 /* Dispatches a work-item's tile to the specialisation it needs: one or two chunks, and
  * the implicit ones row only in the tile that holds row m-1. */
-__attribute__((always_inline)) inline void rb_body(const int trans_a, const int trans_b, int a_ones, int m, int n, int k,
-                    global const float *A, int a_off, int lda, global const float *B, int b_off,
-                    int ldb, int b_len, global float *C, int c_off, int ldc, float alpha,
-                    float beta, int epi, global const float *bias, int bias_off, int act,
-                    global const float *aux, int aux_off, int ldaux)
+static __attribute__((always_inline)) inline void
+rb_body(const int trans_a, const int trans_b, int a_ones, int m, int n, int k,
+        global const float *A, int a_off, int lda, global const float *B, int b_off, int ldb,
+        int b_len, global float *C, int c_off, int ldc, float alpha, float beta, int epi,
+        global const float *bias, int bias_off, int act, global const float *aux, int aux_off,
+        int ldaux)
 {
     int j0 = get_global_id(0) * 32, i0 = get_global_id(1) * RB_TM;
     if (i0 >= m || j0 >= n)

@@ -134,7 +134,7 @@ inline float16 output_delta(int kind, float16 zv, int classes, int y, float scal
  * the fused first and last layer (csr_forward_output in sparse_input.cl), so all compute
  * alike.
  */
-__attribute__((always_inline)) inline void
+static __attribute__((always_inline)) inline void
 output_rows(const int R, int valid, int kind, global const float *h, int i, int hidden,
             global const float *w, int w_len, global const float *b, int classes,
             global const int *labels, float scale, global float *delta, global float *dh,

@@ -398,38 +398,21 @@ static mc_status sparse_first_layer(trainer *t, buf *index, int start, int rows)
  *                                                   pixel lists)
  *   delta[l] = (delta[l+1] · W_lᵀ) ⊙ act'(act[l])      for l >= 1, unless have_delta_last
  *                                                       says delta[L-1] is already there
- * With first_update (sparse_input, not accumulating), layer 0's gradient is not stored:
- * sparse_backward_sgd applies it to [W_0; b_0] at once with first_update's settings.
+ * With `update` (sgd over all parameters; sparse_input, not accumulating), the step's
+ * update is done here too: the layers after the first right after their gradients, the
+ * first layer's fused with its gradient (sparse_backward_sgd), so its gradient is never
+ * stored. The products are ordered so that each gradient is still in the cache when
+ * the update reads it.
  */
 static mc_status backward(trainer *t, buf *index, int start, int rows, int accumulate,
-                          int have_delta_last, const sgd_args *first_update)
+                          int have_delta_last, const sgd_args *update)
 {
     const mlp_spec *s = &t->spec;
-    for (int l = s->n_layers - 1; l >= 0; l--) {
+    size_t first_end = ((size_t)s->sizes[0] + 1) * s->sizes[1]; /* [W_0; b_0] */
+    mc_status st = MC_OK;
+    for (int l = s->n_layers - 1; !st && l >= 1; l--) {
         int in = s->sizes[l], out = s->sizes[l + 1];
-        mc_status st;
-        if (l == 0 && t->sparse_input) {
-            sparse_grad_args sg = {bref_at(t->grads, 0), bref_at(t->delta[1], 0), out, rows, in,
-                                   train_pixel_lists(t), bref_at(index, 0), start, accumulate,
-                                   bref_at(t->grad_scratch, 0)};
-            if (first_update) {
-                sparse_backward_sgd_args b = {sg, bref_at(NULL, 0), bref_at(NULL, 0), 0,
-                                              *first_update};
-                b.sgd.n = ((size_t)in + 1) * out;
-                st = t->op->sparse_backward_sgd(t->be, &b);
-            } else {
-                st = t->op->sparse_grad(t->be, &sg);
-            }
-        } else {
-            gemm_args dw = {.trans_a = 1, .a_ones_row = 1, .m = in + 1, .n = out, .k = rows,
-                            .a = bref_at(t->act[l], 0), .lda = in,
-                            .b = bref_at(t->delta[l + 1], 0), .ldb = out,
-                            .c = bref_at(t->grads, mlp_weight_offset(s, l)), .ldc = out,
-                            .alpha = 1.0f, .beta = accumulate ? 1.0f : 0.0f,
-                            .epilogue = EPI_NONE};
-            st = t->op->gemm(t->be, &dw);
-        }
-        if (!st && l > 0 && !(have_delta_last && l == s->n_layers - 1)) {
+        if (!(have_delta_last && l == s->n_layers - 1)) {
             gemm_args dx = {.trans_b = 1, .m = rows, .n = in, .k = out,
                             .a = bref_at(t->delta[l + 1], 0), .lda = out,
                             .b = bref_at(t->params, mlp_weight_offset(s, l)), .ldb = out,
@@ -438,10 +421,38 @@ static mc_status backward(trainer *t, buf *index, int start, int rows, int accum
                             .aux = bref_at(t->act[l], 0), .ldaux = in};
             st = t->op->gemm(t->be, &dx);
         }
-        if (st)
-            return st;
+        gemm_args dw = {.trans_a = 1, .a_ones_row = 1, .m = in + 1, .n = out, .k = rows,
+                        .a = bref_at(t->act[l], 0), .lda = in,
+                        .b = bref_at(t->delta[l + 1], 0), .ldb = out,
+                        .c = bref_at(t->grads, mlp_weight_offset(s, l)), .ldc = out,
+                        .alpha = 1.0f, .beta = accumulate ? 1.0f : 0.0f, .epilogue = EPI_NONE};
+        if (!st)
+            st = t->op->gemm(t->be, &dw);
     }
-    return MC_OK;
+    if (!st && update) { /* every layer after the first: its gradient is complete */
+        sgd_args rest = *update;
+        rest.params.off += first_end, rest.grads.off += first_end;
+        rest.velocity.off += first_end, rest.n -= first_end;
+        st = t->op->sgd(t->be, &rest);
+    }
+    if (st)
+        return st;
+    int in = s->sizes[0], out = s->sizes[1];
+    if (t->sparse_input) {
+        sparse_grad_args sg = {bref_at(t->grads, 0), bref_at(t->delta[1], 0), out, rows, in,
+                               train_pixel_lists(t), bref_at(index, 0), start, accumulate,
+                               bref_at(t->grad_scratch, 0)};
+        if (!update)
+            return t->op->sparse_grad(t->be, &sg);
+        sparse_backward_sgd_args b = {sg, bref_at(NULL, 0), bref_at(NULL, 0), 0, *update};
+        b.sgd.n = first_end;
+        return t->op->sparse_backward_sgd(t->be, &b);
+    }
+    gemm_args dw = {.trans_a = 1, .a_ones_row = 1, .m = in + 1, .n = out, .k = rows,
+                    .a = bref_at(t->act[0], 0), .lda = in, .b = bref_at(t->delta[1], 0),
+                    .ldb = out, .c = bref_at(t->grads, 0), .ldc = out, .alpha = 1.0f,
+                    .beta = accumulate ? 1.0f : 0.0f, .epilogue = EPI_NONE};
+    return t->op->gemm(t->be, &dw);
 }
 
 mc_status trainer_begin_epoch(trainer *t, rng *r)
@@ -466,13 +477,13 @@ static mc_status gather(trainer *t, const device_set *set, buf *index, int start
  * `first` (in chunks of chunk_rows, accumulated), into t->grads. Per-image losses and hits
  * land in the stats buffers at [first, first + count).
  * With `update` (not NULL; sgd over all parameters) and the first layer from the pixel
- * lists in one chunk, part of the update is done here, fused with the backward pass
- * (sparse_backward_sgd): the first layer's, or a one-hidden-layer network's whole update.
- * *updated is set to the number of leading parameters so updated (their gradients are
- * left undefined); the caller updates the rest.
+ * lists in one chunk, the step's update is done here, with the backward pass (see
+ * backward; a one-hidden-layer network's in one sparse_backward_sgd launch): *updated is
+ * then set to 1 and t->grads is left undefined; otherwise *updated is 0 and the caller
+ * updates.
  */
 static mc_status accumulate_gradients(trainer *t, buf *index, int first, int count,
-                                      const sgd_args *update, size_t *updated)
+                                      const sgd_args *update, int *updated)
 {
     const mlp_spec *s = &t->spec;
     int L = s->n_layers, classes = s->sizes[L];
@@ -481,9 +492,7 @@ static mc_status accumulate_gradients(trainer *t, buf *index, int first, int cou
     int fused = update && t->sparse_input && count <= t->chunk_rows;
     int fused_all = fused && fused_output && L == 2; /* backward + SGD in one launch */
     if (updated)
-        *updated = fused_all ? t->n_params
-                   : fused   ? ((size_t)s->sizes[0] + 1) * s->sizes[1]
-                             : 0;
+        *updated = fused;
     mc_status st = MC_OK;
     for (int done = 0; !st && done < count; done += t->chunk_rows) {
         int rows = count - done < t->chunk_rows ? count - done : t->chunk_rows;
@@ -585,15 +594,11 @@ mc_status trainer_step(trainer *t, int step)
     int rows_in_step = t->train.n - first < t->batch ? t->train.n - first : t->batch;
     sgd_args u = {bref_at(t->params, 0), bref_at(t->grads, 0), bref_at(t->velocity, 0),
                   t->n_params, t->cfg.lr, t->cfg.momentum, t->cfg.weight_decay};
-    size_t done = 0; /* leading parameters updated with the backward pass */
+    int updated = 0;
     mc_status st = accumulate_gradients(t, t->index, first, rows_in_step,
-                                        t->cfg.unfused ? NULL : &u, &done);
-    if (!st && done < t->n_params) {
-        sgd_args rest = {bref_at(t->params, done), bref_at(t->grads, done),
-                         bref_at(t->velocity, done), t->n_params - done, t->cfg.lr,
-                         t->cfg.momentum, t->cfg.weight_decay};
-        st = t->op->sgd(t->be, &rest);
-    }
+                                        t->cfg.unfused ? NULL : &u, &updated);
+    if (!st && !updated)
+        st = t->op->sgd(t->be, &u);
     return st;
 }
 

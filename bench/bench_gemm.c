@@ -8,7 +8,8 @@
  * every contender in turn (calls enqueued back to back for 0.1 s, wall time / calls, so
  * launch costs count); each contender's best round is reported. Interleaving and best-of
  * keep a shared machine's drifting speed from favouring whoever ran in a fast moment.
- * Prints: variant | shape | ms | GFLOP/s.
+ * Prints the launch floor (the cost of the smallest kernel, timed the same way), then
+ * variant | shape | ms | GFLOP/s.
  * usage: bench_gemm [--device SPEC] [--all] [--shape MxNxK:TT ...]   (TT: NN, NT, TN)
  * (--all also times the naive and tiled kernels on shapes over 5e7 multiply-adds)
  */
@@ -150,6 +151,41 @@ static void openblas_wait(void *p) { (void)p; }
 
 static int all_variants; /* --all: time the general kernels on big shapes too */
 
+/* The launch floor: the smallest kernel there is (sgd_update on 16 floats). */
+typedef struct {
+    backend *be;
+    sgd_args u;
+} floor_ctx;
+static void floor_run(void *p)
+{
+    floor_ctx *c = p;
+    c->be->ops->sgd(c->be, &c->u);
+}
+static void floor_wait(void *p)
+{
+    floor_ctx *c = p;
+    c->be->ops->finish(c->be);
+}
+
+/*
+ * Prints the device's cost per launch of a kernel that does next to nothing, enqueued and
+ * waited for as the GEMMs are: no product can take less on this device.
+ */
+static void bench_launch_floor(backend *cl)
+{
+    buf *b[3] = {NULL, NULL, NULL};
+    for (int i = 0; i < 3; i++)
+        if (cl->ops->alloc(cl, 64, &b[i]))
+            return;
+    floor_ctx f = {cl, {bref_at(b[0], 0), bref_at(b[1], 0), bref_at(b[2], 0), 16, 0.01f, 0.9f, 0}};
+    contender c = {"launch", floor_run, floor_wait, &f, 0};
+    for (int round = 0; round < ROUNDS; round++)
+        time_round(&c);
+    printf("launch floor (sgd_update on 16 floats, timed as the products): %.3f ms\n", c.best_ms);
+    for (int i = 0; i < 3; i++)
+        cl->ops->release(cl, b[i]);
+}
+
 static int bench_shape(backend *cpu, backend *cl, const shape *s, rng *r)
 {
     int ar, ac, br, bc, bad = 0;
@@ -257,6 +293,7 @@ int main(int argc, char **argv)
 #ifdef MNISTCL_HAVE_OPENBLAS
     printf("OpenBLAS: %s, %d threads\n", openblas_get_config(), openblas_get_num_threads());
 #endif
+    bench_launch_floor(cl);
     printf("%-10s | %-17s | %-24s | %8s | %7s\n", "variant", "shape (MxNxK)", "role", "ms",
            "GFLOP/s");
     rng r;

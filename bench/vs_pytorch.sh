@@ -6,7 +6,8 @@
 # do not fight PyTorch's own), with 1 and with 2 threads; the faster counts.
 # Each side's time is the median seconds per epoch over ROUNDS runs, leaving out epoch 1
 # (kernel compilation, allocator warm-up). Prints both, the ratio mnistcl/PyTorch and
-# both test accuracies.
+# both test accuracies, and each round's own ratio (this machine's speed drifts within
+# minutes, so a round's three runs are the closest comparison there is).
 # usage: bench/vs_pytorch.sh [LAYERS] [EPOCHS] [ROUNDS] [DEVICE]   (from the repository root)
 #        e.g. bench/vs_pytorch.sh 784,1024,1024,10 2 2
 set -euo pipefail
@@ -21,7 +22,7 @@ py=/usr/bin/python3
 [ "$epochs" -ge 2 ] || { echo "EPOCHS must be at least 2 (epoch 1 is warm-up)" >&2; exit 1; }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-ours=() torch1=() torch2=()
+ours=() torch1=() torch2=() ratios=()
 for r in $(seq 1 "$rounds"); do
     out=$("$bin" train --layers "$layers" --epochs "$epochs" --batch 128 --lr 0.05 \
         --momentum 0.9 --device "$device")
@@ -35,7 +36,12 @@ for r in $(seq 1 "$rounds"); do
         if [ "$t" = 1 ]; then torch1+=("${times[@]}"); acc1=$(awk '/^test accuracy/ {print $3}' <<<"$out")
         else torch2+=("${times[@]}"); acc2=$(awk '/^test accuracy/ {print $3}' <<<"$out"); fi
     done
-    echo "round $r: mnistcl ${ours[*]: -$((epochs - 1))} | torch 1 thread ${torch1[*]: -$((epochs - 1))} | torch 2 threads ${torch2[*]: -$((epochs - 1))}"
+    o=$(median "${ours[@]: -$((epochs - 1))}")
+    p1=$(median "${torch1[@]: -$((epochs - 1))}")
+    p2=$(median "${torch2[@]: -$((epochs - 1))}")
+    ratio=$(awk -v m="$o" -v a="$p1" -v b="$p2" 'BEGIN { printf "%.2f", m / (a < b ? a : b) }')
+    ratios+=("$ratio")
+    echo "round $r: mnistcl ${ours[*]: -$((epochs - 1))} | torch 1 thread ${torch1[*]: -$((epochs - 1))} | torch 2 threads ${torch2[*]: -$((epochs - 1))} | ratio $ratio"
 done
 m=$(median "${ours[@]}")
 t1=$(median "${torch1[@]}")
@@ -48,3 +54,4 @@ echo "$layers, batch 128, SGD lr 0.05 momentum 0.9, $epochs epochs; median s/epo
 echo "  mnistcl ($our_dev): $m s/epoch, test accuracy $our_acc%"
 echo "  PyTorch 1 thread: $t1 s/epoch; 2 threads: $t2 s/epoch; best: $best_threads thread(s), test accuracy $best_acc%"
 awk -v m="$m" -v b="$best" 'BEGIN { printf "  ratio mnistcl/PyTorch: %.2f (goal: at most 0.6)\n", m / b }'
+echo "  per-round ratios (each round's three runs are minutes apart): ${ratios[*]}; median $(median "${ratios[@]}")"

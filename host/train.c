@@ -429,7 +429,7 @@ static mc_status backward(trainer *t, buf *index, int start, int rows, int accum
         if (!st)
             st = t->op->gemm(t->be, &dw);
     }
-    if (!st && update) { /* every layer after the first: its gradient is complete */
+    if (!st && update && update->n > first_end) { /* the layers after the first */
         sgd_args rest = *update;
         rest.params.off += first_end, rest.grads.off += first_end;
         rest.velocity.off += first_end, rest.n -= first_end;
@@ -452,7 +452,13 @@ static mc_status backward(trainer *t, buf *index, int start, int rows, int accum
                     .a = bref_at(t->act[0], 0), .lda = in, .b = bref_at(t->delta[1], 0),
                     .ldb = out, .c = bref_at(t->grads, 0), .ldc = out, .alpha = 1.0f,
                     .beta = accumulate ? 1.0f : 0.0f, .epilogue = EPI_NONE};
-    return t->op->gemm(t->be, &dw);
+    st = t->op->gemm(t->be, &dw);
+    if (!st && update) { /* gathered first layer: its update after its gradient */
+        sgd_args head = *update;
+        head.n = first_end;
+        st = t->op->sgd(t->be, &head);
+    }
+    return st;
 }
 
 mc_status trainer_begin_epoch(trainer *t, rng *r)

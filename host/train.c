@@ -390,6 +390,28 @@ static mc_status sparse_first_layer(trainer *t, buf *index, int start, int rows)
     return t->op->sparse_forward(t->be, &a);
 }
 
+/* The arguments of the first layer's [dW_0; db_0] (+)= [X, 1]ᵀ · delta[1] from the lists. */
+static sparse_grad_args sparse_first_grad_args(trainer *t, buf *index, int start, int rows,
+                                               int accumulate)
+{
+    sparse_grad_args sg = {bref_at(t->grads, 0), bref_at(t->delta[1], 0), t->spec.sizes[1],
+                           rows, t->spec.sizes[0], train_pixel_lists(t), bref_at(index, 0),
+                           start, accumulate, bref_at(t->grad_scratch, 0)};
+    return sg;
+}
+
+/* [dW_l; db_l] (+)= [act[l], 1]ᵀ · delta[l+1] as one GEMM (b_l follows W_l in memory). */
+static mc_status weight_gradient(trainer *t, int l, int rows, int accumulate)
+{
+    const mlp_spec *s = &t->spec;
+    int in = s->sizes[l], out = s->sizes[l + 1];
+    gemm_args dw = {.trans_a = 1, .a_ones_row = 1, .m = in + 1, .n = out, .k = rows,
+                    .a = bref_at(t->act[l], 0), .lda = in, .b = bref_at(t->delta[l + 1], 0),
+                    .ldb = out, .c = bref_at(t->grads, mlp_weight_offset(s, l)), .ldc = out,
+                    .alpha = 1.0f, .beta = accumulate ? 1.0f : 0.0f, .epilogue = EPI_NONE};
+    return t->op->gemm(t->be, &dw);
+}
+
 /*
  * Gradients from delta[L] back to the first layer, on `rows` rows whose images are
  * index[start ...]:
@@ -421,13 +443,8 @@ static mc_status backward(trainer *t, buf *index, int start, int rows, int accum
                             .aux = bref_at(t->act[l], 0), .ldaux = in};
             st = t->op->gemm(t->be, &dx);
         }
-        gemm_args dw = {.trans_a = 1, .a_ones_row = 1, .m = in + 1, .n = out, .k = rows,
-                        .a = bref_at(t->act[l], 0), .lda = in,
-                        .b = bref_at(t->delta[l + 1], 0), .ldb = out,
-                        .c = bref_at(t->grads, mlp_weight_offset(s, l)), .ldc = out,
-                        .alpha = 1.0f, .beta = accumulate ? 1.0f : 0.0f, .epilogue = EPI_NONE};
         if (!st)
-            st = t->op->gemm(t->be, &dw);
+            st = weight_gradient(t, l, rows, accumulate);
     }
     if (!st && update && update->n > first_end) { /* the layers after the first */
         sgd_args rest = *update;
@@ -437,22 +454,15 @@ static mc_status backward(trainer *t, buf *index, int start, int rows, int accum
     }
     if (st)
         return st;
-    int in = s->sizes[0], out = s->sizes[1];
     if (t->sparse_input) {
-        sparse_grad_args sg = {bref_at(t->grads, 0), bref_at(t->delta[1], 0), out, rows, in,
-                               train_pixel_lists(t), bref_at(index, 0), start, accumulate,
-                               bref_at(t->grad_scratch, 0)};
+        sparse_grad_args sg = sparse_first_grad_args(t, index, start, rows, accumulate);
         if (!update)
             return t->op->sparse_grad(t->be, &sg);
         sparse_backward_sgd_args b = {sg, bref_at(NULL, 0), bref_at(NULL, 0), 0, *update};
         b.sgd.n = first_end;
         return t->op->sparse_backward_sgd(t->be, &b);
     }
-    gemm_args dw = {.trans_a = 1, .a_ones_row = 1, .m = in + 1, .n = out, .k = rows,
-                    .a = bref_at(t->act[0], 0), .lda = in, .b = bref_at(t->delta[1], 0),
-                    .ldb = out, .c = bref_at(t->grads, 0), .ldc = out, .alpha = 1.0f,
-                    .beta = accumulate ? 1.0f : 0.0f, .epilogue = EPI_NONE};
-    st = t->op->gemm(t->be, &dw);
+    st = weight_gradient(t, 0, rows, accumulate);
     if (!st && update) { /* gathered first layer: its update after its gradient */
         sgd_args head = *update;
         head.n = first_end;
@@ -544,14 +554,9 @@ static mc_status accumulate_gradients(trainer *t, buf *index, int first, int cou
             st = t->op->loss(t->be, &la);
         }
         if (!st && fused_all) {
-            sparse_backward_sgd_args b = {
-                {bref_at(t->grads, 0), bref_at(t->delta[1], 0), s->sizes[1], rows, s->sizes[0],
-                 train_pixel_lists(t), bref_at(index, 0), first + done, 0,
-                 bref_at(t->grad_scratch, 0)},
-                bref_at(t->act[1], 0),
-                bref_at(t->delta[2], 0),
-                classes,
-                *update};
+            sparse_backward_sgd_args b = {sparse_first_grad_args(t, index, first + done, rows, 0),
+                                          bref_at(t->act[1], 0), bref_at(t->delta[2], 0),
+                                          classes, *update};
             st = t->op->sparse_backward_sgd(t->be, &b);
         } else if (!st) {
             st = backward(t, index, first + done, rows, done > 0, fused_output,

@@ -101,7 +101,7 @@ kernel void csr_forward(global float *out, int out_off, int n, global const floa
                         global const int *index, int start, int rows, global int *y, int y_off,
                         int has_y, global const uchar *labels, int has_labels)
 {
-    int cols = n >= 256 ? 256 : 128; /* the host's CSR_FORWARD_COLS */
+    int cols = n >= 256 ? 256 : 128; /* as cl_sparse_forward sizes the grid */
     int j0 = get_global_id(1) * cols, p = get_global_id(0);
     if (p >= rows || j0 >= n)
         return;
@@ -156,15 +156,20 @@ kernel void csr_forward_output(global float *out, int out_off, int n, global con
 
 /*
  * The sums of csr_weight_grad's work-item (columns j0 .. j0 + valid - 1, pixel band
- * `band`, rows q0 .. q_end - 1 of [dW; db]) into its compact block of scratch, which it
- * returns: row q's SG_COLS sums at block + q * SG_COLS.
+ * `band`) into its compact block of scratch, which it returns: row q's SG_COLS sums at
+ * block + q * SG_COLS for its rows *q0 .. *q_end - 1 of [dW; db] (the band's pixel
+ * indices; the last band also has the bias row, dim).
  */
 inline global float *sg_accumulate(global float *scratch, global const float *delta,
                                    int delta_off, int n, int rows, int dim,
                                    global const uint *pixels, global const int *offsets,
                                    global const int *index, int start, int j0, int band,
-                                   int valid, int q0, int q_end)
+                                   int valid, int *q0_out, int *q_end_out)
 {
+    int span = (dim + PIXEL_BANDS - 1) / PIXEL_BANDS;
+    int q0 = min(band * span, dim), q1 = min(q0 + span, dim);
+    int q_end = band == PIXEL_BANDS - 1 ? dim + 1 : q1;
+    *q0_out = q0, *q_end_out = q_end;
     /* this work-item's sums, compact: rows q0 .. q_end - 1 of SG_COLS floats in the
        column block's (dim + 1) x SG_COLS block of scratch (dW's own rows are n apart, and
        a power-of-two stride would crowd a few cache sets) */
@@ -207,12 +212,9 @@ kernel void csr_weight_grad(global float *out, int out_off, global float *scratc
     int j0 = get_global_id(0) * SG_COLS, band = get_global_id(1);
     if (j0 >= n || band >= PIXEL_BANDS)
         return;
-    int valid = min(SG_COLS, n - j0);
-    int span = (dim + PIXEL_BANDS - 1) / PIXEL_BANDS;
-    int q0 = min(band * span, dim), q1 = min(q0 + span, dim);
-    int q_end = band == PIXEL_BANDS - 1 ? dim + 1 : q1; /* the last band: the bias row too */
+    int valid = min(SG_COLS, n - j0), q0, q_end;
     global float *acc = sg_accumulate(scratch, delta, delta_off, n, rows, dim, pixels, offsets,
-                                      index, start, j0, band, valid, q0, q_end);
+                                      index, start, j0, band, valid, &q0, &q_end);
     /* out = sum (+ old), the GEMM's beta = 1 */
     global float *o = out + out_off + j0;
     for (int q = q0; q < q_end; q++) {
@@ -260,12 +262,9 @@ kernel void csr_backward_sgd(global float *params, int p1_off, int p2_off,
     if (j0 >= n || band > PIXEL_BANDS || (band == PIXEL_BANDS && classes == 0))
         return;
     if (band < PIXEL_BANDS) {
-        int valid = min(SG_COLS, n - j0);
-        int span = (dim + PIXEL_BANDS - 1) / PIXEL_BANDS;
-        int q0 = min(band * span, dim), q1 = min(q0 + span, dim);
-        int q_end = band == PIXEL_BANDS - 1 ? dim + 1 : q1;
+        int valid = min(SG_COLS, n - j0), q0, q_end;
         global float *acc = sg_accumulate(scratch, delta, delta_off, n, rows, dim, pixels,
-                                          offsets, index, start, j0, band, valid, q0, q_end);
+                                          offsets, index, start, j0, band, valid, &q0, &q_end);
         for (int q = q0; q < q_end; q++) {
             int at = p1_off + q * n + j0;
             for (int c = 0; c < SG_CHUNKS; c++) {

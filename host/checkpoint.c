@@ -33,7 +33,9 @@ mc_status checkpoint_save(const char *path, const mlp_spec *spec, const float *p
     }
     memcpy(v->data, velocity, n * sizeof(float));
     char text[128];
-    st_meta_add(&f, "format", "mnistcl-checkpoint");
+    for (int i = 0; i < f.n_meta; i++) /* a model's format, made a checkpoint's */
+        if (strcmp(f.meta[i].key, "format") == 0)
+            snprintf(f.meta[i].value, sizeof f.meta[i].value, "mnistcl-checkpoint");
     snprintf(text, sizeof text, "%d", progress->epoch);
     st_meta_add(&f, "epoch", text);
     snprintf(text, sizeof text, "%d", progress->step);
@@ -51,30 +53,112 @@ mc_status checkpoint_save(const char *path, const mlp_spec *spec, const float *p
             st_free(&f);
             return mc_fail(err, MC_ERR_RUNTIME, "%s: too many settings for a checkpoint", path);
         }
-    /* "format" was added twice (model, then checkpoint): keep the checkpoint's */
-    for (int i = 0; i < f.n_meta; i++)
-        if (strcmp(f.meta[i].key, "format") == 0 && strcmp(f.meta[i].value, "mnistcl") == 0) {
-            f.meta[i] = f.meta[--f.n_meta];
-            break;
-        }
     st = st_save(path, &f, err);
     st_free(&f);
     return st;
 }
 
-/* Parses a metadata integer in [lo, hi]. */
+/* Parses a metadata integer in [lo, hi]: decimal digits only (no space or sign). */
 static int meta_int(const st_file *f, const char *key, long long lo, long long hi, long long *out)
 {
     const char *v = st_meta_get(f, key);
-    if (!v)
+    if (!v || !*v || strspn(v, "0123456789") != strlen(v) || strlen(v) > 18)
         return 0;
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (end == v || *end || errno || x < lo || x > hi)
+    long long x = strtoll(v, NULL, 10);
+    if (x < lo || x > hi)
         return 0;
     *out = x;
     return 1;
+}
+
+/* Parses the 64 hex digits of the rng metadata into the four state words; 0 unless there
+ * are exactly 64 characters and every one is a hex digit. */
+static int parse_rng(const char *hex, rng *r)
+{
+    if (!hex || strlen(hex) != 64 || strspn(hex, "0123456789abcdefABCDEF") != 64)
+        return 0;
+    for (int i = 0; i < 4; i++) {
+        char part[17];
+        memcpy(part, hex + 16 * i, 16);
+        part[16] = 0;
+        r->s[i] = strtoull(part, NULL, 16);
+    }
+    return 1;
+}
+
+/* Parses epoch_loss_sum, a plain decimal number (no space, sign, inf or nan), into *out. */
+static int parse_loss(const char *text, double *out)
+{
+    if (!text || !*text || strspn(text, "0123456789.eE+-") != strlen(text) || *text == '+' ||
+        *text == '-')
+        return 0;
+    char *end;
+    errno = 0;
+    *out = strtod(text, &end);
+    return !*end && !errno && isfinite(*out);
+}
+
+/*
+ * Reads where training stood from the metadata into p and checks what can be checked
+ * without the data: epoch >= 1, step >= 0, epoch_correct >= 0, epoch_loss_sum finite and
+ * >= 0, nothing counted at step 0, and an rng state xoshiro256** can run from (not all
+ * zero, a state it never leaves). Checks against the data and the settings (steps per
+ * epoch, images seen) are the caller's.
+ */
+static mc_status parse_progress(const st_file *f, const char *path, train_progress *p,
+                                mc_error *err)
+{
+    long long epoch, step, correct;
+    double loss_sum;
+    if (!meta_int(f, "epoch", 1, 1 << 30, &epoch) || !meta_int(f, "step", 0, 1 << 30, &step) ||
+        !meta_int(f, "epoch_correct", 0, 1LL << 40, &correct) ||
+        !parse_loss(st_meta_get(f, "epoch_loss_sum"), &loss_sum))
+        return mc_fail(err, MC_ERR_DATA,
+                       "%s: epoch, step, rng, epoch_loss_sum or epoch_correct missing or malformed",
+                       path);
+    if (!parse_rng(st_meta_get(f, "rng"), &p->shuffle_rng))
+        return mc_fail(err, MC_ERR_DATA, "%s: rng is not 64 hexadecimal digits", path);
+    const uint64_t *s = p->shuffle_rng.s;
+    if (!s[0] && !s[1] && !s[2] && !s[3])
+        return mc_fail(err, MC_ERR_DATA,
+                       "%s: rng state is all zero, which xoshiro256** cannot run from", path);
+    if (step == 0 && (correct != 0 || loss_sum != 0))
+        return mc_fail(err, MC_ERR_DATA,
+                       "%s: step 0 with epoch_correct %lld and epoch_loss_sum %.17g: nothing "
+                       "is counted before the first step",
+                       path, correct, loss_sum);
+    p->epoch = (int)epoch;
+    p->step = (int)step;
+    p->loss_sum = loss_sum;
+    p->correct = correct;
+    return MC_OK;
+}
+
+/* What checkpoint_load's check before the data fills in. */
+typedef struct {
+    mlp_spec *spec;
+    train_progress *progress;
+} load_context;
+
+/*
+ * st_check_fn of checkpoint_load, run before any tensor data is read: the format, the
+ * model's metadata and tensors (model_check_st, which also checks optimizer.velocity's
+ * shape), that optimizer.velocity is there, the progress.
+ */
+static mc_status check_checkpoint(const st_file *f, const char *path, void *ctx, mc_error *err)
+{
+    load_context *c = ctx;
+    const char *format = st_meta_get(f, "format");
+    if (!format || strcmp(format, "mnistcl-checkpoint") != 0)
+        return mc_fail(err, MC_ERR_DATA, "%s: not an mnistcl checkpoint (format %.100s)", path,
+                       format ? format : "missing");
+    mc_status st = model_check_st(f, path, c->spec, err);
+    if (st)
+        return st;
+    if (!st_find(f, "optimizer.velocity"))
+        return mc_fail(err, MC_ERR_DATA, "%s: optimizer.velocity missing or not %zu values",
+                       path, mlp_param_count(c->spec));
+    return parse_progress(f, path, c->progress, err);
 }
 
 mc_status checkpoint_load(const char *path, mlp_spec *spec, float **params, float **velocity,
@@ -82,25 +166,15 @@ mc_status checkpoint_load(const char *path, mlp_spec *spec, float **params, floa
 {
     st_file f;
     *params = *velocity = NULL;
-    mc_status st = st_load(path, &f, err);
+    load_context ctx = {spec, progress};
+    mc_status st = st_load_checked(path, &f, check_checkpoint, &ctx, err);
     if (st)
         return st;
-    const char *format = st_meta_get(&f, "format");
-    if (!format || strcmp(format, "mnistcl-checkpoint") != 0) {
-        st = mc_fail(err, MC_ERR_DATA, "%s: not an mnistcl checkpoint (format %s)", path,
-                     format ? format : "missing");
-        goto out;
-    }
     st = model_from_st(&f, path, spec, params, err);
     if (st)
         goto out;
     size_t n = mlp_param_count(spec);
     const st_tensor *v = st_find(&f, "optimizer.velocity");
-    if (!v || v->ndim != 1 || v->count != n) {
-        st = mc_fail(err, MC_ERR_DATA, "%s: optimizer.velocity missing or not %zu values", path,
-                     n);
-        goto out;
-    }
     *velocity = malloc(n * sizeof(float) + 1);
     if (!*velocity) {
         st = mc_fail(err, MC_ERR_NOMEM, "out of memory");
@@ -113,32 +187,6 @@ mc_status checkpoint_load(const char *path, mlp_spec *spec, float **params, floa
         }
         (*velocity)[i] = v->data[i];
     }
-    long long epoch, step, correct;
-    const char *rng_hex = st_meta_get(&f, "rng"), *loss = st_meta_get(&f, "epoch_loss_sum");
-    char *end = NULL;
-    double loss_sum = loss ? strtod(loss, &end) : NAN;
-    if (!meta_int(&f, "epoch", 1, 1 << 30, &epoch) || !meta_int(&f, "step", 0, 1 << 30, &step) ||
-        !meta_int(&f, "epoch_correct", 0, 1LL << 40, &correct) || !rng_hex ||
-        strlen(rng_hex) != 64 || !loss || *end || !isfinite(loss_sum)) {
-        st = mc_fail(err, MC_ERR_DATA,
-                     "%s: epoch, step, rng, epoch_loss_sum or epoch_correct missing or malformed",
-                     path);
-        goto out;
-    }
-    for (int i = 0; i < 4; i++) {
-        char part[17];
-        memcpy(part, rng_hex + 16 * i, 16);
-        part[16] = 0;
-        progress->shuffle_rng.s[i] = strtoull(part, &end, 16);
-        if (*end) {
-            st = mc_fail(err, MC_ERR_DATA, "%s: rng is not 64 hexadecimal digits", path);
-            goto out;
-        }
-    }
-    progress->epoch = (int)epoch;
-    progress->step = (int)step;
-    progress->loss_sum = loss_sum;
-    progress->correct = correct;
     if (meta) {
         memset(meta, 0, sizeof *meta);
         meta->n_meta = f.n_meta;

@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include "input_file.h"
 #include "mnistcl/dataset.h"
 
 #ifndef MNISTCL_SOURCE_DIR
@@ -43,7 +45,8 @@ static long long gz_read_fully(gzFile f, uint8_t *dst, long long n)
     return got;
 }
 
-/* zlib's message for the stream's error, without the "path: " prefix zlib puts first. */
+/* zlib's message for the stream's error, without the "path: " (gzopen) or "<fd:N>: "
+ * (gzdopen) that zlib puts first. */
 static const char *gz_message(gzFile f, const char *path)
 {
     int code = 0;
@@ -55,7 +58,59 @@ static const char *gz_message(gzFile f, const char *path)
     size_t n = strlen(path);
     if (strncmp(m, path, n) == 0 && m[n] == ':' && m[n + 1] == ' ')
         m += n + 2;
+    else if (strncmp(m, "<fd:", 4) == 0 && strstr(m, ">: "))
+        m = strstr(m, ">: ") + 3; /* what gzdopen names the stream */
     return m;
+}
+
+/*
+ * Fails for the stream's pending error: a read error (Z_ERRNO) is MC_ERR_IO "cannot read",
+ * zlib running out of memory MC_ERR_NOMEM, anything else (corrupt deflate data, a wrong
+ * CRC or length, a stream cut short) MC_ERR_DATA "damaged or truncated gzip data". `where`
+ * says how far the reader got, e.g. " after 100 data bytes" (may be "").
+ */
+static mc_status gz_fail(gzFile f, const char *path, const char *where, mc_error *err)
+{
+    int code = Z_OK;
+    gzerror(f, &code);
+    const char *m = gz_message(f, path);
+    if (code == Z_ERRNO)
+        return mc_fail(err, MC_ERR_IO, "%s: cannot read%s: %s", path, where, m);
+    if (code == Z_MEM_ERROR)
+        return mc_fail(err, MC_ERR_NOMEM, "%s: out of memory while decompressing", path);
+    return mc_fail(err, MC_ERR_DATA, "%s: damaged or truncated gzip data%s: %s", path, where, m);
+}
+
+/*
+ * Reads what follows the data the header describes: MC_OK when nothing does and the
+ * stream ended cleanly (for gzip: its CRC and length trailer present and right), else
+ * MC_ERR_DATA naming the extra bytes or the damage (gz_fail).
+ */
+static mc_status idx_check_end(gzFile f, const char *path, long long total, mc_error *err)
+{
+    uint8_t extra[4096];
+    long long trailing = 0;
+    for (;;) {
+        long long r = gz_read_fully(f, extra, sizeof extra);
+        if (r < 0)
+            return gz_fail(f, path, " after the data", err);
+        if (r == 0)
+            break;
+        trailing += r;
+        if (trailing > (1LL << 30))
+            break;
+    }
+    if (trailing > 0)
+        return mc_fail(err, MC_ERR_DATA,
+                       "%s: %lld%s bytes follow the %lld data bytes its header describes", path,
+                       trailing, trailing > (1LL << 30) ? "+" : "", total);
+    /* a gzip stream cut before its trailer reads to the end with no error from gzread:
+     * zlib only records Z_BUF_ERROR ("unexpected end of file") */
+    int code = Z_OK;
+    gzerror(f, &code);
+    if (code != Z_OK)
+        return gz_fail(f, path, "", err);
+    return MC_OK;
 }
 
 /*
@@ -66,16 +121,15 @@ static const char *gz_message(gzFile f, const char *path)
 static mc_status idx_read(const char *path, int want_dims, idx_array *out, mc_error *err)
 {
     memset(out, 0, sizeof *out);
-    gzFile f = gzopen(path, "rb");
-    if (!f)
-        return mc_fail(err, MC_ERR_IO, "%s: cannot open: %s", path,
-                       errno ? strerror(errno) : "out of memory");
-    mc_status st = MC_OK;
+    gzFile f;
+    mc_status st = input_gzopen(path, &f, err);
+    if (st)
+        return st;
     uint8_t head[16];
     long long header_bytes = 4 + 4LL * want_dims;
     long long got = gz_read_fully(f, head, 4);
     if (got < 0) {
-        st = mc_fail(err, MC_ERR_DATA, "%s: cannot decompress: %s", path, gz_message(f, path));
+        st = gz_fail(f, path, "", err);
         goto out_close;
     }
     if (got < 4) {
@@ -104,7 +158,7 @@ static mc_status idx_read(const char *path, int want_dims, idx_array *out, mc_er
     }
     got = gz_read_fully(f, head + 4, header_bytes - 4);
     if (got < 0) {
-        st = mc_fail(err, MC_ERR_DATA, "%s: cannot decompress: %s", path, gz_message(f, path));
+        st = gz_fail(f, path, " in the header", err);
         goto out_close;
     }
     if (got < header_bytes - 4) {
@@ -153,8 +207,9 @@ static mc_status idx_read(const char *path, int want_dims, idx_array *out, mc_er
         }
         long long r = gz_read_fully(f, out->data + have, cap - have);
         if (r < 0) {
-            st = mc_fail(err, MC_ERR_DATA, "%s: cannot decompress after %lld data bytes: %s", path, have,
-                         gz_message(f, path));
+            char where[64];
+            snprintf(where, sizeof where, " after %lld data bytes", have);
+            st = gz_fail(f, path, where, err);
             goto out_free;
         }
         if (r == 0)
@@ -167,22 +222,9 @@ static mc_status idx_read(const char *path, int want_dims, idx_array *out, mc_er
                      path, total, have);
         goto out_free;
     }
-    uint8_t extra[4096];
-    long long trailing = 0;
-    for (;;) {
-        long long r = gz_read_fully(f, extra, sizeof extra);
-        if (r <= 0)
-            break;
-        trailing += r;
-        if (trailing > (1LL << 30))
-            break;
-    }
-    if (trailing > 0) {
-        st = mc_fail(err, MC_ERR_DATA,
-                     "%s: %lld%s bytes follow the %lld data bytes its header describes", path,
-                     trailing, trailing > (1LL << 30) ? "+" : "", total);
+    st = idx_check_end(f, path, total, err);
+    if (st)
         goto out_free;
-    }
     gzclose(f);
     return MC_OK;
 
@@ -235,10 +277,15 @@ out_free_images:
     return st;
 }
 
+/*
+ * Whether something is at path. Only "no such file" (ENOENT, ENOTDIR) counts as absent:
+ * a file behind a folder we may not search, or a directory, is present, so the reader
+ * opens it and names the real problem (permission denied, is a directory).
+ */
 static int file_exists(const char *path)
 {
     struct stat sb;
-    return stat(path, &sb) == 0;
+    return stat(path, &sb) == 0 || (errno != ENOENT && errno != ENOTDIR);
 }
 
 const char *dataset_default_dir(dataset_kind kind)
@@ -255,7 +302,10 @@ const char *dataset_default_dir(dataset_kind kind)
     return MNISTCL_SOURCE_DIR "/data/mnist";
 }
 
-/* Sets path to dir/base, or dir/base.gz when only the compressed file exists. */
+/*
+ * Sets path to dir/base, or dir/base.gz when only the compressed one exists. Anything at
+ * dir/base (a directory too) is taken, so the reader reports it rather than "not found".
+ */
 static void pick_file(char *path, size_t len, const char *dir, const char *base)
 {
     snprintf(path, len, "%s/%s", dir, base);

@@ -4,8 +4,13 @@
  * CRLF line ends and blank lines are accepted; malformed files are rejected with the
  * file, the line number and the problem: no header, a header that is not a square image,
  * short and long rows, a non-number, a pixel above 255, a label above 9, an empty value,
- * no data rows.
+ * no data rows. The header: a UTF-8 byte order mark (as spreadsheets write) is dropped,
+ * CRLF and quoted names are accepted, a first line of numbers (even with spaces, signs or
+ * quotes: it would be lost as a "header"), an unnamed column and a label column that is
+ * not first are refused. A gzip file cut before its trailer is refused; a directory or a
+ * FIFO is named as such (MC_ERR_IO) without blocking.
  */
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +87,47 @@ static void expect_bad(const char *what, const char *name, const char *text, con
         printf("ok  %-26s %s\n", what, err.msg);
 }
 
+/* Loads path and expects status want with the file and `needle` in the message. */
+static void expect_status(const char *what, const char *path, mc_status want, const char *needle)
+{
+    dataset d;
+    mc_error err = {{0}};
+    mc_status st = csv_load(&d, path, 10, &err);
+    if (st != want)
+        test_fail("%s: status %d, want %d (%s)", what, st, want, err.msg);
+    else if (!strstr(err.msg, path) || !strstr(err.msg, needle))
+        test_fail("%s: message '%s' lacks the file or '%s'", what, err.msg, needle);
+    else
+        printf("ok  %-26s %s\n", what, err.msg);
+    if (st == MC_OK)
+        dataset_free(&d);
+}
+
+/* Writes text to dir/name and expects csv_load to accept it as n images of side x side,
+ * the first image's first pixel p0 and, when labelled, the first label l0. */
+static void expect_good(const char *what, const char *name, const char *text, int n, int side,
+                        int labelled, int p0, int l0)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    fputs(text, f);
+    fclose(f);
+    dataset d;
+    mc_error err = {{0}};
+    if (csv_load(&d, path, 10, &err)) {
+        test_fail("%s: rejected: %s", what, err.msg);
+        return;
+    }
+    if (d.n != n || d.rows != side || d.cols != side || !d.labels != !labelled ||
+        d.images[0] != p0 || (labelled && d.labels[0] != l0))
+        test_fail("%s: loaded %d images of %dx%d, %s, first pixel %d", what, d.n, d.rows, d.cols,
+                  d.labels ? "labelled" : "no labels", d.images[0]);
+    else
+        printf("ok  %-26s %d images of %dx%d\n", what, d.n, d.rows, d.cols);
+    dataset_free(&d);
+}
+
 /* A header for `pixels` pixel columns, with a label column first. */
 static char *header(int pixels)
 {
@@ -148,6 +194,57 @@ int main(void)
     snprintf(text, sizeof text, "%s3,1,,3,4\n", h4);
     expect_bad("empty value", "emptyval.csv", text, "pixel 1 ('')");
     expect_bad("header only", "headonly.csv", h784, "no data rows");
+
+    /* the header line */
+    expect_good("UTF-8 BOM before label", "bom.csv", "\xef\xbb\xbflabel,p0,p1,p2,p3\n3,1,2,3,4\n",
+                1, 2, 1, 1, 3);
+    expect_good("UTF-8 BOM, no labels", "bom2.csv", "\xef\xbb\xbfpixel0,pixel1,pixel2,pixel3\r\n"
+                "9,2,3,4\r\n", 1, 2, 0, 9, 0);
+    expect_good("BOM, blank line, CRLF", "bom3.csv", "\xef\xbb\xbf\r\nlabel,a,b,c,d\r\n1,2,3,4,5\r\n",
+                1, 2, 1, 2, 1);
+    expect_good("quoted, spaced names", "quoted.csv", "\"Label\", \"p0\",p1 ,p2,p3\n7,5,0,0,0\n", 1,
+                2, 1, 5, 7);
+    expect_good("names like 1x1", "names.csv", "label,1x1,1x2,2x1,2x2\n4,8,0,0,0\n", 1, 2, 1, 8, 4);
+    expect_bad("BOM then numbers", "bomnum.csv", "\xef\xbb\xbf" "5,0,0,0,0\n", ":1: expected a header");
+    expect_bad("numbers after a space", "spnum.csv", " 5,0,0,0,0\n1,2,3,4,5\n",
+               ":1: expected a header");
+    expect_bad("quoted numbers", "qnum.csv", "\"5\",\"0\",\"0\",\"0\",\"0\"\n", ":1: expected a header");
+    expect_bad("names then a number", "mixed.csv", "label,pixel0,pixel1,pixel2,255\n",
+               ":1: expected a header");
+    expect_bad("unnamed column", "trail.csv", "label,pixel0,pixel1,pixel2,pixel3,\n1,2,3,4,5,\n",
+               ":1: header column 6 has no name");
+    expect_bad("label column last", "lablast.csv", "pixel0,pixel1,pixel2,pixel3,label\n1,2,3,4,5\n",
+               ":1: the label column is column 5");
+    expect_bad("BOM + header only, CRLF", "bomhead.csv", "\xef\xbb\xbflabel,a,b,c,d\r\n\r\n",
+               "no data rows");
+    expect_bad("BOM only", "bomonly.csv", "\xef\xbb\xbf", "empty file");
+
+    /* a gzip file whose rows are all there but whose trailer is cut off */
+    char gz[128], cut[128];
+    snprintf(gz, sizeof gz, "%s/train.csv.gz", dir);
+    snprintf(cut, sizeof cut, "%s/cut.csv.gz", dir);
+    FILE *in = fopen(gz, "rb");
+    static char packed[8 << 20];
+    size_t packed_len = fread(packed, 1, sizeof packed, in);
+    fclose(in);
+    FILE *out = fopen(cut, "wb");
+    fwrite(packed, 1, packed_len - 8, out);
+    fclose(out);
+    expect_status("gzip without its trailer", cut, MC_ERR_DATA, "damaged or truncated gzip");
+    packed[packed_len - 6] ^= 0xff;
+    out = fopen(cut, "wb");
+    fwrite(packed, 1, packed_len, out);
+    fclose(out);
+    expect_status("gzip CRC changed", cut, MC_ERR_DATA, "damaged or truncated gzip");
+
+    /* not regular files */
+    char folder[128], fifo[128];
+    snprintf(folder, sizeof folder, "%s/folder.csv", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo.csv", dir);
+    if (mkdir(folder, 0755) != 0 || mkfifo(fifo, 0644) != 0)
+        perror("mkdir/mkfifo");
+    expect_status("directory", folder, MC_ERR_IO, "is a directory");
+    expect_status("FIFO (no hang)", fifo, MC_ERR_IO, "not a regular file");
     free(h784), free(h4);
     dataset_free(&test);
     char cmd[128];

@@ -3,8 +3,12 @@
  * rejected with the right status and a message that names the file and the problem:
  * missing, truncated header, wrong magic, wrong element type, wrong dimension count,
  * zero or oversized dimensions (no allocation from the header's claim), truncated data,
- * trailing bytes, mismatched counts, labels out of range, corrupt and truncated gzip.
+ * trailing bytes, mismatched counts, labels out of range, corrupt and truncated gzip,
+ * and a gzip file whose data is complete but whose CRC/length trailer is cut off or
+ * altered (zlib reports that only through gzerror). A directory or a FIFO given as a file
+ * is refused at once (MC_ERR_IO, never blocking), also by dataset_load_named.
  */
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +45,24 @@ static const char *write_file(const char *name, const unsigned char *bytes, size
         fclose(f);
     }
     return path;
+}
+
+/*
+ * Writes bytes gzip-compressed to dir/name, then rewrites the compressed file with `cut`
+ * bytes removed from its end and the byte `flip_from_end` bytes before the end (0: none)
+ * inverted; returns the path.
+ */
+static const char *write_damaged_gz(const char *name, const unsigned char *bytes, size_t n,
+                                    size_t cut, size_t flip_from_end)
+{
+    const char *path = write_file(name, bytes, n, 1);
+    static unsigned char gz[1 << 16];
+    FILE *f = fopen(path, "rb");
+    size_t len = fread(gz, 1, sizeof gz, f);
+    fclose(f);
+    if (flip_from_end)
+        gz[len - flip_from_end] ^= 0xff;
+    return write_file(name, gz, len - cut, 0);
 }
 
 /* An image file image: magic, dims, then n*rows*cols pixel bytes (value = index % 251). */
@@ -162,6 +184,48 @@ int main(void)
         junk[i] = (unsigned char)(i * 37);
     p = write_file("junk.gz", junk, sizeof junk, 0);
     expect_error("corrupt gzip", p, lab, MC_ERR_DATA, "", p);
+
+    /* the data is all there, the gzip trailer (CRC-32, length) is not, or is wrong */
+    n = image_file(buf, 0x803, 5, 3, 4, 60);
+    p = write_damaged_gz("notrailer.gz", buf, n, 8, 0);
+    expect_error("gzip without its trailer", p, lab, MC_ERR_DATA, "damaged or truncated gzip", p);
+    p = write_damaged_gz("halftrailer.gz", buf, n, 3, 0);
+    expect_error("gzip trailer cut in two", p, lab, MC_ERR_DATA, "damaged or truncated gzip", p);
+    p = write_damaged_gz("badcrc.gz", buf, n, 0, 6);
+    expect_error("gzip CRC changed", p, lab, MC_ERR_DATA, "damaged or truncated gzip", p);
+    p = write_damaged_gz("badlength.gz", buf, n, 0, 1);
+    expect_error("gzip length changed", p, lab, MC_ERR_DATA, "damaged or truncated gzip", p);
+    n = label_file(buf, 5, labels5);
+    p = write_damaged_gz("labels-notrailer.gz", buf, n, 8, 0);
+    expect_error("labels gzip without trailer", img, p, MC_ERR_DATA, "damaged or truncated", p);
+
+    /* not regular files: refused at once with what they are */
+    char folder[300], fifo[300];
+    snprintf(folder, sizeof folder, "%s/folder", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    if (mkdir(folder, 0755) != 0 || mkfifo(fifo, 0644) != 0)
+        perror("mkdir/mkfifo");
+    expect_error("directory as images", folder, lab, MC_ERR_IO, "is a directory", folder);
+    expect_error("directory as labels", img, folder, MC_ERR_IO, "is a directory", folder);
+    expect_error("FIFO as images (no hang)", fifo, lab, MC_ERR_IO, "not a regular file", fifo);
+
+    /* dataset_load_named: a folder where train-images-idx3-ubyte should be is named */
+    char set[300], path[400];
+    snprintf(set, sizeof set, "%s/set", dir);
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte", set);
+    if (mkdir(set, 0755) != 0 || mkdir(path, 0755) != 0)
+        perror("mkdir");
+    n = label_file(buf, 5, labels5);
+    write_file("set/train-labels-idx1-ubyte", buf, n, 0);
+    dataset d;
+    err.msg[0] = 0;
+    mc_status st = dataset_load_named(&d, DATASET_MNIST, set, 1, &err);
+    if (st != MC_ERR_IO || !strstr(err.msg, path) || !strstr(err.msg, "is a directory"))
+        test_fail("folder in place of the images: status %d, message '%s'", st, err.msg);
+    else
+        printf("ok  %-28s %s\n", "folder named as images file", err.msg);
+    if (st == MC_OK)
+        dataset_free(&d);
 
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

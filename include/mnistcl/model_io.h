@@ -19,8 +19,18 @@
 mc_status model_to_st(const mlp_spec *spec, const float *params, st_file *f, mc_error *err);
 
 /**
- * Reads the network back from a parsed file: spec from the metadata, params (malloc'd,
- * layout of mlp.h) from the tensors, whose shapes and finiteness are checked.
+ * Checks a parsed file (tensor data not needed) and reads spec from its metadata: format
+ * (when present mnistcl or mnistcl-checkpoint), format_version (when present 1),
+ * input_scale (when present 1/255), valid layers and activations; every fc{l}.weight
+ * (out, in) and fc{l}.bias (out) present with that shape; no other tensor but, in a
+ * checkpoint, optimizer.velocity of one value per parameter. MC_ERR_DATA naming origin
+ * and the field or tensor. Runs before any parameter memory is allocated.
+ */
+mc_status model_check_st(const st_file *f, const char *origin, mlp_spec *spec, mc_error *err);
+
+/**
+ * Reads the network back from a parsed file: model_check_st, then params (malloc'd,
+ * layout of mlp.h) from the tensors, whose values must be finite.
  */
 mc_status model_from_st(const st_file *f, const char *origin, mlp_spec *spec, float **params,
                         mc_error *err);
@@ -29,7 +39,10 @@ mc_status model_from_st(const st_file *f, const char *origin, mlp_spec *spec, fl
 mc_status model_save(const char *path, const mlp_spec *spec, const float *params,
                      const st_meta *extra, int n_extra, mc_error *err);
 
-/** st_load + model_from_st; meta (if not NULL) receives the file's metadata. */
+/**
+ * st_load_checked with model_check_st (so nothing is allocated for a file that does not
+ * match its metadata) + model_from_st; meta (if not NULL) receives the file's metadata.
+ */
 mc_status model_load(const char *path, mlp_spec *spec, float **params, st_file *meta,
                      mc_error *err);
 

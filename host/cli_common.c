@@ -2,6 +2,7 @@
 #include "cli_common.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -32,6 +33,12 @@ mc_status cli_load_data(const char *name, const char *dir, dataset *train, datas
     if (st && train)
         dataset_free(train);
     return st;
+}
+
+const char *cli_default_device(void)
+{
+    const char *env = getenv("MNISTCL_DEVICE");
+    return env && *env ? env : "auto";
 }
 
 mc_status cli_open_device(const char *spec, backend **out, mc_error *err)

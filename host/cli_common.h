@@ -23,6 +23,9 @@ int cli_report(mc_status status, const mc_error *err);
 mc_status cli_load_data(const char *name, const char *dir, dataset *train, dataset *test,
                         mc_error *err);
 
+/** The --device default: $MNISTCL_DEVICE when set and not empty, else "auto". */
+const char *cli_default_device(void);
+
 /** Opens the backend for a --device value and prints "device: ..." to stdout. */
 mc_status cli_open_device(const char *spec, backend **out, mc_error *err);
 

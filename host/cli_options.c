@@ -68,6 +68,16 @@ static mc_status set_value(cli_option *o, const char *text, mc_error *err)
     return mc_fail(err, MC_ERR_USAGE, "--%s takes no value", o->name);
 }
 
+mc_status cli_set(cli_option *o, const char *text, mc_error *err)
+{
+    if (o->kind != OPT_FLAG)
+        return set_value(o, text, err);
+    if (strcmp(text, "0") != 0 && strcmp(text, "1") != 0)
+        return mc_fail(err, MC_ERR_USAGE, "--%s '%s': expected 1 (on) or 0 (off)", o->name, text);
+    *(int *)o->target = text[0] == '1';
+    return MC_OK;
+}
+
 static void record_default(cli_option *o)
 {
     switch (o->kind) {

@@ -54,6 +54,13 @@ void cli_usage(FILE *out, const char *synopsis, const cli_option *opts, int n);
 /** The option called name, or NULL. */
 cli_option *cli_find(cli_option *opts, int n, const char *name);
 
+/**
+ * Stores text into option o with the checks cli_parse applies (range, finiteness, not
+ * empty); a flag takes "1" (on) or "0" (off). For values that come from elsewhere than
+ * the command line (a checkpoint's settings). MC_ERR_USAGE with the message otherwise.
+ */
+mc_status cli_set(cli_option *o, const char *text, mc_error *err);
+
 /** Parses a decimal int in [min, max] for option `name`; MC_ERR_USAGE with a message otherwise. */
 mc_status cli_parse_int(const char *name, const char *text, long min, long max, int *out,
                         mc_error *err);

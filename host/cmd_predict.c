@@ -10,6 +10,7 @@
 #include "display.h"
 #include "mnistcl/csv.h"
 #include "mnistcl/model_io.h"
+#include "output_file.h"
 
 static const char synopsis[] =
     "usage: mnistcl predict --model FILE (--index N | --random K | --interactive) [options]\n"
@@ -61,7 +62,7 @@ static mc_status show(const predict_options *o, const mlp_spec *spec, const floa
         display_trace(stdout, spec, &tr);
     mc_status st = MC_OK;
     if (o->png) {
-        char path[4096];
+        char path[OUTPUT_PATH_MAX + 64];
         png_name(path, sizeof path, o->png, index, several);
         st = display_png(path, &p, err);
         if (!st)
@@ -148,6 +149,13 @@ int cmd_predict(int argc, char **argv)
                                   "%s needs exactly one of --index N, --random K, --interactive",
                                   argv[1]),
                           &err);
+    if (o.png) { /* before any work: the folder takes files, the name is no device */
+        char first[OUTPUT_PATH_MAX + 64];
+        png_name(first, sizeof first, o.png, o.index >= 0 ? o.index : 0, o.index < 0);
+        mc_status pst = output_check(first, "--png", &err);
+        if (pst)
+            return cli_report(pst, &err);
+    }
     int on_train = strcmp(o.set_name, "train") == 0;
     if (!on_train && strcmp(o.set_name, "test") != 0)
         return cli_report(mc_fail(&err, MC_ERR_USAGE, "--set '%s': expected test or train",

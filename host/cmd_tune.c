@@ -112,7 +112,7 @@ static double time_workload(backend *be, backend *cpu, operands *ops, double sec
 
 int cmd_tune(int argc, char **argv)
 {
-    const char *device = "auto";
+    const char *device = cli_default_device();
     int quick = 0;
     cli_option table[] = {
         cli_opt("device", OPT_STRING, &device, "SPEC", "auto, opencl or P:D", 0, 0),

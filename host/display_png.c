@@ -20,6 +20,8 @@ mc_status display_png(const char *path, const prediction *p, mc_error *err)
 #include <cairo.h>
 #include <stdlib.h>
 
+#include "output_file.h"
+
 #define FIG_W 900
 #define FIG_H 460
 
@@ -39,22 +41,39 @@ static void font(cairo_t *cr, double size, int bold)
     cairo_set_font_size(cr, size);
 }
 
-/* The digit in matplotlib's 'Greys' map (0 white, 255 black), scaled without smoothing. */
-static void draw_digit(cairo_t *cr, const prediction *p, double x, double y, double size)
+/* The largest side of the digit's own surface: larger images are sampled down to it. */
+#define DIGIT_MAX_SIDE 1024
+
+/*
+ * The digit in matplotlib's 'Greys' map (0 white, 255 black), scaled without smoothing.
+ * Images wider or taller than DIGIT_MAX_SIDE are sampled (nearest pixel) down to it, so
+ * any image can be drawn (cairo's surfaces end at 32767 pixels a side). Returns 0, or -1
+ * when cairo could not make the surface (out of memory).
+ */
+static int draw_digit(cairo_t *cr, const prediction *p, double x, double y, double size)
 {
-    cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, p->cols, p->rows);
+    int w = p->cols < DIGIT_MAX_SIDE ? p->cols : DIGIT_MAX_SIDE;
+    int h = p->rows < DIGIT_MAX_SIDE ? p->rows : DIGIT_MAX_SIDE;
+    cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+    if (cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) {
+        cairo_surface_destroy(img);
+        return -1;
+    }
+    cairo_surface_flush(img);
     unsigned char *px = cairo_image_surface_get_data(img);
     int stride = cairo_image_surface_get_stride(img);
-    cairo_surface_flush(img);
-    for (int r = 0; r < p->rows; r++)
-        for (int c = 0; c < p->cols; c++) {
-            unsigned v = 255u - p->image[r * p->cols + c];
-            ((uint32_t *)(void *)(px + r * stride))[c] = v << 16 | v << 8 | v;
+    for (int r = 0; r < h; r++) {
+        long long src_r = (long long)r * p->rows / h;
+        for (int c = 0; c < w; c++) {
+            long long src_c = (long long)c * p->cols / w;
+            unsigned v = 255u - p->image[src_r * p->cols + src_c];
+            ((uint32_t *)(void *)(px + (size_t)r * stride))[c] = v << 16 | v << 8 | v;
         }
+    }
     cairo_surface_mark_dirty(img);
     cairo_save(cr);
     cairo_translate(cr, x, y);
-    cairo_scale(cr, size / p->cols, size / p->rows);
+    cairo_scale(cr, size / w, size / h);
     cairo_set_source_surface(cr, img, 0, 0);
     cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
     cairo_paint(cr);
@@ -64,6 +83,7 @@ static void draw_digit(cairo_t *cr, const prediction *p, double x, double y, dou
     cairo_set_line_width(cr, 1);
     cairo_rectangle(cr, x + 0.5, y + 0.5, size - 1, size - 1);
     cairo_stroke(cr);
+    return 0;
 }
 
 /* The bar chart: ylim 0..1, xlim -0.5..9.5, y grid, tick labels, x label. */
@@ -100,10 +120,16 @@ static void draw_bars(cairo_t *cr, const prediction *p, double x, double y, doub
     text_at(cr, x + w / 2, y + h + 42, 0.5, "output values");
 }
 
-mc_status display_png(const char *path, const prediction *p, mc_error *err)
+/* cairo's PNG writer hands its bytes here: into the output file. */
+static cairo_status_t write_png_bytes(void *closure, const unsigned char *data,
+                                      unsigned int length)
 {
-    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, FIG_W, FIG_H);
-    cairo_t *cr = cairo_create(s);
+    return output_write(closure, data, length) ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
+}
+
+/* Draws the figure onto cr (FIG_W x FIG_H); returns 0, or -1 when cairo ran out of memory. */
+static int draw_figure(cairo_t *cr, const prediction *p)
+{
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
     char title[64];
@@ -117,23 +143,47 @@ mc_status display_png(const char *path, const prediction *p, mc_error *err)
         text_at(cr, FIG_W / 2.0, 42, 0.5, ok ? "CORRECT" : "INCORRECT");
         snprintf(title, sizeof title, "Label = %d", p->label);
     } else {
-        snprintf(title, sizeof title, "%s image %d", p->set_name, p->index);
+        snprintf(title, sizeof title, "%.40s image %d", p->set_name, p->index);
     }
     const double top = 95, size = 300;
     cairo_set_source_rgb(cr, 0, 0, 0);
     font(cr, 18, 0);
     text_at(cr, 70 + size / 2, top - 12, 0.5, title);
-    draw_digit(cr, p, 70, top, size);
+    if (draw_digit(cr, p, 70, top, size))
+        return -1;
     snprintf(title, sizeof title, "Guessed digit = %d", p->guess);
     text_at(cr, 500 + 360 / 2.0, top - 12, 0.5, title);
     draw_bars(cr, p, 500, top, 360, size);
-    cairo_status_t cs = cairo_surface_write_to_png(s, path);
+    return 0;
+}
+
+mc_status display_png(const char *path, const prediction *p, mc_error *err)
+{
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, FIG_W, FIG_H);
+    cairo_t *cr = cairo_create(s);
+    cairo_status_t cs = cairo_status(cr);
+    if (cs == CAIRO_STATUS_SUCCESS && draw_figure(cr, p))
+        cs = CAIRO_STATUS_NO_MEMORY;
+    if (cs == CAIRO_STATUS_SUCCESS)
+        cs = cairo_status(cr);
+    mc_status st = MC_OK;
+    output_file out;
+    if (cs != CAIRO_STATUS_SUCCESS)
+        st = mc_fail(err, cs == CAIRO_STATUS_NO_MEMORY ? MC_ERR_NOMEM : MC_ERR_RUNTIME,
+                     "%s: cannot draw the figure: %s", path, cairo_status_to_string(cs));
+    else if (!(st = output_begin(&out, path, err))) {
+        cs = cairo_surface_write_to_png_stream(s, write_png_bytes, &out);
+        if (cs == CAIRO_STATUS_SUCCESS || out.write_errno) {
+            st = output_commit(&out, err); /* names the write error, if that was it */
+        } else {
+            output_abort(&out);
+            st = mc_fail(err, MC_ERR_RUNTIME, "%s: cannot encode the PNG: %s", path,
+                         cairo_status_to_string(cs));
+        }
+    }
     cairo_destroy(cr);
     cairo_surface_destroy(s);
-    if (cs != CAIRO_STATUS_SUCCESS)
-        return mc_fail(err, MC_ERR_IO, "%s: cannot write the PNG: %s", path,
-                       cairo_status_to_string(cs));
-    return MC_OK;
+    return st;
 }
 
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli_common.h"
+#include "signals.h"
 
 static void usage(FILE *out)
 {
@@ -18,11 +19,13 @@ static void usage(FILE *out)
             "  tune      search this device's kernel settings and cache the best\n\n"
             "`mnistcl COMMAND --help` lists a command's options with their defaults.\n"
             "Exit codes: 0 ok, 1 error, 2 usage, 3 bad data file, 4 I/O, 5 OpenCL,\n"
-            "            6 out of memory, 7 training diverged.\n");
+            "            6 out of memory, 7 training diverged, 130/143 stopped by\n"
+            "            SIGINT/SIGTERM (train saves its work first).\n");
 }
 
 int main(int argc, char **argv)
 {
+    signals_install();
     if (argc < 2) {
         usage(stderr);
         return 2;

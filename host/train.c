@@ -633,6 +633,11 @@ mc_status trainer_gradient(trainer *t, int first, int count, float *grads, doubl
     return st;
 }
 
+mc_status trainer_finish(trainer *t)
+{
+    return t->op->finish(t->be);
+}
+
 mc_status trainer_step_loss(trainer *t, int step, double *loss)
 {
     int first = step * t->batch;

@@ -14,7 +14,7 @@ void train_options_defaults(train_options *o)
     o->output = "softmax";
     o->init = "he";
     o->batch = "128";
-    o->device = "auto";
+    o->device = cli_default_device();
     o->epochs = 5;
     o->shuffle = 1;
     o->print_every = 1;
@@ -50,6 +50,14 @@ static const preset presets[] = {
 };
 #define N_PRESETS ((int)(sizeof presets / sizeof presets[0]))
 
+int train_options_preset_known(const char *name)
+{
+    for (int i = 0; i < N_PRESETS; i++)
+        if (strcmp(presets[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
 mc_status train_options_preset(train_options *o, const char *name, mc_error *err)
 {
     for (int i = 0; i < N_PRESETS; i++) {
@@ -83,13 +91,15 @@ mc_status train_options_preset(train_options *o, const char *name, mc_error *err
 mc_status train_options_preset_from_argv(train_options *o, int argc, char **argv, int first,
                                          mc_error *err)
 {
+    /* the last one counts, as for every option given twice (cli_parse keeps the last) */
+    const char *name = NULL;
     for (int i = first; i < argc; i++) {
         if (strcmp(argv[i], "--preset") == 0 && i + 1 < argc)
-            return train_options_preset(o, argv[i + 1], err);
-        if (strncmp(argv[i], "--preset=", 9) == 0)
-            return train_options_preset(o, argv[i] + 9, err);
+            name = argv[++i];
+        else if (strncmp(argv[i], "--preset=", 9) == 0)
+            name = argv[i] + 9;
     }
-    return MC_OK;
+    return name ? train_options_preset(o, name, err) : MC_OK;
 }
 
 void train_options_print_presets(FILE *out)

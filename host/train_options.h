@@ -28,7 +28,10 @@ void train_options_defaults(train_options *o);
  */
 mc_status train_options_preset(train_options *o, const char *name, mc_error *err);
 
-/** Finds --preset NAME / --preset=NAME in argv[first..] and applies it (before parsing). */
+/** Whether name is one of the presets. */
+int train_options_preset_known(const char *name);
+
+/** Finds the last --preset NAME / --preset=NAME in argv[first..] and applies it (before parsing). */
 mc_status train_options_preset_from_argv(train_options *o, int argc, char **argv, int first,
                                          mc_error *err);
 

@@ -9,6 +9,8 @@
 #  - forward prints tutorial 002's x, h, ha, y, ya;
 #  - a CSV made from MNIST test images trains, evaluates and predicts; an unlabelled one
 #    gets --predictions in Kaggle's submission format;
+#  - an image far wider than cairo's surfaces (1x40000) is drawn, sampled down;
+#  - --png onto a missing folder or a device is refused before any work;
 #  - bad requests get their exit codes.
 # usage: predict.sh PATH/TO/mnistcl PATH/TO/data/mnist
 set -u
@@ -83,6 +85,21 @@ out=$("$bin" eval --model "$tmp/c.safetensors" --csv "$tmp/train.csv" --device c
 grep -qE 'train.csv accuracy [0-9.]+% \([0-9]+/2000\)' <<<"$out" && ok "eval --csv" || fail "eval --csv: $out"
 "$bin" predict --model "$tmp/c.safetensors" --csv "$tmp/test.csv" --index 7 >"$tmp/o" 2>&1 &&
     grep -q '(the set has no labels)' "$tmp/o" && ok "predict on unlabelled CSV" || fail "predict --csv"
+
+# a 1x40000 image: sampled down to fit, not written through a failed cairo surface
+mkdir "$tmp/wide"
+for p in train t10k; do
+    { printf '\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x01\x00\x00\x9c\x40'
+      head -c 80000 /dev/urandom; } >"$tmp/wide/$p-images-idx3-ubyte"
+    printf '\x00\x00\x08\x01\x00\x00\x00\x02\x03\x07' >"$tmp/wide/$p-labels-idx1-ubyte"
+done
+"$bin" train --device cpu --data "$tmp/wide" --layers 40000,10 --batch 2 --epochs 1 \
+    --save "$tmp/wide/m.st" >/dev/null 2>&1 || fail "training on 1x40000 images"
+expect 0 "wrote $tmp/wide/w.png" "$bin" predict --model "$tmp/wide/m.st" --data "$tmp/wide" --index 1 --png "$tmp/wide/w.png"
+[ "$(head -c 8 "$tmp/wide/w.png" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] &&
+    ok "the wide image's figure is a PNG" || fail "no PNG for the wide image"
+expect 4 "--png $tmp/nodir/x.png: the folder" "$bin" predict --model "$tmp/m.safetensors" --index 1 --png "$tmp/nodir/x.png"
+expect 4 "--png /dev/null: is not a regular file" "$bin" predict --model "$tmp/m.safetensors" --index 1 --png /dev/null
 
 # bad requests
 expect 2 "--index 10000: the test set has images 0 to 9999" "$bin" predict --model "$tmp/m.safetensors" --index 10000

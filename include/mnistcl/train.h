@@ -92,6 +92,9 @@ mc_status trainer_step(trainer *t, int step);
  */
 mc_status trainer_train_steps(trainer *t, int first, int count);
 
+/** Waits until every step enqueued so far has run (the device is idle after it). */
+mc_status trainer_finish(trainer *t);
+
 /** Mean loss of the images of step `step`, read back from the device (tests, progress). */
 mc_status trainer_step_loss(trainer *t, int step, double *loss);
 

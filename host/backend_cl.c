@@ -739,6 +739,13 @@ mc_status backend_cl_create(int platform, int device, const cl_tuning *tuning, b
         cl_destroy(&cb->base);
         return st;
     }
+    if (ocl_loops_capped(d))
+        fprintf(stderr,
+                "mnistcl: warning: %s: Mesa's llvmpipe silently ends a kernel's loops after "
+                "65535 iterations in all, so large batches, wide layers and long batch-1 "
+                "blocks can compute wrong results here; use it for tests at small sizes and "
+                "train on another device (Debian: pocl-opencl-icd)\n",
+                cb->base.name);
     *out = &cb->base;
     return MC_OK;
 }

@@ -5,13 +5,21 @@
 #include "mnistcl/opencl.h"
 #include "ocl_util.h"
 
-/* Index in devs of the first GPU, else of the first device; -1 when n == 0. */
+/*
+ * Index in devs of the first GPU, else of the first other device, where a device that
+ * caps its loops (ocl_loops_capped) comes last; -1 when n == 0.
+ */
 static int preferred_device(const ocl_device_ref *devs, int n)
 {
-    for (int i = 0; i < n; i++)
-        if (devs[i].type & CL_DEVICE_TYPE_GPU)
-            return i;
-    return n > 0 ? 0 : -1;
+    for (int capped = 0; capped <= 1; capped++) {
+        for (int i = 0; i < n; i++)
+            if ((devs[i].type & CL_DEVICE_TYPE_GPU) && ocl_loops_capped(&devs[i]) == capped)
+                return i;
+        for (int i = 0; i < n; i++)
+            if (ocl_loops_capped(&devs[i]) == capped)
+                return i;
+    }
+    return -1;
 }
 
 mc_status ocl_resolve_device(const char *spec, int *platform, int *device, mc_error *err)

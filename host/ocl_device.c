@@ -33,6 +33,14 @@ int ocl_enumerate(ocl_device_ref *out, int max)
     return count;
 }
 
+int ocl_loops_capped(const ocl_device_ref *d)
+{
+    char name[256] = "";
+    clGetDeviceInfo(d->device, CL_DEVICE_NAME, sizeof name - 1, name, NULL);
+    name[sizeof name - 1] = 0;
+    return strncmp(name, "llvmpipe", 8) == 0;
+}
+
 const char *ocl_type_name(cl_device_type type)
 {
     if (type & CL_DEVICE_TYPE_GPU)

@@ -34,6 +34,14 @@ typedef struct {
  */
 int ocl_enumerate(ocl_device_ref *out, int max);
 
+/**
+ * Whether the device caps its kernels' loops: Mesa's llvmpipe (rusticl's and Clover's CPU
+ * device) ends every loop of a work-item once 65535 iterations have run in all its loops
+ * (gallivm's loop limiter, seen with Mesa 22.3), silently, so a kernel with more
+ * iterations per work-item computes a wrong result without an error.
+ */
+int ocl_loops_capped(const ocl_device_ref *d);
+
 /** Writes "NAME (PLATFORM, TYPE)" for the device into buf. */
 void ocl_describe(const ocl_device_ref *d, char *buf, size_t len);
 

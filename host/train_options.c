@@ -23,7 +23,7 @@ void train_options_defaults(train_options *o)
     o->seed = 1;
 }
 
-/* One tutorial of ../shared/seeds reproduced as a set of defaults. */
+/* One of the NumPy tutorials (docs/PRESETS.md) reproduced as a set of defaults. */
 typedef struct {
     const char *name, *source, *summary;
     const char *hidden, *activation, *output, *init, *batch;

@@ -1,6 +1,13 @@
-/* SIGINT, SIGTERM and SIGHUP: deferred while training, temporary files removed (signals.h). */
+/*
+ * SIGINT, SIGTERM and SIGHUP (signals.h), taken by one thread with sigwait: the signals
+ * are blocked in every other thread (the mask is set before any is created, and threads
+ * inherit it), so no handler ever runs inside other code. That matters: pocl compiles
+ * kernels with an in-process LLVM, which installs handlers of its own that delete its
+ * temporary files on a signal and so break the build a deferred signal should not touch.
+ */
 #include "signals.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -12,49 +19,72 @@
 
 /* The temporary files to remove; a slot is live while its flag is set. */
 static char tracked[TRACKED_MAX][TRACKED_PATH];
-static volatile sig_atomic_t tracked_live[TRACKED_MAX];
-static volatile sig_atomic_t deferring, pending;
+static atomic_int tracked_live[TRACKED_MAX];
+static atomic_int deferring, pending;
 
-/* Removes every live temporary file (async-signal-safe: unlink only). */
+/* The signals this module takes. */
+static void watched(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
+}
+
+/* Removes every live temporary file. */
 static void remove_tracked(void)
 {
     for (int i = 0; i < TRACKED_MAX; i++)
-        if (tracked_live[i])
+        if (atomic_load(&tracked_live[i]) == 1)
             unlink(tracked[i]);
 }
 
-static void on_signal(int sig)
+/* The watcher thread: defers the first signal inside a deferring section, else ends the
+ * process (removing the temporary files first). */
+static void *watch(void *unused)
 {
-    if (deferring && !pending) {
-        pending = sig;
-        return;
+    (void)unused;
+    sigset_t set;
+    watched(&set);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (atomic_load(&deferring) && !atomic_load(&pending)) {
+            atomic_store(&pending, sig);
+            continue;
+        }
+        remove_tracked();
+        if (atomic_load(&pending)) {
+            static const char msg[] = "\nmnistcl: second signal: stopped at once\n";
+            ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+            (void)w;
+        }
+        _exit(128 + sig);
     }
-    remove_tracked();
-    if (pending) {
-        static const char msg[] = "\nmnistcl: second signal: stopped at once, nothing saved\n";
-        ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
-        (void)w;
-    }
-    _exit(128 + sig);
+    return NULL;
 }
 
 void signals_install(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaddset(&sa.sa_mask, SIGINT);
-    sigaddset(&sa.sa_mask, SIGTERM);
-    sigaddset(&sa.sa_mask, SIGHUP);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    sigset_t set;
+    watched(&set);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+        return;
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, watch, NULL) != 0) {
+        /* no watcher: keep the default actions rather than ignore every signal */
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+        fprintf(stderr, "mnistcl: warning: cannot start the signal thread; Ctrl-C will not "
+                        "save the work\n");
+        return;
+    }
+    pthread_detach(thread);
 }
 
 void signals_defer(int on)
 {
-    deferring = on;
+    atomic_store(&deferring, on);
 }
 
 void signals_ignore_pipe(void)
@@ -64,7 +94,7 @@ void signals_ignore_pipe(void)
 
 int signals_pending(void)
 {
-    return (int)pending;
+    return atomic_load(&pending);
 }
 
 int signals_exit_code(int sig)
@@ -74,14 +104,16 @@ int signals_exit_code(int sig)
 
 int signals_track(const char *path)
 {
-    if (strlen(path) >= TRACKED_PATH)
+    size_t len = strlen(path);
+    if (len >= TRACKED_PATH)
         return -1;
     for (int i = 0; i < TRACKED_MAX; i++) {
-        if (tracked_live[i])
+        int expected = 0;
+        /* claim the slot with -1 (not live yet), fill it, then publish it */
+        if (!atomic_compare_exchange_strong(&tracked_live[i], &expected, -1))
             continue;
-        memcpy(tracked[i], path, strlen(path) + 1);
-        atomic_signal_fence(memory_order_seq_cst);
-        tracked_live[i] = 1; /* after the copy: a handler never sees half a path */
+        memcpy(tracked[i], path, len + 1);
+        atomic_store(&tracked_live[i], 1);
         return i;
     }
     return -1;
@@ -90,5 +122,5 @@ int signals_track(const char *path)
 void signals_forget(int slot)
 {
     if (slot >= 0 && slot < TRACKED_MAX)
-        tracked_live[slot] = 0;
+        atomic_store(&tracked_live[slot], 0);
 }

@@ -1,5 +1,6 @@
 /*
- * SIGINT, SIGTERM and SIGHUP. Installed once at start (signals_install):
+ * SIGINT, SIGTERM and SIGHUP, taken by a thread of their own (signals_install, first
+ * thing in main, blocks them in every thread created after it):
  *   - the temporary files registered here (output_file.h does it) are removed whenever
  *     a signal ends the process, so no PATH.tmp.PID survives a signal;
  *   - outside a "keep the work" section the first signal ends the process at once
@@ -11,7 +12,10 @@
 #ifndef MNISTCL_SIGNALS_H
 #define MNISTCL_SIGNALS_H
 
-/** Installs the handlers for SIGINT, SIGTERM and SIGHUP. */
+/**
+ * Blocks SIGINT, SIGTERM and SIGHUP and starts the thread that takes them. Call it
+ * before anything starts threads (the OpenCL drivers do): they inherit the mask.
+ */
 void signals_install(void);
 
 /** Starts (on = 1) or ends (on = 0) the section in which the first signal is deferred. */

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -65,21 +66,29 @@ static void *watch(void *unused)
     return NULL;
 }
 
+static pthread_t watcher;
+
+/* At exit: ends the watcher (sigwait is a cancellation point) and frees what it holds. */
+static void stop_watcher(void)
+{
+    pthread_cancel(watcher);
+    pthread_join(watcher, NULL);
+}
+
 void signals_install(void)
 {
     sigset_t set;
     watched(&set);
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
         return;
-    pthread_t thread;
-    if (pthread_create(&thread, NULL, watch, NULL) != 0) {
+    if (pthread_create(&watcher, NULL, watch, NULL) != 0) {
         /* no watcher: keep the default actions rather than ignore every signal */
         pthread_sigmask(SIG_UNBLOCK, &set, NULL);
         fprintf(stderr, "mnistcl: warning: cannot start the signal thread; Ctrl-C will not "
                         "save the work\n");
         return;
     }
-    pthread_detach(thread);
+    atexit(stop_watcher);
 }
 
 void signals_defer(int on)

@@ -51,7 +51,10 @@ mc_status checkpoint_save(const char *path, const mlp_spec *spec, const float *p
     for (int i = 0; i < n_settings; i++)
         if (!st_meta_add(&f, settings[i].key, settings[i].value)) {
             st_free(&f);
-            return mc_fail(err, MC_ERR_RUNTIME, "%s: too many settings for a checkpoint", path);
+            return mc_fail(err, MC_ERR_RUNTIME,
+                           "%s: the setting %s does not fit in a checkpoint (too many or too "
+                           "long)",
+                           path, settings[i].key);
         }
     st = st_save(path, &f, err);
     st_free(&f);

@@ -37,6 +37,23 @@ static const char *const resume_may_change[] = {
     "predictions", "data", "train-csv", "test-csv",
 };
 
+/* Writes text's bytes as hex digits into out (cap bytes, NUL-terminated; cut if short). */
+static void hex_encode(const char *text, char *out, size_t cap)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)text; *c && n + 2 < cap; c++) {
+        out[n++] = digits[*c >> 4];
+        out[n++] = digits[*c & 15];
+    }
+    out[n] = 0;
+}
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
 int resume_settings_to_meta(const train_options *o, st_meta *meta)
 {
     int n = 0;
@@ -59,8 +76,29 @@ int resume_settings_to_meta(const train_options *o, st_meta *meta)
         }
         snprintf(meta[n].key, sizeof meta[n].key, "setting.%s", settings[i].name);
         n++;
+        if (settings[i].kind == OPT_STRING && !st_is_utf8(value)) {
+            snprintf(meta[n].key, sizeof meta[n].key, "setting.%s.bytes", settings[i].name);
+            hex_encode(value, meta[n].value, sizeof meta[n].value);
+            n++;
+        }
     }
     return n;
+}
+
+/* Decodes "setting.NAME.bytes" in place (hex digits to the bytes); 0 if malformed. */
+static int hex_decode_in_place(char *s)
+{
+    size_t n = strlen(s);
+    if (n % 2)
+        return 0;
+    for (size_t i = 0; i < n; i += 2) {
+        int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+            return 0;
+        s[i / 2] = (char)(hi * 16 + lo);
+    }
+    s[n / 2] = 0;
+    return 1;
 }
 
 /* Whether the command line may give option `name` beside --resume. */
@@ -72,7 +110,7 @@ static int may_change(const char *name)
     return 0;
 }
 
-mc_status resume_settings_apply(train_options *o, const st_file *meta, const char *path,
+mc_status resume_settings_apply(train_options *o, st_file *meta, const char *path,
                                 cli_option *table, int n_table, mc_error *err)
 {
     for (int i = 0; i < n_table; i++)
@@ -84,6 +122,15 @@ mc_status resume_settings_apply(train_options *o, const st_file *meta, const cha
         char key[64];
         snprintf(key, sizeof key, "setting.%s", settings[i].name);
         const char *v = st_meta_get(meta, key);
+        char bytes_key[80];
+        snprintf(bytes_key, sizeof bytes_key, "setting.%s.bytes", settings[i].name);
+        char *bytes = (char *)st_meta_get(meta, bytes_key); /* points into meta */
+        if (bytes && settings[i].kind == OPT_STRING) {
+            if (!hex_decode_in_place(bytes))
+                return mc_fail(err, MC_ERR_DATA, "%s: %s is not hexadecimal bytes", path,
+                               bytes_key);
+            v = bytes;
+        }
         cli_option *opt = cli_find(table, n_table, settings[i].name);
         if (!opt || opt->target != (char *)o + settings[i].offset)
             return mc_fail(err, MC_ERR_RUNTIME,

@@ -140,6 +140,19 @@ static size_t utf8_length(const unsigned char *s, size_t n)
     return len;
 }
 
+int st_is_utf8(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_length(u + i, n - i);
+        if (!len)
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
 /* Parses the 4 hex digits of a \u escape (the cursor just past "\u") into *code. */
 static int json_hex4(json *j, unsigned long *code)
 {

@@ -22,8 +22,8 @@ expect() {
     shift 2
     out=$("$@" 2>&1 </dev/null)
     rc=$?
-    if [ $rc -eq "$code" ] && grep -Eq -- "$pattern" <<<"$out"; then
-        ok "exit $rc  $(grep -E -- "$pattern" <<<"$out" | head -n 1 | cut -c1-110)"
+    if [ $rc -eq "$code" ] && grep -aEq -- "$pattern" <<<"$out"; then
+        ok "exit $rc  $(grep -aE -- "$pattern" <<<"$out" | head -n 1 | cut -c1-110)"
     else
         fail "${*##*/} -> exit $rc (want $code, /$pattern/):"
         sed 's/^/    /' <<<"$out" | head -n 20
@@ -38,7 +38,7 @@ expect_message() {
     out=$("$@" 2>&1 </dev/null)
     rc=$?
     lines=$(grep -c '^mnistcl: ' <<<"$out")
-    if [ $rc -eq "$code" ] && grep -Eq -- "$pattern" <<<"$out" && [ "$lines" -eq 1 ]; then
+    if [ $rc -eq "$code" ] && grep -aEq -- "$pattern" <<<"$out" && [ "$lines" -eq 1 ]; then
         ok "exit $rc  $(grep '^mnistcl: ' <<<"$out" | cut -c1-120)"
     else
         fail "${*##*/} -> exit $rc (want $code, one line matching /$pattern/):"

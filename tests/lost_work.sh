@@ -119,6 +119,18 @@ expect 0 "resuming $tmp/r.ckpt at epoch 2" "$bin" train --device cpu --resume "$
 head -c 4096 "$tmp/r.ckpt" | grep -q '"epoch":"4"' && ok "--resume without --checkpoint went on checkpointing into the resumed file" ||
     fail "the resumed run did not checkpoint (epoch $(head -c 4096 "$tmp/r.ckpt" | grep -o '"epoch":"[0-9]*"'))"
 
+# ---- a path that is not UTF-8: valid JSON in the files, and a resume finds it again -------
+odd="$tmp/tr$(printf '\xff')in.csv"
+cp "$tmp/three.csv" "$odd"
+expect 0 "saved" "$bin" train --device cpu --layers 4,3 --epochs 1 --batch 8 --train-csv "$odd" \
+    --test-csv "$odd" --save "$tmp/odd$(printf '\xfe').st" --checkpoint "$tmp/odd.ckpt"
+for f in "$tmp/odd$(printf '\xfe').st" "$tmp/odd.ckpt"; do
+    len=$(od -An -tu4 -N4 "$f" | tr -d ' ')
+    tail -c +9 "$f" | head -c "$len" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1 &&
+        ok "${f##*/}: the header is valid UTF-8" || fail "${f##*/}: the header is not UTF-8"
+done
+expect 0 "resuming .*odd.ckpt at epoch 2" "$bin" train --device cpu --resume "$tmp/odd.ckpt" --epochs 2
+
 # ---- a checkpoint's fields, against the data and the command line's limits ---------------
 "$bin" train --device cpu --hidden 8 --epochs 1 --train-limit 1000 --checkpoint "$tmp/k.ckpt" >/dev/null 2>&1
 edited() { # NAME KEY [VALUE]: a copy of k.ckpt with one metadata entry changed

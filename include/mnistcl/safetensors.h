@@ -15,7 +15,7 @@
 #include "mnistcl/status.h"
 
 #define ST_MAX_TENSORS 64
-#define ST_MAX_META 32
+#define ST_MAX_META 40
 #define ST_MAX_DIMS 4
 #define ST_MAX_HEADER (1 << 20) /* bytes of JSON header accepted */
 
@@ -87,6 +87,12 @@ const char *st_meta_get(const st_file *f, const char *key);
 
 /** The tensor called name, or NULL. */
 const st_tensor *st_find(const st_file *f, const char *name);
+
+/**
+ * Whether s is well-formed UTF-8 (what a metadata string must be to be written as it
+ * is: other bytes are written as U+FFFD).
+ */
+int st_is_utf8(const char *s);
 
 /**
  * Appends a metadata pair. Returns 1, or 0 (f unchanged) when f is full, the key is

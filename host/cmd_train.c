@@ -4,6 +4,8 @@
  * first SIGINT/SIGTERM/SIGHUP stops training after the current step with the model and
  * checkpoint written as of that step.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stddef.h>
@@ -142,7 +144,24 @@ static long long images_done(const run *r, int steps)
 
 /* ---- outputs -------------------------------------------------------------------------- */
 
-/* Whether paths a and b name the same file (same text, or the same existing inode). */
+/*
+ * path as its folder's canonical path + "/" + its name (for a file that need not exist
+ * yet), or "" when the folder cannot be resolved.
+ */
+static void canonical_path(const char *path, char *out, size_t len)
+{
+    char dir[OUTPUT_PATH_MAX + 1], real[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+    if (!realpath(dir, real)) {
+        out[0] = 0;
+        return;
+    }
+    snprintf(out, len, "%s/%s", real, slash ? slash + 1 : path);
+}
+
+/* Whether paths a and b name the same file: the same existing inode, or, for files that
+ * do not exist yet, the same name in the same folder however written (./m.st, d/../m.st). */
 static int same_file(const char *a, const char *b)
 {
     if (!a || !b)
@@ -150,8 +169,12 @@ static int same_file(const char *a, const char *b)
     if (strcmp(a, b) == 0)
         return 1;
     struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    char ca[OUTPUT_PATH_MAX + PATH_MAX + 2], cb[sizeof ca];
+    canonical_path(a, ca, sizeof ca);
+    canonical_path(b, cb, sizeof cb);
+    return ca[0] && strcmp(ca, cb) == 0;
 }
 
 /*
@@ -474,34 +497,49 @@ static int stop_on_signal(run *r, int sig, const train_progress *progress, long 
         snprintf(stopped, sizeof stopped, "%s at the start of epoch %d", name, progress->epoch);
     printf("interrupted (%s)\n", stopped);
     fflush(stdout);
-    mc_status st = MC_OK;
-    if (r->o.checkpoint) {
-        st = write_checkpoint(r, progress, images, err);
-        if (st == MC_ERR_DIVERGED)
-            return cli_report(diverged(r, progress->epoch, step ? step : steps,
-                                       images > 0 ? progress->loss_sum / (double)images : 0, err),
-                              err);
-        if (st)
-            return cli_report(st, err);
-        printf("wrote checkpoint %s: `mnistcl train --resume %s` continues from here\n",
-               r->o.checkpoint, r->o.checkpoint);
+    /* nothing trained yet: an existing file holds more than the initial network does */
+    int untrained = !r->resumed && progress->epoch == 1 && step == 0;
+    const char *paths[2] = {r->o.checkpoint, r->o.save};
+    int write[2];
+    for (int k = 0; k < 2; k++) {
+        struct stat sb;
+        write[k] = paths[k] && !(untrained && stat(paths[k], &sb) == 0);
+        if (paths[k] && !write[k])
+            printf("nothing was trained yet: %s is left as it was\n", paths[k]);
     }
-    if (r->o.save) {
-        if ((st = trainer_get_state(r->t, r->params, r->velocity)))
-            return cli_report(mc_fail(err, st, "reading the parameters back failed: %s",
-                                      mc_status_name(st)),
-                              err);
-        if (state_diverged(r, 0))
-            return cli_report(diverged(r, progress->epoch, step ? step : steps, 0, err), err);
-        if ((st = save_model(r, NULL, stopped, err)))
-            return cli_report(st, err);
+    if ((write[0] || write[1]) && trainer_get_state(r->t, r->params, r->velocity) == MC_OK &&
+        state_diverged(r, images > 0 ? progress->loss_sum / (double)images : 0))
+        return cli_report(diverged(r, progress->epoch, step ? step : steps,
+                                   images > 0 ? progress->loss_sum / (double)images : 0, err),
+                          err);
+    /* both are tried whatever happens to the other; the first failure is reported */
+    mc_status first = MC_OK;
+    mc_error why = {{0}};
+    if (write[0]) {
+        mc_status st = write_checkpoint(r, progress, images, &why);
+        if (st) {
+            first = st;
+            *err = why;
+        } else {
+            printf("wrote checkpoint %s: `mnistcl train --resume %s` continues from here\n",
+                   r->o.checkpoint, r->o.checkpoint);
+        }
+    }
+    if (write[1]) {
+        mc_status st = save_model(r, NULL, stopped, &why);
+        if (st && !first) {
+            first = st;
+            *err = why;
+        } else if (st) {
+            fprintf(stderr, "mnistcl: %s\n", why.msg);
+        }
     }
     if (r->o.predictions)
         printf("predictions not written: training did not finish\n");
     if (!r->o.save && !r->o.checkpoint)
         printf("nothing saved: give --save FILE or --checkpoint FILE to keep interrupted work\n");
     fflush(stdout);
-    return signals_exit_code(sig);
+    return first ? cli_report(first, err) : signals_exit_code(sig);
 }
 
 /* ---- the epochs -------------------------------------------------------------------------- */
@@ -734,6 +772,12 @@ static mc_status prepare(run *r, int argc, char **argv, int *help, mc_error *err
         return st;
     if (r->resumed && (st = check_resume_progress(r, loss_limit(&r->spec), err)))
         return st;
+    int done = r->progress.step > 0 ? r->progress.epoch : r->progress.epoch - 1;
+    if (r->resumed && o->epochs < done)
+        return mc_fail(err, MC_ERR_USAGE,
+                       "--epochs %d: %s is already in epoch %d (step %d); give at least "
+                       "--epochs %d",
+                       o->epochs, o->resume, r->progress.epoch, r->progress.step, done);
     size_t n_params = mlp_param_count(&r->spec);
     if (!r->resumed) {
         r->params = malloc(n_params * sizeof(float));

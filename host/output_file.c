@@ -90,12 +90,15 @@ static mc_status check_path(const char *path, const char *who, mc_error *err)
     return MC_OK;
 }
 
-/* Creates (mode O_EXCL) the temporary file of path; returns its descriptor or -1. */
+/*
+ * Creates the temporary file of path afresh (a leftover of that name, even a symlink, is
+ * removed first and never followed); returns its descriptor or -1 with errno set.
+ */
 static int create_temporary(const char *path, char *tmp, size_t tmp_len)
 {
     snprintf(tmp, tmp_len, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    return fd;
+    unlink(tmp);
+    return open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 }
 
 mc_status output_check(const char *path, const char *option, mc_error *err)
@@ -112,6 +115,7 @@ mc_status output_check(const char *path, const char *option, mc_error *err)
     /* the folder's permissions alone do not tell (root, ACLs, read-only mounts): try */
     char tmp[OUTPUT_PATH_MAX + 32];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    signals_lock_files(1);
     int slot = signals_track(tmp);
     int fd = create_temporary(path, tmp, sizeof tmp);
     int e = errno;
@@ -120,6 +124,7 @@ mc_status output_check(const char *path, const char *option, mc_error *err)
         unlink(tmp);
     }
     signals_forget(slot);
+    signals_lock_files(0);
     if (fd < 0)
         return mc_fail(err, MC_ERR_IO, "%s: cannot create a file in %s: %s", who, dir,
                        strerror(e));
@@ -135,11 +140,14 @@ mc_status output_begin(output_file *f, const char *path, mc_error *err)
         return st;
     snprintf(f->path, sizeof f->path, "%s", path);
     snprintf(f->tmp, sizeof f->tmp, "%s.tmp.%ld", path, (long)getpid());
+    signals_lock_files(1);
     f->slot = signals_track(f->tmp); /* before it exists: a signal never misses it */
     int fd = create_temporary(path, f->tmp, sizeof f->tmp);
-    if (fd < 0) {
-        int e = errno;
+    int e = errno;
+    if (fd < 0)
         signals_forget(f->slot);
+    signals_lock_files(0);
+    if (fd < 0) {
         f->slot = -1;
         return mc_fail(err, MC_ERR_IO, "%s: cannot create: %s", path, strerror(e));
     }
@@ -209,25 +217,36 @@ mc_status output_commit(output_file *f, mc_error *err)
     if (fclose(f->stream) != 0 && ok)
         ok = 0, e = errno;
     f->stream = NULL;
-    if (ok && rename(f->tmp, f->path) != 0)
-        ok = 0, e = errno;
-    if (!ok)
+    if (!ok) {
+        signals_lock_files(1);
         unlink(f->tmp);
-    signals_forget(f->slot);
-    f->slot = -1;
-    if (!ok)
+        signals_forget(f->slot);
+        signals_lock_files(0);
+        f->slot = -1;
         return mc_fail(err, MC_ERR_IO, "%s: cannot write: %s", f->path, strerror(e));
+    }
+    signals_lock_files(1);
+    int renamed = rename(f->tmp, f->path) == 0;
+    e = errno;
+    signals_forget(f->slot); /* renamed, or kept on purpose below */
+    signals_lock_files(0);
+    f->slot = -1;
+    if (!renamed) /* the file is whole and synced: keep it rather than lose the work */
+        return mc_fail(err, MC_ERR_IO, "%s: cannot replace it: %s; the complete file is kept "
+                       "as %s", f->path, strerror(e), f->tmp);
     sync_folder(f->path);
     return MC_OK;
 }
 
 void output_abort(output_file *f)
 {
+    signals_lock_files(1);
     if (f->stream) {
         fclose(f->stream);
         f->stream = NULL;
         unlink(f->tmp);
     }
     signals_forget(f->slot);
+    signals_lock_files(0);
     f->slot = -1;
 }

@@ -384,7 +384,9 @@ static int parse_tensor(json *j, st_tensor *t, range *r)
 static int by_begin(const void *a, const void *b)
 {
     const range *x = a, *y = b;
-    return x->begin < y->begin ? -1 : x->begin > y->begin;
+    if (x->begin != y->begin) /* ties (empty tensors) by their end, so they come first */
+        return x->begin < y->begin ? -1 : 1;
+    return x->end < y->end ? -1 : x->end > y->end;
 }
 
 /* ---- reading ----------------------------------------------------------------------- */

@@ -22,6 +22,9 @@
 static char tracked[TRACKED_MAX][TRACKED_PATH];
 static atomic_int tracked_live[TRACKED_MAX];
 static atomic_int deferring, pending;
+/* Held by whoever creates or removes a tracked file, and by the watcher from the moment it
+ * removes them until the process ends, so a file is never created after that removal. */
+static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The signals this module takes. */
 static void watched(sigset_t *set)
@@ -53,8 +56,13 @@ static void *watch(void *unused)
             continue;
         if (atomic_load(&deferring) && !atomic_load(&pending)) {
             atomic_store(&pending, sig);
+            static const char msg[] = "\nmnistcl: stopping after the current step, with the "
+                                      "work saved (a second signal stops at once)\n";
+            ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+            (void)w;
             continue;
         }
+        pthread_mutex_lock(&files_lock); /* never released: the process ends below */
         remove_tracked();
         if (atomic_load(&pending)) {
             static const char msg[] = "\nmnistcl: second signal: stopped at once\n";
@@ -126,6 +134,14 @@ int signals_track(const char *path)
         return i;
     }
     return -1;
+}
+
+void signals_lock_files(int on)
+{
+    if (on)
+        pthread_mutex_lock(&files_lock);
+    else
+        pthread_mutex_unlock(&files_lock);
 }
 
 void signals_forget(int slot)

@@ -40,6 +40,13 @@ int signals_exit_code(int sig);
  */
 int signals_track(const char *path);
 
+/**
+ * Takes (on = 1) or gives back (on = 0) the lock under which tracked files are created,
+ * renamed and removed; a signal that ends the process removes them under the same lock,
+ * so none is created after that removal.
+ */
+void signals_lock_files(int on);
+
 /** Unregisters the slot signals_track returned (-1: nothing). */
 void signals_forget(int slot);
 

@@ -47,6 +47,7 @@ check_early 4 "--save /dev/null: is not a regular file" --save /dev/null
 mkfifo "$tmp/fifo"
 check_early 4 "--predictions $tmp/fifo: is not a regular file" --predictions "$tmp/fifo"
 check_early 2 "--save and --checkpoint name the same file" --save "$tmp/x.st" --checkpoint "$tmp/x.st"
+check_early 2 "--save and --checkpoint name the same file" --save "$tmp/x.st" --checkpoint "$tmp/adir/../x.st"
 long=$(printf 'd%.0s' $(seq 1 4100))
 check_early 2 "path is [0-9]+ bytes long" --save "$tmp/$long"
 if mkdir "$tmp/ro" && mount -t tmpfs -o size=64k,ro tmpfs "$tmp/ro" 2>/dev/null; then
@@ -118,6 +119,8 @@ expect 0 "wrote 4 predictions" "$bin" train --device cpu --layers 4,3 --epochs 3
 expect 0 "resuming $tmp/r.ckpt at epoch 2" "$bin" train --device cpu --resume "$tmp/r.ckpt" --epochs 3
 head -c 4096 "$tmp/r.ckpt" | grep -q '"epoch":"4"' && ok "--resume without --checkpoint went on checkpointing into the resumed file" ||
     fail "the resumed run did not checkpoint (epoch $(head -c 4096 "$tmp/r.ckpt" | grep -o '"epoch":"[0-9]*"'))"
+expect_message 2 "--epochs 1: .*r.ckpt is already in epoch 4 \(step 0\); give at least --epochs 3" \
+    "$bin" train --device cpu --resume "$tmp/r.ckpt" --epochs 1
 
 # ---- a path that is not UTF-8: valid JSON in the files, and a resume finds it again -------
 odd="$tmp/tr$(printf '\xff')in.csv"

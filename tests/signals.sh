@@ -57,7 +57,8 @@ stop INT
 if [ $rc -eq 130 ] && [ $secs -lt 5000 ]; then ok "SIGINT: exit 130 after $secs ms"; else
     fail "SIGINT: exit $rc after $secs ms (want 130 within 5 s)"; sed 's/^/    /' "$tmp/big.log" | tail -n 5; fi
 grep -Eq "^interrupted \(SIGINT (in epoch [0-9]+ after step [0-9]+ of 469|at the start of epoch [0-9]+)\)" "$tmp/big.log" &&
-    grep -q "^saved $tmp/m.st" "$tmp/big.log" && ok "says where it stopped and what it wrote" ||
+    grep -q "^saved $tmp/m.st" "$tmp/big.log" && grep -q "stopping after the current step" "$tmp/big.log" &&
+    ok "says at once that it stops, then where it stopped and what it wrote" ||
     { fail "SIGINT output:"; sed 's/^/    /' "$tmp/big.log" | tail -n 5; }
 expect 0 "test accuracy" "$bin" eval --device cpu --model "$tmp/m.st"
 head -c 4096 "$tmp/m.st" | grep -aEq '"stopped":"SIGINT (in epoch [0-9]+ after step [0-9]+ of 469|at the start of epoch [0-9]+)"' &&

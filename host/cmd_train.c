@@ -394,11 +394,12 @@ static int state_diverged(const run *r, double mean_loss)
 /*
  * Writes the checkpoint for `progress` (images: those its partial sums cover) and
  * remembers it; a diverged state is never written (MC_ERR_DIVERGED, err untouched).
+ * have_state: r->params and r->velocity already hold the trainer's state (else it is read).
  */
 static mc_status write_checkpoint(run *r, const train_progress *progress, long long images,
-                                  mc_error *err)
+                                  int have_state, mc_error *err)
 {
-    mc_status st = trainer_get_state(r->t, r->params, r->velocity);
+    mc_status st = have_state ? MC_OK : trainer_get_state(r->t, r->params, r->velocity);
     if (st)
         return mc_fail(err, st, "reading the training state back from %s failed: %s",
                        r->be->name, mc_status_name(st));
@@ -479,6 +480,12 @@ static mc_status step_failed(run *r, mc_status st, const char *what, int epoch, 
 
 /* ---- stopping on a signal ----------------------------------------------------------------- */
 
+/* The name of one of the signals signals.c takes. */
+static const char *signal_name(int sig)
+{
+    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
+}
+
 /*
  * Training stopped on signal `sig` with `progress` the state reached (images: those its
  * partial sums cover): writes the checkpoint and the model as of that step, says what
@@ -487,7 +494,7 @@ static mc_status step_failed(run *r, mc_status st, const char *what, int epoch, 
 static int stop_on_signal(run *r, int sig, const train_progress *progress, long long images,
                           mc_error *err)
 {
-    const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
+    const char *name = signal_name(sig);
     int steps = trainer_steps_per_epoch(r->t), step = progress->step;
     char stopped[128];
     if (step > 0)
@@ -507,7 +514,8 @@ static int stop_on_signal(run *r, int sig, const train_progress *progress, long 
         if (paths[k] && !write[k])
             printf("nothing was trained yet: %s is left as it was\n", paths[k]);
     }
-    if ((write[0] || write[1]) && trainer_get_state(r->t, r->params, r->velocity) == MC_OK &&
+    int have_state = trainer_get_state(r->t, r->params, r->velocity) == MC_OK;
+    if ((write[0] || write[1]) && have_state &&
         state_diverged(r, images > 0 ? progress->loss_sum / (double)images : 0))
         return cli_report(diverged(r, progress->epoch, step ? step : steps,
                                    images > 0 ? progress->loss_sum / (double)images : 0, err),
@@ -516,7 +524,7 @@ static int stop_on_signal(run *r, int sig, const train_progress *progress, long 
     mc_status first = MC_OK;
     mc_error why = {{0}};
     if (write[0]) {
-        mc_status st = write_checkpoint(r, progress, images, &why);
+        mc_status st = write_checkpoint(r, progress, images, have_state, &why);
         if (st) {
             first = st;
             *err = why;
@@ -630,7 +638,7 @@ static int train_epochs(run *r, mc_error *err)
                 long long images = images_done(r, s);
                 if (sig)
                     return stop_on_signal(r, sig, &p, images, err);
-                st = write_checkpoint(r, &p, images, err);
+                st = write_checkpoint(r, &p, images, 0, err);
                 if (st == MC_ERR_DIVERGED)
                     return cli_report(diverged(r, epoch, s, p.loss_sum / (double)images, err),
                                       err);
@@ -660,7 +668,7 @@ static int train_epochs(run *r, mc_error *err)
         }
         if (o->checkpoint) {
             train_progress p = {epoch + 1, 0, shuffle_rng, 0, 0};
-            st = write_checkpoint(r, &p, 0, err);
+            st = write_checkpoint(r, &p, 0, 1, err); /* read at the epoch's end above */
             if (st == MC_ERR_DIVERGED)
                 return cli_report(diverged(r, epoch, steps, tr.loss, err), err);
             if (st)
@@ -692,7 +700,7 @@ static int train_epochs(run *r, mc_error *err)
     int sig = signals_pending();
     if (sig) {
         printf("interrupted (%s) after training had finished; everything was written\n",
-               sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP");
+               signal_name(sig));
         return signals_exit_code(sig);
     }
     return 0;

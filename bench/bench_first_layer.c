@@ -17,7 +17,8 @@
 #include <time.h>
 
 #include "mnistcl/dataset.h"
-#include "mnistcl/opencl.h"
+#include "backend/backend_ops.h"
+#include "backend/opencl/backend_cl.h"
 #include "mnistcl/rng.h"
 
 #define ROUNDS 5

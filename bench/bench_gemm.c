@@ -18,7 +18,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "mnistcl/opencl.h"
+#include "backend/backend_ops.h"
+#include "backend/opencl/backend_cl.h"
 #include "mnistcl/rng.h"
 
 #ifdef MNISTCL_HAVE_CLBLAST
@@ -151,15 +152,15 @@ static void openblas_wait(void *p) { (void)p; }
 
 static int all_variants; /* --all: time the general kernels on big shapes too */
 
-/* The launch floor: the smallest kernel there is (sgd_update on 16 floats). */
+/* The launch floor: the smallest kernel there is (the update kernel on 16 floats). */
 typedef struct {
     backend *be;
-    sgd_args u;
+    update_args u;
 } floor_ctx;
 static void floor_run(void *p)
 {
     floor_ctx *c = p;
-    c->be->ops->sgd(c->be, &c->u);
+    c->be->ops->update(c->be, &c->u);
 }
 static void floor_wait(void *p)
 {
@@ -177,11 +178,11 @@ static void bench_launch_floor(backend *cl)
     for (int i = 0; i < 3; i++)
         if (cl->ops->alloc(cl, 64, &b[i]))
             return;
-    floor_ctx f = {cl, {bref_at(b[0], 0), bref_at(b[1], 0), bref_at(b[2], 0), 16, 0.01f, 0.9f, 0}};
+    floor_ctx f = {cl, {bref_at(b[0], 0), bref_at(b[1], 0), bref_at(b[2], 0), 16, {UPDATE_SGD, 0.01f, 0.9f, 0}}};
     contender c = {"launch", floor_run, floor_wait, &f, 0};
     for (int round = 0; round < ROUNDS; round++)
         time_round(&c);
-    printf("launch floor (sgd_update on 16 floats, timed as the products): %.3f ms\n", c.best_ms);
+    printf("launch floor (the update kernel on 16 floats, timed as the products): %.3f ms\n", c.best_ms);
     for (int i = 0; i < 3; i++)
         cl->ops->release(cl, b[i]);
 }

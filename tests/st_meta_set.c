@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mnistcl/safetensors.h"
+#include "io/safetensors.h"
 
 int main(int argc, char **argv)
 {

@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mnistcl/opencl.h"
+#include "backend/backend_ops.h"
+#include "backend/opencl/backend_cl.h"
 #include "test_util.h"
 
 #define ATOL_PER_K 2e-7

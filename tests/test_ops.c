@@ -513,15 +513,15 @@ static void sbs_run(backend *be, int fused, const sparse_images *s, int dim, int
         *bx = upload_i32(be, s->index, SPARSE_IMAGES), *bg = NULL, *bs = NULL;
     be->ops->alloc(be, (count + 3) * 4, &bg);
     be->ops->alloc(be, sparse_grad_scratch(dim, n) * 4, &bs);
-    sparse_backward_sgd_args a = {
+    sparse_backward_update_args a = {
         {bref_at(bg, 3), bref_at(bd1, 0), n, rows, dim, pl, bref_at(bx, 0), 7, 0, bref_at(bs, 0)},
         bref_at(bh, 0),
         bref_at(bd2, 0),
         classes,
-        {bref_at(bp, 3), bref_at(bg, 3), bref_at(bv, 3), count, 0.1f, momentum, weight_decay}};
+        {bref_at(bp, 3), bref_at(bg, 3), bref_at(bv, 3), count, {UPDATE_SGD, 0.1f, momentum, weight_decay}}};
     mc_status st;
     if (fused) {
-        st = be->ops->sparse_backward_sgd(be, &a);
+        st = be->ops->sparse_backward_update(be, &a);
     } else {
         gemm_args top = {.trans_a = 1, .a_ones_row = 1, .m = n + 1, .n = classes, .k = rows,
                          .a = a.h, .lda = n, .b = a.delta2, .ldb = classes,
@@ -529,7 +529,7 @@ static void sbs_run(backend *be, int fused, const sparse_images *s, int dim, int
                          .epilogue = EPI_NONE};
         st = be->ops->sparse_grad(be, &a.g);
         st = st || !classes ? st : be->ops->gemm(be, &top);
-        st = st ? st : be->ops->sgd(be, &a.sgd);
+        st = st ? st : be->ops->update(be, &a.upd);
     }
     if (st)
         test_fail("sparse_backward_sgd launch (%s)", fused ? "fused" : "three steps");
@@ -652,10 +652,10 @@ static void test_sgd(backend *cpu, backend *cl, rng *r)
                 backend *be = bes[b];
                 buf *bp = upload_f32(be, p, n), *bg = upload_f32(be, g, n),
                     *bv = upload_f32(be, v, n);
-                sgd_args a = {bref_at(bp, 0), bref_at(bg, 0), bref_at(bv, 0), n,
-                              cfg[k][0],      cfg[k][1],      cfg[k][2]};
+                update_args a = {bref_at(bp, 0), bref_at(bg, 0), bref_at(bv, 0), n,
+                                 {UPDATE_SGD, cfg[k][0], cfg[k][1], cfg[k][2]}};
                 /* two steps, so the velocity written by the first is read by the second */
-                if (be->ops->sgd(be, &a) || be->ops->sgd(be, &a))
+                if (be->ops->update(be, &a) || be->ops->update(be, &a))
                     test_fail("sgd launch");
                 po[b] = malloc(n * 4), vo[b] = malloc(n * 4);
                 download_f32(be, bp, po[b], n);
@@ -778,8 +778,9 @@ static void test_sequential(backend *cpu, backend *cl, rng *r)
                 }
                 sequential_args a = {spec, bref_at(bp, 0), bref_at(bv, 0), bref_at(bs, 0),
                                      bref_at(bi, 0), bref_at(bl, 0), bref_at(bx, 0), start,
-                                     count, bref_at(bls, 0), bref_at(bcs, 0), cfg[ci][0],
-                                     cfg[ci][1], cfg[ci][2], {bref_at(bsp, 0), bref_at(bso, 0)}};
+                                     count, bref_at(bls, 0), bref_at(bcs, 0),
+                                     {UPDATE_SGD, cfg[ci][0], cfg[ci][1], cfg[ci][2]},
+                                     {bref_at(bsp, 0), bref_at(bso, 0)}};
                 if (be->ops->sequential(be, &a))
                     test_fail("sequential launch");
                 p[b] = malloc(np * 4), v[b] = malloc(np * 4), l[b] = malloc(40 * 4);

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mnistcl/tune_cache.h"
+#include "io/tune_cache.h"
 #include "test_util.h"
 
 static char path[128], log_path[128];

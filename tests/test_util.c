@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mnistcl/opencl.h"
+#include "backend/backend_ops.h"
+#include "backend/opencl/backend_cl.h"
 
 int test_failures = 0;
 

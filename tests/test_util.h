@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "mnistcl/backend.h"
+#include "backend/backend_ops.h"
 #include "mnistcl/rng.h"
 
 /** Exit code a test uses to tell CTest it was skipped (only outside CI). */

@@ -5,18 +5,7 @@
 #include <stdio.h>
 
 #include "mnistcl/backend.h"
-
-/** Which GEMM kernels the OpenCL backend uses. */
-typedef enum {
-    GEMM_AUTO = 0,  /* by device type and shape */
-    GEMM_NAIVE = 1, /* gemm_naive: one work-item per element, any shape */
-    GEMM_RB = 2,    /* gemm_rb_*: register-blocked float16 tiles (CPU devices) */
-    GEMM_TILED = 3, /* gemm_tiled_*: local-memory blocks with register tiles (GPUs) */
-    GEMM_VARIANT_COUNT
-} gemm_variant;
-
-/** "auto", "naive", "rb", "tiled". */
-const char *gemm_variant_name(gemm_variant v);
+#include "mnistcl/status.h"
 
 /**
  * Kernel tunables of one device (build options of the .cl files, and launch shapes);
@@ -61,12 +50,6 @@ mc_status ocl_resolve_device(const char *spec, int *platform, int *device, mc_er
  */
 mc_status backend_cl_create(int platform, int device, const cl_tuning *tuning, backend **out,
                             mc_error *err);
-
-/** Forces one GEMM variant (tests and benchmarks); GEMM_AUTO restores the choice. */
-void backend_cl_force_gemm(backend *be, gemm_variant v);
-
-/** The backend's cl_command_queue (as void *; benchmarks run peers on it), NULL if not OpenCL. */
-void *backend_cl_queue(backend *be);
 
 /** Number of OpenCL devices the ICD loader finds (0 without platforms). */
 int ocl_device_count(void);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "mnistcl/backend.h"
+#include "mnistcl/status.h"
 #include "mnistcl/dataset.h"
 #include "mnistcl/mlp.h"
 #include "mnistcl/rng.h"

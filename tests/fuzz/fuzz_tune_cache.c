@@ -1,6 +1,6 @@
 /* libFuzzer target: the tuning-cache reader. */
 #include "fuzz_util.h"
-#include "mnistcl/tune_cache.h"
+#include "io/tune_cache.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

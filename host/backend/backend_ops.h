@@ -1,0 +1,351 @@
+/*
+ * The operation set every backend implements with the same signatures: the plain-C CPU
+ * reference (backend_cpu.c) and OpenCL (backend_cl.c). The training code is written once
+ * against this table, so both backends run the very same sequence of operations and can
+ * be compared step by step.
+ *
+ * All matrices are row-major float32; shapes are written as (rows, cols).
+ * Buffers are opaque; a `bref` names a buffer plus an offset counted in elements of the
+ * type the operation expects there (float, int32 or uint8).
+ */
+#ifndef MNISTCL_BACKEND_OPS_H
+#define MNISTCL_BACKEND_OPS_H
+
+#include <stddef.h>
+
+#include "mnistcl/backend.h"
+#include "mnistcl/mlp.h"
+#include "mnistcl/status.h"
+#include "kernel_interface.h"
+
+/** Backend-owned memory: a host array (CPU reference) or a cl_mem (OpenCL). */
+typedef struct buf {
+    size_t bytes;
+    void *handle;
+} buf;
+
+/** A buffer and an element offset into it. A NULL buffer means "not wanted". */
+typedef struct {
+    buf *b;
+    size_t off;
+} bref;
+
+static inline bref bref_at(buf *b, size_t off)
+{
+    bref r = {b, off};
+    return r;
+}
+
+/**
+ * C (m,n) = op(A) (m,k) · op(B) (k,n), then the epilogue.
+ * With a_ones_row (trans_a only), op(A) has one row more than A stores: row m-1 is all
+ * ones, so C's row m-1 receives the column sums of op(B). For a layer's gradient
+ * [dW; db] = [X, 1]ᵀ·δ this yields the bias gradient, which the flat parameter layout
+ * keeps right after W_l, i.e. as row `in` of the same block.
+ */
+typedef struct {
+    int trans_a, trans_b; /* A stored (k,m) when trans_a; B stored (n,k) when trans_b */
+    int a_ones_row;       /* op(A)'s last row is implicit ones (needs trans_a) */
+    int m, n, k;          /* m, n >= 1; k >= 1 */
+    bref a;
+    int lda; /* row stride of A as stored */
+    bref b;
+    int ldb;
+    bref c;
+    int ldc;
+    float alpha, beta;
+    gemm_epilogue epilogue;
+    bref bias;    /* EPI_BIAS_ACT: n floats */
+    act_kind act; /* EPI_BIAS_ACT: activation; EPI_ACT_GRAD: activation whose derivative */
+    bref aux;     /* EPI_ACT_GRAD: (m,n) activation outputs, row stride ldaux */
+    int ldaux;
+} gemm_args;
+
+/** x (count,dim) = images[index[start+i]] / 255; y[i] = labels[index[start+i]]. */
+typedef struct {
+    bref x;      /* float out */
+    bref y;      /* int32 out; may be NULL (no labels) */
+    bref images; /* uint8 (n, dim) */
+    bref labels; /* uint8 (n); may be NULL */
+    bref index;  /* int32 permutation */
+    int start, count, dim;
+} gather_args;
+
+/**
+ * Output layer and loss, row by row over logits z (count, classes), label y:
+ *   OUT_SOFTMAX_XENT: p = softmax(z) (max-subtracted), loss = log sum exp(z - max z) -
+ *                     (z[y] - max z), i.e. -log p[y] without underflow,
+ *                     delta = (p - onehot(y)) · scale
+ *   OUT_SIGMOID_MSE:  o = sigmoid(z), loss = mean_c (o - onehot(y))², delta = (o - onehot(y)) · scale
+ *   correct = (argmax_c z == y), the first maximum winning ties.
+ * delta may be NULL (evaluation only).
+ */
+typedef struct {
+    output_kind kind;
+    bref delta;   /* float out (count, classes) or NULL */
+    bref loss;    /* float out (count) */
+    bref correct; /* int32 out (count) */
+    bref logits;  /* float (count, classes) */
+    bref labels;  /* int32 (count) */
+    int count, classes;
+    float scale;
+} loss_args;
+
+/**
+ * The last layer of a training step, its loss and the first step back, fused, row by row
+ * (for classes <= OUTPUT_STEP_MAX_CLASSES):
+ *   z = h · W + b                              h (count, hidden), W (hidden, classes)
+ *   loss, correct, delta_out from z           exactly as loss_args (with scale)
+ *   delta_hidden = (delta_out · Wᵀ) ⊙ act'(h)  when delta_hidden is given
+ * The same as a GEMM with EPI_BIAS_ACT (identity), the loss, and an NT GEMM with
+ * EPI_ACT_GRAD, in one pass.
+ */
+typedef struct {
+    output_kind kind;
+    bref h;            /* float (count, hidden): the last hidden layer's activations */
+    int hidden;
+    bref W, b;         /* float (hidden, classes) and (classes) */
+    int classes, count;
+    bref labels;       /* int32 (count) */
+    float scale;
+    bref delta_out;    /* float out (count, classes) */
+    bref delta_hidden; /* float out (count, hidden), or NULL */
+    act_kind hidden_act;
+    bref loss;         /* float out (count) */
+    bref correct;      /* int32 out (count) */
+} output_step_args;
+
+/** out (count, classes) = softmax(z) or sigmoid(z) per row, for inference displays. */
+typedef struct {
+    output_kind kind;
+    bref out;
+    bref logits;
+    int count, classes;
+} probs_args;
+
+/**
+ * How a gradient becomes a parameter step: the update rule, one value for a whole run.
+ *   UPDATE_SGD (PyTorch's SGD): g = grad + weight_decay·p; v = momentum·v + g; p -= lr·v
+ *              (the state v is neither read nor written when momentum == 0)
+ * Every operation that updates parameters (update, sparse_backward_update, sequential)
+ * takes one, and each backend applies it through one function (backend_cpu.c's
+ * cpu_update_one, update.cl's update_one / update16), so a new rule is written once per
+ * backend.
+ */
+typedef struct {
+    update_kind kind;
+    float lr, momentum, weight_decay;
+} update_rule;
+
+/** Whether the rule keeps per-parameter state (the state buffer is read and written). */
+static inline int update_rule_has_state(const update_rule *r)
+{
+    return r->kind == UPDATE_SGD && r->momentum != 0.0f;
+}
+
+/**
+ * One step of the update rule over n parameters: params[i] and state[i] (the rule's
+ * per-parameter state, SGD's velocity; n floats, same layout as params) from grads[i].
+ */
+typedef struct {
+    bref params, grads, state;
+    size_t n;
+    update_rule rule;
+} update_args;
+
+/** loss_sum[0] = sum loss[0..n); correct_sum[0] = sum correct[0..n). */
+typedef struct {
+    bref loss_sum;    /* float out, 1 element */
+    bref correct_sum; /* int32 out, 1 element */
+    bref loss;        /* float (n) */
+    bref correct;     /* int32 (n) */
+    int n;
+} sum_args;
+
+/**
+ * An image set's nonzero pixels, listed once (CSR): each pixel is a word (q << 8) | value
+ * with q the pixel index, in increasing q; x[q] = value * (1/255), as gather computes
+ * it. Each image's list is cut into PIXEL_BANDS bands of pixel indices, band b holding
+ * q in [b * span, (b + 1) * span), span = ceil(dim / PIXEL_BANDS): band b of image i is
+ * pixels[offsets[i * PIXEL_BANDS + b] .. offsets[i * PIXEL_BANDS + b + 1]), so the whole
+ * image is pixels[offsets[i * PIXEL_BANDS] .. offsets[(i + 1) * PIXEL_BANDS]).
+ */
+typedef struct {
+    bref pixels;  /* uint32 */
+    bref offsets; /* int32, images * PIXEL_BANDS + 1 */
+} pixel_lists;
+
+/**
+ * Gather and the first layer in one, from the pixel lists of the batch's images
+ * (row p is image index[start + p]):
+ *   out (rows, n) = act(X · W + b)      X (rows, dim), W (dim, n), b (n)
+ *   y[p] = labels[index[start + p]]      (as gather; 0 when labels is NULL; y may be NULL)
+ * The same as gather + a GEMM with EPI_BIAS_ACT: zero pixels add nothing, the other terms
+ * are added in the same order.
+ */
+typedef struct {
+    bref out;
+    int n, dim, rows;
+    bref W, bias;
+    act_kind act;
+    pixel_lists images;
+    bref index; /* int32 positions */
+    int start;
+    bref y;      /* int32 out (rows), or NULL */
+    bref labels; /* uint8 (images), or NULL */
+} sparse_forward_args;
+
+/**
+ * A network of one hidden layer, forward and the first step back, from the pixel lists:
+ * sparse_forward f, then output_step o on its result, in one pass per row. Requires
+ * o->h = f->out, o->hidden = f->n <= SPARSE_OUTPUT_MAX_HIDDEN, o->labels = f->y (not
+ * NULL), o->count = f->rows, o->classes <= OUTPUT_STEP_MAX_CLASSES, o->delta_hidden given.
+ * The results equal the two operations'.
+ */
+typedef struct {
+    sparse_forward_args f;
+    output_step_args o;
+} sparse_forward_output_args;
+
+/**
+ * The first layer's weight gradient from the batch's pixel lists:
+ *   [dW; db] (+)= [X, 1]ᵀ · δ    X[p] = images[index[start + p]] * (1/255), δ (rows, n)
+ * the same as gather + TN GEMM with the ones row (and beta 1 when accumulating): zero
+ * pixels add nothing, and the other terms are added in the same order.
+ */
+typedef struct {
+    bref out;     /* float (dim + 1, n): dW then db */
+    bref delta;   /* float (rows, n) */
+    int n, rows, dim;
+    pixel_lists images;
+    bref index;   /* int32 positions */
+    int start;
+    int accumulate;
+    bref scratch; /* float, sparse_grad_scratch(dim, n) elements, the backend's to use */
+} sparse_grad_args;
+
+/**
+ * The first layer's weight gradient and its update in one, and with classes > 0 the
+ * whole backward pass and update of a network of one hidden layer (n units):
+ *   [dW1; db1] = [X, 1]ᵀ · δ1    as sparse_grad g (g.out = upd.grads, g.accumulate = 0)
+ *   [dW2; db2] = [H, 1]ᵀ · δ2    (classes > 0) H (g.rows, n), δ2 (g.rows, classes),
+ *                                 classes <= OUTPUT_STEP_MAX_CLASSES; into upd.grads
+ *                                 after [dW1; db1], as the
+ *                                 TN GEMM with the ones row
+ *   update over [W1; b1] (and [W2; b2]): upd.params / upd.state at W1, the next
+ *                                 upd.n = (g.dim + 1) * n (+ (n + 1) * classes) floats
+ * The parameters and state end as sparse_grad, gemm and update would leave them; the
+ * gradients need not be stored (upd.grads is the backend's to use, undefined after).
+ */
+typedef struct {
+    sparse_grad_args g;
+    bref h;      /* float (g.rows, g.n): the hidden activations (classes > 0) */
+    bref delta2; /* float (g.rows, classes): the output delta (classes > 0) */
+    int classes; /* 0: the first layer only */
+    update_args upd;
+} sparse_backward_update_args;
+
+/** Scratch floats sparse_grad_args needs: (dim + 1) rows of n rounded up to 128. */
+static inline size_t sparse_grad_scratch(int dim, int n)
+{
+    return ((size_t)dim + 1) * (((size_t)n + 127) / 128 * 128);
+}
+
+/**
+ * Per-sample training (batch 1) over `count` images in order, fused: for each image
+ * index[start + s]: x = image / 255, forward through every layer, output loss and delta
+ * (scale 1), then from the last layer back: delta_l = (delta_{l+1}·W_lᵀ) ⊙ act'(a_l)
+ * computed with W_l before its update, then W_l and b_l updated by the rule (as update_args). Per-image loss and hit go to loss/correct[start + s].
+ * Same arithmetic as a batch-1 step of the general path, in one launch.
+ */
+typedef struct {
+    const mlp_spec *spec; /* n_layers <= SEQ_MAX_LAYERS */
+    bref params, state; /* state: the rule's, as update_args */
+    bref scratch;         /* float, mlp_seq_scratch_floats(spec) elements */
+    bref images, labels, index;
+    int start, count;
+    bref loss, correct;   /* indexed by start + s */
+    update_rule rule;
+    /* Optional (NULL buffers: not given): the images' pixel lists, so the kernel need not
+       scan every pixel of every image. Backends may ignore them; the result is the same. */
+    pixel_lists sparse;
+} sequential_args;
+
+/** Floats of scratch the fused path needs: activations and deltas of one image. */
+static inline size_t seq_scratch_floats(const mlp_spec *spec)
+{
+    size_t n = 0;
+    for (int l = 0; l <= spec->n_layers; l++)
+        n += 2 * (size_t)spec->sizes[l];
+    return n;
+}
+
+/** The operations of the table below that compute (a plan's stages name them). */
+typedef enum {
+    OP_GATHER,
+    OP_GEMM,
+    OP_LOSS,
+    OP_OUTPUT_STEP,
+    OP_PROBS,
+    OP_UPDATE,
+    OP_SUM,
+    OP_SEQUENTIAL,
+    OP_SPARSE_FORWARD,
+    OP_SPARSE_FORWARD_OUTPUT,
+    OP_SPARSE_GRAD,
+    OP_SPARSE_BACKWARD_UPDATE,
+    OP_COUNT
+} op_kind;
+
+/** "gather", "gemm", ..., as the table's slots are named. */
+const char *op_name(op_kind op);
+
+/** The operation table. Every function returns MC_OK or an error (message printed). */
+typedef struct {
+    mc_status (*alloc)(backend *be, size_t bytes, buf **out);
+    void (*release)(backend *be, buf *b);
+    /* Copies between host memory and a buffer; both block until done. */
+    mc_status (*write)(backend *be, buf *b, size_t offset_bytes, const void *src, size_t bytes);
+    mc_status (*read)(backend *be, buf *b, size_t offset_bytes, void *dst, size_t bytes);
+    mc_status (*finish)(backend *be); /* waits for all queued work */
+    mc_status (*gather)(backend *be, const gather_args *a);
+    mc_status (*gemm)(backend *be, const gemm_args *a);
+    mc_status (*loss)(backend *be, const loss_args *a);
+    mc_status (*output_step)(backend *be, const output_step_args *a);
+    mc_status (*probs)(backend *be, const probs_args *a);
+    mc_status (*update)(backend *be, const update_args *a);
+    mc_status (*sum)(backend *be, const sum_args *a);
+    mc_status (*sequential)(backend *be, const sequential_args *a);
+    mc_status (*sparse_forward)(backend *be, const sparse_forward_args *a);
+    mc_status (*sparse_forward_output)(backend *be, const sparse_forward_output_args *a);
+    mc_status (*sparse_grad)(backend *be, const sparse_grad_args *a);
+    mc_status (*sparse_backward_update)(backend *be, const sparse_backward_update_args *a);
+    /* What operation `op` with arguments `args` (the op's *_args struct) runs here: the
+       kernel's name and the number of launches ("gemm_rb_nn", 1), for `train --plan` */
+    const char *(*kernel_of)(backend *be, op_kind op, const void *args, int *launches);
+    void (*destroy)(backend *be);
+} backend_ops;
+
+/**
+ * What a backend runs, and runs well: read once, when a trainer plans its step
+ * (train/plan.c), never per step. A limit of 0 means the backend lacks the operation.
+ */
+typedef struct {
+    int pixel_lists_first_layer;  /* the first layer runs faster from the pixel lists
+                                     (sparse_forward, sparse_grad, sparse_backward_update)
+                                     than through gather + dense GEMMs (CPU caches) */
+    int output_step_max_classes;  /* widest output layer output_step takes */
+    int sparse_output_max_hidden; /* widest hidden layer sparse_forward_output takes */
+    int sequential_max_layers;    /* deepest network sequential takes */
+    int sequential_pixel_lists;   /* sequential reads the pixel lists when given them */
+} backend_caps;
+
+/** Common head of every backend object. */
+struct backend {
+    const backend_ops *ops;
+    backend_caps caps;
+    char name[256]; /* human-readable device description */
+    int is_opencl;  /* the object is a cl_backend (backend_cl.c's own functions check it) */
+};
+
+#endif

@@ -1,0 +1,459 @@
+/*
+ * The CPU reference backend: every operation as an obvious loop with double accumulators,
+ * written to be plainly right. It is the ground truth the OpenCL kernels are tested against,
+ * and a usable backend (`--device cpu`).
+ */
+#include <float.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/activations.h"
+#include "backend/backend_ops.h"
+
+#define F32(r) ((float *)(r).b->handle + (r).off)
+#define I32(r) ((int *)(r).b->handle + (r).off)
+#define U8(r) ((unsigned char *)(r).b->handle + (r).off)
+
+static mc_status cpu_alloc(backend *be, size_t bytes, buf **out)
+{
+    (void)be;
+    buf *b = calloc(1, sizeof *b);
+    if (!b)
+        return MC_ERR_NOMEM;
+    b->bytes = bytes;
+    b->handle = calloc(bytes ? bytes : 1, 1);
+    if (!b->handle) {
+        free(b);
+        return MC_ERR_NOMEM;
+    }
+    *out = b;
+    return MC_OK;
+}
+
+static void cpu_release(backend *be, buf *b)
+{
+    (void)be;
+    if (b)
+        free(b->handle);
+    free(b);
+}
+
+static mc_status cpu_write(backend *be, buf *b, size_t off, const void *src, size_t bytes)
+{
+    (void)be;
+    memcpy((unsigned char *)b->handle + off, src, bytes);
+    return MC_OK;
+}
+
+static mc_status cpu_read(backend *be, buf *b, size_t off, void *dst, size_t bytes)
+{
+    (void)be;
+    memcpy(dst, (unsigned char *)b->handle + off, bytes);
+    return MC_OK;
+}
+
+static mc_status cpu_finish(backend *be)
+{
+    (void)be;
+    return MC_OK;
+}
+
+static mc_status cpu_gather(backend *be, const gather_args *a)
+{
+    (void)be;
+    const int *index = I32(a->index);
+    float *x = F32(a->x);
+    for (int i = 0; i < a->count; i++) {
+        int src = index[a->start + i];
+        const unsigned char *img = U8(a->images) + (size_t)src * a->dim;
+        for (int j = 0; j < a->dim; j++)
+            x[(size_t)i * a->dim + j] = (float)img[j] * (1.0f / 255.0f); /* as the kernel */
+        if (a->y.b)
+            I32(a->y)[i] = a->labels.b ? U8(a->labels)[src] : 0;
+    }
+    return MC_OK;
+}
+
+/* Stores one finished row of a GEMM: alpha·acc through the epilogue into C. */
+static void gemm_store_row(const gemm_args *g, int i, const double *acc)
+{
+    float *c = F32(g->c) + (size_t)i * g->ldc;
+    for (int j = 0; j < g->n; j++) {
+        double v = g->alpha * acc[j];
+        switch (g->epilogue) {
+        case EPI_NONE:
+            if (g->beta != 0.0f)
+                v += (double)g->beta * c[j];
+            break;
+        case EPI_BIAS_ACT: v = act_apply(g->act, v + F32(g->bias)[j]); break;
+        case EPI_ACT_GRAD:
+            v *= act_grad_from_output(g->act, F32(g->aux)[(size_t)i * g->ldaux + j]);
+            break;
+        }
+        c[j] = (float)v;
+    }
+}
+
+static mc_status cpu_gemm(backend *be, const gemm_args *g)
+{
+    (void)be;
+    const float *A = F32(g->a), *B = F32(g->b);
+    double *acc = malloc(sizeof(double) * (size_t)g->n);
+    if (!acc)
+        return MC_ERR_NOMEM;
+    for (int i = 0; i < g->m; i++) {
+        if (g->trans_b && !g->trans_a) {
+            /* both operands contiguous along k: dot products */
+            const float *arow = A + (size_t)i * g->lda;
+            for (int j = 0; j < g->n; j++) {
+                const float *brow = B + (size_t)j * g->ldb;
+                double s = 0.0;
+                for (int p = 0; p < g->k; p++)
+                    s += (double)arow[p] * brow[p];
+                acc[j] = s;
+            }
+        } else {
+            for (int j = 0; j < g->n; j++)
+                acc[j] = 0.0;
+            int ones = g->a_ones_row && i == g->m - 1;
+            for (int p = 0; p < g->k; p++) {
+                double av = ones         ? 1.0
+                            : g->trans_a ? A[(size_t)p * g->lda + i]
+                                         : A[(size_t)i * g->lda + p];
+                if (!g->trans_b) {
+                    const float *brow = B + (size_t)p * g->ldb;
+                    for (int j = 0; j < g->n; j++)
+                        acc[j] += av * brow[j];
+                } else {
+                    for (int j = 0; j < g->n; j++)
+                        acc[j] += av * B[(size_t)j * g->ldb + p];
+                }
+            }
+        }
+        gemm_store_row(g, i, acc);
+    }
+    free(acc);
+    return MC_OK;
+}
+
+/* Index of the first maximum of z[0..n). */
+static int argmax_first(const float *z, int n)
+{
+    int best = 0;
+    for (int c = 1; c < n; c++)
+        if (z[c] > z[best])
+            best = c;
+    return best;
+}
+
+/* Output values of one row: softmax(z) (max-subtracted) or sigmoid(z), in double. */
+static void output_values(output_kind kind, const float *z, int classes, double *o)
+{
+    if (kind == OUT_SOFTMAX_XENT) {
+        double zmax = z[argmax_first(z, classes)], denom = 0.0;
+        for (int c = 0; c < classes; c++)
+            denom += o[c] = exp((double)z[c] - zmax);
+        for (int c = 0; c < classes; c++)
+            o[c] /= denom;
+    } else {
+        for (int c = 0; c < classes; c++)
+            o[c] = 1.0 / (1.0 + exp(-(double)z[c]));
+    }
+}
+
+/* Loss, hit and (when delta is not NULL) the scaled delta of one row (see loss_args). */
+static void output_row(output_kind kind, const float *z, int classes, int y, double scale,
+                       float *delta, float *loss, int *correct)
+{
+    double o[classes], l = 0.0;
+    output_values(kind, z, classes, o);
+    if (kind == OUT_SOFTMAX_XENT) { /* log sum exp(z - zmax) - (z_y - zmax): never clamped */
+        double zmax = z[argmax_first(z, classes)], denom = 0.0;
+        for (int c = 0; c < classes; c++)
+            denom += exp((double)z[c] - zmax);
+        l = log(denom) - ((double)z[y] - zmax);
+    } else {
+        for (int c = 0; c < classes; c++)
+            l += (o[c] - (c == y)) * (o[c] - (c == y));
+        l /= classes;
+    }
+    *loss = (float)l;
+    *correct = argmax_first(z, classes) == y;
+    for (int c = 0; delta && c < classes; c++)
+        delta[c] = (float)((o[c] - (c == y)) * scale);
+}
+
+static mc_status cpu_loss(backend *be, const loss_args *a)
+{
+    (void)be;
+    for (int i = 0; i < a->count; i++)
+        output_row(a->kind, F32(a->logits) + (size_t)i * a->classes, a->classes,
+                   I32(a->labels)[i], a->scale,
+                   a->delta.b ? F32(a->delta) + (size_t)i * a->classes : NULL,
+                   F32(a->loss) + i, I32(a->correct) + i);
+    return MC_OK;
+}
+
+/* The fused output step as the composition it stands for: GEMM, loss, GEMM (NT). */
+static mc_status cpu_output_step(backend *be, const output_step_args *a)
+{
+    size_t nz = (size_t)a->count * a->classes;
+    buf z = {nz * sizeof(float), malloc(nz * sizeof(float) + 1)};
+    if (!z.handle)
+        return MC_ERR_NOMEM;
+    gemm_args fwd = {.m = a->count, .n = a->classes, .k = a->hidden, .a = a->h,
+                     .lda = a->hidden, .b = a->W, .ldb = a->classes, .c = bref_at(&z, 0),
+                     .ldc = a->classes, .alpha = 1.0f, .epilogue = EPI_BIAS_ACT, .bias = a->b,
+                     .act = ACT_IDENTITY};
+    loss_args la = {a->kind, a->delta_out, a->loss,     a->correct, bref_at(&z, 0),
+                    a->labels, a->count,  a->classes, a->scale};
+    mc_status st = cpu_gemm(be, &fwd);
+    if (!st)
+        st = cpu_loss(be, &la);
+    if (!st && a->delta_hidden.b) {
+        gemm_args back = {.trans_b = 1, .m = a->count, .n = a->hidden, .k = a->classes,
+                          .a = a->delta_out, .lda = a->classes, .b = a->W, .ldb = a->classes,
+                          .c = a->delta_hidden, .ldc = a->hidden, .alpha = 1.0f,
+                          .epilogue = EPI_ACT_GRAD, .act = a->hidden_act, .aux = a->h,
+                          .ldaux = a->hidden};
+        st = cpu_gemm(be, &back);
+    }
+    free(z.handle);
+    return st;
+}
+
+static mc_status cpu_probs(backend *be, const probs_args *a)
+{
+    (void)be;
+    double o[a->classes];
+    for (int i = 0; i < a->count; i++) {
+        output_values(a->kind, F32(a->logits) + (size_t)i * a->classes, a->classes, o);
+        for (int c = 0; c < a->classes; c++)
+            F32(a->out)[(size_t)i * a->classes + c] = (float)o[c];
+    }
+    return MC_OK;
+}
+
+/* One SGD update of parameter p (velocity v) with gradient g (see update_args). */
+static void cpu_sgd_update(float *p, float *v, double g, double lr, double momentum, double wd)
+{
+    g += wd * *p;
+    if (momentum != 0.0) {
+        *v = (float)(momentum * *v + g);
+        g = *v;
+    }
+    *p = (float)(*p - lr * g);
+}
+
+static mc_status cpu_update(backend *be, const update_args *a)
+{
+    (void)be;
+    float *p = F32(a->params), *g = F32(a->grads);
+    float *v = a->rule.momentum != 0.0f ? F32(a->state) : NULL;
+    for (size_t i = 0; i < a->n; i++)
+        cpu_sgd_update(&p[i], v ? &v[i] : NULL, g[i], a->rule.lr, a->rule.momentum, a->rule.weight_decay);
+    return MC_OK;
+}
+
+static mc_status cpu_sum(backend *be, const sum_args *a)
+{
+    (void)be;
+    double s = 0.0;
+    long long c = 0;
+    for (int i = 0; i < a->n; i++) {
+        s += F32(a->loss)[i];
+        c += I32(a->correct)[i];
+    }
+    F32(a->loss_sum)[0] = (float)s;
+    I32(a->correct_sum)[0] = (int)c;
+    return MC_OK;
+}
+
+static mc_status cpu_sequential(backend *be, const sequential_args *a)
+{
+    (void)be;
+    const mlp_spec *s = a->spec;
+    int L = s->n_layers;
+    float *act[SEQ_MAX_LAYERS + 1], *delta[SEQ_MAX_LAYERS + 1];
+    float *scratch = F32(a->scratch);
+    for (int l = 0; l <= L; l++) {
+        act[l] = scratch;
+        delta[l] = scratch + s->sizes[l];
+        scratch += 2 * (size_t)s->sizes[l];
+    }
+    float *P = F32(a->params), *V = a->rule.momentum != 0.0f ? F32(a->state) : NULL;
+    for (int n = 0; n < a->count; n++) {
+        int src = I32(a->index)[a->start + n];
+        const unsigned char *img = U8(a->images) + (size_t)src * s->sizes[0];
+        for (int i = 0; i < s->sizes[0]; i++)
+            act[0][i] = (float)img[i] * (1.0f / 255.0f);
+        for (int l = 0; l < L; l++) {
+            int in = s->sizes[l], out = s->sizes[l + 1];
+            const float *W = P + mlp_weight_offset(s, l), *b = P + mlp_bias_offset(s, l);
+            for (int j = 0; j < out; j++) {
+                double z = b[j];
+                for (int i = 0; i < in; i++)
+                    z += (double)act[l][i] * W[(size_t)i * out + j];
+                act[l + 1][j] = (float)act_apply(mlp_layer_act(s, l), z);
+            }
+        }
+        output_row(s->output, act[L], s->sizes[L], U8(a->labels)[src], 1.0, delta[L],
+                   F32(a->loss) + a->start + n, I32(a->correct) + a->start + n);
+        for (int l = L - 1; l >= 0; l--) {
+            int in = s->sizes[l], out = s->sizes[l + 1];
+            size_t wo = mlp_weight_offset(s, l), bo = mlp_bias_offset(s, l);
+            float *W = P + wo, *b = P + bo;
+            if (l > 0) { /* with W_l before its update */
+                for (int i = 0; i < in; i++) {
+                    double d = 0.0;
+                    for (int j = 0; j < out; j++)
+                        d += (double)delta[l + 1][j] * W[(size_t)i * out + j];
+                    delta[l][i] = (float)(d * act_grad_from_output(s->hidden_act, act[l][i]));
+                }
+            }
+            for (int i = 0; i < in; i++)
+                for (int j = 0; j < out; j++) {
+                    size_t k = (size_t)i * out + j;
+                    cpu_sgd_update(&W[k], V ? V + wo + k : NULL,
+                                   (double)act[l][i] * delta[l + 1][j], a->rule.lr, a->rule.momentum,
+                                   a->rule.weight_decay);
+                }
+            for (int j = 0; j < out; j++)
+                cpu_sgd_update(&b[j], V ? V + bo + j : NULL, delta[l + 1][j], a->rule.lr, a->rule.momentum,
+                               a->rule.weight_decay);
+        }
+    }
+    return MC_OK;
+}
+
+/* x of one listed pixel (see pixel_lists): value * (1/255) in float, as gather does */
+static double listed_value(uint32_t pk)
+{
+    return (float)(pk & 255u) * (1.0f / 255.0f);
+}
+
+static mc_status cpu_sparse_forward(backend *be, const sparse_forward_args *a)
+{
+    (void)be;
+    double *acc = malloc(sizeof(double) * (size_t)a->n);
+    if (!acc)
+        return MC_ERR_NOMEM;
+    const uint32_t *pixels = (const uint32_t *)a->images.pixels.b->handle + a->images.pixels.off;
+    const int *offsets = I32(a->images.offsets);
+    const float *W = F32(a->W), *bias = F32(a->bias);
+    for (int p = 0; p < a->rows; p++) {
+        int img = I32(a->index)[a->start + p];
+        for (int j = 0; j < a->n; j++)
+            acc[j] = 0.0;
+        int last = offsets[(img + 1) * PIXEL_BANDS];
+        for (int e = offsets[img * PIXEL_BANDS]; e < last; e++) {
+            double x = listed_value(pixels[e]);
+            const float *w = W + (size_t)(pixels[e] >> 8) * a->n;
+            for (int j = 0; j < a->n; j++)
+                acc[j] += x * w[j];
+        }
+        float *o = F32(a->out) + (size_t)p * a->n;
+        for (int j = 0; j < a->n; j++)
+            o[j] = (float)act_apply(a->act, acc[j] + bias[j]);
+        if (a->y.b)
+            I32(a->y)[p] = a->labels.b ? U8(a->labels)[img] : 0;
+    }
+    free(acc);
+    return MC_OK;
+}
+
+static mc_status cpu_sparse_forward_output(backend *be, const sparse_forward_output_args *a)
+{
+    mc_status st = cpu_sparse_forward(be, &a->f);
+    return st ? st : cpu_output_step(be, &a->o);
+}
+
+static mc_status cpu_sparse_grad(backend *be, const sparse_grad_args *a)
+{
+    (void)be;
+    size_t count = ((size_t)a->dim + 1) * (size_t)a->n;
+    double *acc = calloc(count, sizeof(double));
+    if (!acc)
+        return MC_ERR_NOMEM;
+    const uint32_t *pixels = (const uint32_t *)a->images.pixels.b->handle + a->images.pixels.off;
+    const int *offsets = I32(a->images.offsets);
+    const float *d = F32(a->delta);
+    for (int p = 0; p < a->rows; p++) {
+        int img = I32(a->index)[a->start + p];
+        const float *dp = d + (size_t)p * a->n;
+        int last = offsets[(img + 1) * PIXEL_BANDS];
+        for (int e = offsets[img * PIXEL_BANDS]; e < last; e++) {
+            double x = listed_value(pixels[e]);
+            double *row = acc + (size_t)(pixels[e] >> 8) * a->n;
+            for (int j = 0; j < a->n; j++)
+                row[j] += x * dp[j];
+        }
+        for (int j = 0; j < a->n; j++) /* the bias row */
+            acc[(size_t)a->dim * a->n + j] += dp[j];
+    }
+    float *o = F32(a->out);
+    for (size_t i = 0; i < count; i++)
+        o[i] = (float)(a->accumulate ? o[i] + acc[i] : acc[i]);
+    free(acc);
+    return MC_OK;
+}
+
+static mc_status cpu_sparse_backward_update(backend *be, const sparse_backward_update_args *a)
+{
+    const sparse_grad_args *g = &a->g;
+    size_t first = ((size_t)g->dim + 1) * g->n;
+    if (g->accumulate || g->out.b != a->upd.grads.b || g->out.off != a->upd.grads.off ||
+        a->classes < 0 || a->upd.n != first + (a->classes ? ((size_t)g->n + 1) * a->classes : 0))
+        return MC_ERR_USAGE;
+    gemm_args top = {.trans_a = 1, .a_ones_row = 1, .m = g->n + 1, .n = a->classes, .k = g->rows,
+                     .a = a->h, .lda = g->n, .b = a->delta2, .ldb = a->classes,
+                     .c = bref_at(a->upd.grads.b, a->upd.grads.off + first), .ldc = a->classes,
+                     .alpha = 1.0f, .epilogue = EPI_NONE};
+    mc_status st = cpu_sparse_grad(be, g);
+    if (!st && a->classes)
+        st = cpu_gemm(be, &top);
+    return st ? st : cpu_update(be, &a->upd);
+}
+
+static void cpu_destroy(backend *be) { free(be); }
+
+static const backend_ops cpu_ops = {
+    .alloc = cpu_alloc,
+    .release = cpu_release,
+    .write = cpu_write,
+    .read = cpu_read,
+    .finish = cpu_finish,
+    .gather = cpu_gather,
+    .gemm = cpu_gemm,
+    .loss = cpu_loss,
+    .output_step = cpu_output_step,
+    .probs = cpu_probs,
+    .update = cpu_update,
+    .sum = cpu_sum,
+    .sequential = cpu_sequential,
+    .sparse_forward = cpu_sparse_forward,
+    .sparse_forward_output = cpu_sparse_forward_output,
+    .sparse_backward_update = cpu_sparse_backward_update,
+    .sparse_grad = cpu_sparse_grad,
+    .destroy = cpu_destroy,
+};
+
+backend *backend_cpu_create(void)
+{
+    backend *be = calloc(1, sizeof *be);
+    if (!be)
+        return NULL;
+    be->ops = &cpu_ops;
+    be->is_opencl = 0;
+    /* the reference runs every operation, and plans as a CPU device does, so the two can
+       be compared stage by stage */
+    be->caps = (backend_caps){.pixel_lists_first_layer = 1,
+                              .output_step_max_classes = OUTPUT_STEP_MAX_CLASSES,
+                              .sparse_output_max_hidden = SPARSE_OUTPUT_MAX_HIDDEN,
+                              .sequential_max_layers = SEQ_MAX_LAYERS,
+                              .sequential_pixel_lists = 0};
+    strcpy(be->name, "CPU reference (plain C, double accumulators)");
+    return be;
+}

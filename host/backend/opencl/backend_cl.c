@@ -1,0 +1,787 @@
+/*
+ * The OpenCL backend: buffers are cl_mem, every operation enqueues one of our kernels on
+ * an in-order queue without waiting; only read/write/finish block.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend_ops.h"
+#include "backend/opencl/backend_cl.h"
+#include "io/tune_cache.h"
+#include "backend/opencl/ocl_util.h"
+
+/* Every kernel the backend uses, created once after the program is built. */
+enum {
+    K_GATHER,
+    K_GEMM_NAIVE,
+    K_GEMM_RB_NN,
+    K_GEMM_RB_TN,
+    K_GEMM_RB_NT,
+    K_GEMM_RB_NTG,
+    K_GEMM_TILED_NN,
+    K_GEMM_TILED_NT,
+    K_GEMM_TILED_TN,
+    K_LOSS,
+    K_OUTPUT_STEP,
+    K_PROBS,
+    K_SUM,
+    K_SGD,
+    K_SEQ,
+    K_CSR_FORWARD,
+    K_CSR_FORWARD_OUTPUT,
+    K_CSR_GRAD,
+    K_CSR_BACKWARD_SGD,
+    K_COUNT
+};
+
+static const char *const kernel_names[K_COUNT] = {
+    "gather_batch", "gemm_naive", "gemm_rb_nn", "gemm_rb_tn", "gemm_rb_nt",  "gemm_rb_ntg", "gemm_tiled_nn", "gemm_tiled_nt", "gemm_tiled_tn",
+    "loss_rows",    "output_step", "probs_rows", "sum_stats",  "sgd_update",
+    "train_sequential", "csr_forward", "csr_forward_output", "csr_weight_grad", "csr_backward_sgd",
+};
+
+typedef struct {
+    backend base;
+    cl_device_id device;
+    cl_device_type type;
+    cl_context context;
+    cl_command_queue queue;
+    cl_program program;
+    cl_kernel kernels[K_COUNT];
+    cl_ulong max_alloc;  /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
+    size_t max_wg;       /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+    size_t sum_wg;       /* work-group size sum_stats was built for */
+    size_t seq_wg;       /* work-group size train_sequential was built for */
+    cl_tuning tuning;    /* kernel tunables in use (all fields set) */
+    char key[512];       /* "platform|device|driver": the tuning cache's key */
+    char tuning_source[4096]; /* the cache file the tuning came from, or "" */
+    size_t elem_wg;      /* work-group size of element-wise kernels */
+    size_t row_wg;       /* work-group size of one-item-per-row kernels (gather, loss, sgd) */
+    int output_rows;     /* rows per output_step work-item (OUTPUT_ROWS in loss.cl) */
+    int gather_rows;     /* GATHER_ROWS: one work-item per image row (CPU devices) */
+    cl_mem dummy;        /* bound to kernel arguments a call does not use */
+    gemm_variant forced;    /* GEMM_AUTO unless a test forces one */
+    gemm_variant auto_gemm; /* what GEMM_AUTO means here: RB on CPU paths, TILED else */
+    /* MNISTCL_PROFILE=1: an event per launch, summed per kernel at each finish */
+    int profile;
+    cl_event *events;
+    int *event_kernel;
+    size_t n_events, cap_events;
+    double kernel_ms[K_COUNT];
+    long kernel_calls[K_COUNT];
+} cl_backend;
+
+/* One kernel argument: its size and a pointer to its value. */
+typedef struct {
+    size_t size;
+    const void *value;
+} karg;
+#define ARG(v) {sizeof(v), &(v)}
+
+static cl_backend *cl_of(backend *be) { return (cl_backend *)be; }
+
+/* The cl_mem behind a reference, or the dummy buffer for a NULL one. */
+static cl_mem mem_of(const cl_backend *cb, bref r)
+{
+    return r.b ? (cl_mem)r.b->handle : cb->dummy;
+}
+
+/* Keeps a launch's event for profile_collect (MNISTCL_PROFILE). */
+static void profile_record(cl_backend *cb, cl_event ev, int which)
+{
+    if (cb->n_events == cb->cap_events) {
+        size_t cap = cb->cap_events ? 2 * cb->cap_events : 4096;
+        cl_event *e = realloc(cb->events, cap * sizeof *e);
+        if (e)
+            cb->events = e;
+        int *k = realloc(cb->event_kernel, cap * sizeof *k);
+        if (k)
+            cb->event_kernel = k;
+        if (!e || !k) {
+            clReleaseEvent(ev);
+            return;
+        }
+        cb->cap_events = cap;
+    }
+    cb->events[cb->n_events] = ev;
+    cb->event_kernel[cb->n_events++] = which;
+}
+
+/* Adds the run times of the finished launches to the per-kernel totals. */
+static void profile_collect(cl_backend *cb)
+{
+    for (size_t i = 0; i < cb->n_events; i++) {
+        cl_ulong t0 = 0, t1 = 0;
+        clGetEventProfilingInfo(cb->events[i], CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+        clGetEventProfilingInfo(cb->events[i], CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+        cb->kernel_ms[cb->event_kernel[i]] += (double)(t1 - t0) * 1e-6;
+        cb->kernel_calls[cb->event_kernel[i]]++;
+        clReleaseEvent(cb->events[i]);
+    }
+    cb->n_events = 0;
+}
+
+/* Prints the per-kernel totals to stderr. */
+static void profile_report(cl_backend *cb)
+{
+    double total = 0;
+    for (int i = 0; i < K_COUNT; i++)
+        total += cb->kernel_ms[i];
+    fprintf(stderr, "mnistcl profile (device time per kernel, MNISTCL_PROFILE):\n");
+    for (int i = 0; i < K_COUNT; i++)
+        if (cb->kernel_calls[i])
+            fprintf(stderr, "  %-18s %8ld calls %10.1f ms %8.1f us/call %5.1f%%\n",
+                    kernel_names[i], cb->kernel_calls[i], cb->kernel_ms[i],
+                    1e3 * cb->kernel_ms[i] / cb->kernel_calls[i], 100 * cb->kernel_ms[i] / total);
+}
+
+/*
+ * Sets the arguments of kernel `which` and enqueues it over `global` (rounded up to a
+ * multiple of `local` when local is given).
+ */
+static mc_status launch(cl_backend *cb, int which, const karg *args, int nargs, cl_uint dims,
+                        const size_t *global, const size_t *local)
+{
+    cl_kernel k = cb->kernels[which];
+    char what[128];
+    for (int i = 0; i < nargs; i++) {
+        cl_int e = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
+        if (e != CL_SUCCESS) {
+            snprintf(what, sizeof what, "clSetKernelArg(%s, arg %d)", kernel_names[which], i);
+            ocl_failed(e, what);
+            return MC_ERR_OPENCL;
+        }
+    }
+    size_t g[3];
+    for (cl_uint d = 0; d < dims; d++) {
+        g[d] = global[d] ? global[d] : 1;
+        if (local)
+            g[d] = (g[d] + local[d] - 1) / local[d] * local[d];
+    }
+    cl_event ev = NULL;
+    cl_int e = clEnqueueNDRangeKernel(cb->queue, k, dims, NULL, g, local, 0, NULL,
+                                      cb->profile ? &ev : NULL);
+    snprintf(what, sizeof what, "clEnqueueNDRangeKernel(%s)", kernel_names[which]);
+    if (ocl_failed(e, what))
+        return MC_ERR_OPENCL;
+    if (ev)
+        profile_record(cb, ev, which);
+    return MC_OK;
+}
+
+static mc_status cl_alloc(backend *be, size_t bytes, buf **out)
+{
+    cl_backend *cb = cl_of(be);
+    if (bytes == 0)
+        bytes = 4;
+    if (bytes > cb->max_alloc || bytes > 0x7fffffffUL) {
+        fprintf(stderr,
+                "mnistcl: a buffer of %.1f MiB is larger than the device allows (%.1f MiB per "
+                "buffer, and at most 2 GiB)\n",
+                bytes / 1048576.0, cb->max_alloc / 1048576.0);
+        return MC_ERR_NOMEM;
+    }
+    buf *b = calloc(1, sizeof *b);
+    if (!b)
+        return MC_ERR_NOMEM;
+    cl_int e;
+    cl_mem m = clCreateBuffer(cb->context, CL_MEM_READ_WRITE, bytes, NULL, &e);
+    if (ocl_failed(e, "clCreateBuffer")) {
+        free(b);
+        return e == CL_MEM_OBJECT_ALLOCATION_FAILURE || e == CL_OUT_OF_RESOURCES ||
+                       e == CL_OUT_OF_HOST_MEMORY || e == CL_INVALID_BUFFER_SIZE
+                   ? MC_ERR_NOMEM
+                   : MC_ERR_OPENCL;
+    }
+    b->bytes = bytes;
+    b->handle = m;
+    *out = b;
+    return MC_OK;
+}
+
+static void cl_release(backend *be, buf *b)
+{
+    (void)be;
+    if (!b)
+        return;
+    clReleaseMemObject((cl_mem)b->handle);
+    free(b);
+}
+
+static mc_status cl_write(backend *be, buf *b, size_t off, const void *src, size_t bytes)
+{
+    cl_int e = clEnqueueWriteBuffer(cl_of(be)->queue, (cl_mem)b->handle, CL_TRUE, off, bytes, src,
+                                    0, NULL, NULL);
+    return ocl_failed(e, "clEnqueueWriteBuffer") ? MC_ERR_OPENCL : MC_OK;
+}
+
+static mc_status cl_read(backend *be, buf *b, size_t off, void *dst, size_t bytes)
+{
+    cl_backend *cb = cl_of(be);
+    cl_int e = clEnqueueReadBuffer(cb->queue, (cl_mem)b->handle, CL_TRUE, off, bytes, dst, 0,
+                                   NULL, NULL);
+    if (ocl_failed(e, "clEnqueueReadBuffer"))
+        return MC_ERR_OPENCL;
+    if (cb->profile) /* a blocking read on an in-order queue: everything before it is done */
+        profile_collect(cb);
+    return MC_OK;
+}
+
+static mc_status cl_finish(backend *be)
+{
+    cl_backend *cb = cl_of(be);
+    if (ocl_failed(clFinish(cb->queue), "clFinish"))
+        return MC_ERR_OPENCL;
+    if (cb->profile)
+        profile_collect(cb);
+    return MC_OK;
+}
+
+static mc_status cl_gather(backend *be, const gather_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    cl_mem x = mem_of(cb, a->x), y = mem_of(cb, a->y), img = mem_of(cb, a->images),
+           lab = mem_of(cb, a->labels), idx = mem_of(cb, a->index);
+    cl_int xo = (cl_int)a->x.off, yo = (cl_int)a->y.off, io = (cl_int)a->images.off,
+           lo = (cl_int)a->labels.off, ixo = (cl_int)a->index.off, has_y = a->y.b != NULL,
+           has_l = a->labels.b != NULL, start = a->start, count = a->count, dim = a->dim;
+    karg args[] = {ARG(x),   ARG(xo),  ARG(y),   ARG(yo),    ARG(has_y), ARG(img),
+                   ARG(io),  ARG(lab), ARG(lo),  ARG(has_l), ARG(idx),   ARG(ixo),
+                   ARG(start), ARG(count), ARG(dim)};
+    size_t global[1] = {cb->gather_rows ? (size_t)a->count : (size_t)a->dim * a->count};
+    size_t local[1] = {cb->gather_rows ? cb->row_wg : cb->elem_wg};
+    return launch(cb, K_GATHER, args, 15, 1, global, local);
+}
+
+/* Enqueues one GEMM kernel (naive or a register-blocked one) with the arguments of g. */
+static mc_status launch_gemm(cl_backend *cb, int which, const gemm_args *g)
+{
+    cl_int ta = g->trans_a, tb = g->trans_b, ones = g->a_ones_row && g->trans_a, m = g->m,
+           n = g->n, k = g->k, lda = g->lda, ldb = g->ldb, ldc = g->ldc,
+           a_off = (cl_int)g->a.off, b_off = (cl_int)g->b.off, c_off = (cl_int)g->c.off,
+           epi = g->epilogue, bias_off = (cl_int)g->bias.off, act = g->act,
+           aux_off = (cl_int)g->aux.off, ldaux = g->ldaux;
+    /* elements of B from b_off to the end of its buffer: the kernels never read past it */
+    cl_int b_len = (cl_int)(g->b.b->bytes / sizeof(float) - g->b.off);
+    cl_mem amem = mem_of(cb, g->a), bmem = mem_of(cb, g->b), cmem = mem_of(cb, g->c),
+           bias = mem_of(cb, g->bias), aux = mem_of(cb, g->aux);
+    cl_float alpha = g->alpha, beta = g->beta;
+    if (which == K_GEMM_NAIVE) {
+        karg args[] = {ARG(ta),    ARG(tb),    ARG(ones),  ARG(m),     ARG(n),     ARG(k),
+                       ARG(amem),  ARG(a_off), ARG(lda),   ARG(bmem),  ARG(b_off), ARG(ldb),
+                       ARG(cmem),  ARG(c_off), ARG(ldc),   ARG(alpha), ARG(beta),  ARG(epi),
+                       ARG(bias),  ARG(bias_off), ARG(act), ARG(aux),  ARG(aux_off), ARG(ldaux)};
+        size_t global[2] = {(size_t)n, (size_t)m};
+        size_t local[2] = {16, 16};
+        int is_gpu = (cb->type & CL_DEVICE_TYPE_GPU) != 0;
+        return launch(cb, which, args, 24, 2, global, is_gpu && cb->max_wg >= 256 ? local : NULL);
+    }
+    karg args[] = {ARG(ones),  ARG(m),     ARG(n),     ARG(k),     ARG(amem),  ARG(a_off),
+                   ARG(lda),   ARG(bmem),  ARG(b_off), ARG(ldb),   ARG(b_len), ARG(cmem),
+                   ARG(c_off), ARG(ldc),   ARG(alpha), ARG(beta),  ARG(epi),   ARG(bias),
+                   ARG(bias_off), ARG(act), ARG(aux),  ARG(aux_off), ARG(ldaux)};
+    if (which == K_GEMM_TILED_NN || which == K_GEMM_TILED_NT || which == K_GEMM_TILED_TN) {
+        karg targs[] = {ARG(ones),  ARG(m),     ARG(n),     ARG(k),     ARG(amem),  ARG(a_off),
+                        ARG(lda),   ARG(bmem),  ARG(b_off), ARG(ldb),   ARG(cmem),  ARG(c_off),
+                        ARG(ldc),   ARG(alpha), ARG(beta),  ARG(epi),   ARG(bias),  ARG(bias_off),
+                        ARG(act),   ARG(aux),   ARG(aux_off), ARG(ldaux)};
+        int ts = cb->tuning.gt_ts;
+        size_t rts = (size_t)(ts / cb->tuning.gt_wpt);
+        size_t tglobal[2] = {(size_t)((n + ts - 1) / ts) * rts, (size_t)((m + ts - 1) / ts) * rts};
+        size_t tlocal[2] = {rts, rts};
+        return launch(cb, which, targs, 22, 2, tglobal, tlocal);
+    }
+    size_t global[2];
+    if (which == K_GEMM_RB_NT)
+        global[0] = (size_t)(n + 3) / 4, global[1] = (size_t)(m + 3) / 4;
+    else
+        global[0] = (size_t)(n + 31) / 32,
+        global[1] = (size_t)(m + cb->tuning.rb_tm - 1) / cb->tuning.rb_tm;
+    /* several small work-groups: pocl's own choice can leave one core idle */
+    size_t local[2] = {1, (size_t)cb->tuning.rb_local};
+    return launch(cb, which, args, 23, 2, global, local);
+}
+
+static mc_status cl_gemm(backend *be, const gemm_args *g)
+{
+    cl_backend *cb = cl_of(be);
+    gemm_variant v = cb->forced != GEMM_AUTO ? cb->forced : cb->auto_gemm;
+    if (v == GEMM_TILED && !(g->trans_a && g->trans_b)) {
+        int which = g->trans_b ? K_GEMM_TILED_NT : g->trans_a ? K_GEMM_TILED_TN : K_GEMM_TILED_NN;
+        return launch_gemm(cb, which, g);
+    }
+    if (v == GEMM_RB && !(g->trans_a && g->trans_b)) {
+        int which = g->trans_b ? (g->k < 32 ? K_GEMM_RB_NTG : K_GEMM_RB_NT)
+                    : g->trans_a ? K_GEMM_RB_TN
+                                 : K_GEMM_RB_NN;
+        return launch_gemm(cb, which, g);
+    }
+    return launch_gemm(cb, K_GEMM_NAIVE, g);
+}
+
+static mc_status cl_loss(backend *be, const loss_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    cl_mem d = mem_of(cb, a->delta), l = mem_of(cb, a->loss), c = mem_of(cb, a->correct),
+           z = mem_of(cb, a->logits), y = mem_of(cb, a->labels);
+    cl_int kind = a->kind, d_off = (cl_int)a->delta.off, has_d = a->delta.b != NULL,
+           l_off = (cl_int)a->loss.off, c_off = (cl_int)a->correct.off,
+           z_off = (cl_int)a->logits.off, y_off = (cl_int)a->labels.off, count = a->count,
+           classes = a->classes;
+    cl_float scale = a->scale;
+    karg args[] = {ARG(kind), ARG(d),     ARG(d_off), ARG(has_d), ARG(l),
+                   ARG(l_off), ARG(c),    ARG(c_off), ARG(z),     ARG(z_off),
+                   ARG(y),    ARG(y_off), ARG(count), ARG(classes), ARG(scale)};
+    size_t global[1] = {(size_t)a->count}, local[1] = {cb->row_wg};
+    return launch(cb, K_LOSS, args, 15, 1, global, local);
+}
+
+static mc_status cl_output_step(backend *be, const output_step_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    if (a->classes > OUTPUT_STEP_MAX_CLASSES)
+        return MC_ERR_USAGE;
+    cl_mem h = mem_of(cb, a->h), w = mem_of(cb, a->W), b = mem_of(cb, a->b),
+           y = mem_of(cb, a->labels), d = mem_of(cb, a->delta_out), dh = mem_of(cb, a->delta_hidden),
+           l = mem_of(cb, a->loss), c = mem_of(cb, a->correct);
+    cl_int kind = a->kind, h_off = (cl_int)a->h.off, hidden = a->hidden, w_off = (cl_int)a->W.off,
+           w_len = (cl_int)(a->W.b->bytes / sizeof(float) - a->W.off), b_off = (cl_int)a->b.off,
+           classes = a->classes, count = a->count, y_off = (cl_int)a->labels.off,
+           d_off = (cl_int)a->delta_out.off, dh_off = (cl_int)a->delta_hidden.off,
+           has_dh = a->delta_hidden.b != NULL, act = a->hidden_act, l_off = (cl_int)a->loss.off,
+           c_off = (cl_int)a->correct.off;
+    cl_float scale = a->scale;
+    karg args[] = {ARG(kind),   ARG(h),      ARG(h_off), ARG(hidden), ARG(w),     ARG(w_off),
+                   ARG(w_len),  ARG(b),      ARG(b_off), ARG(classes), ARG(count), ARG(y),
+                   ARG(y_off),  ARG(scale),  ARG(d),     ARG(d_off),  ARG(dh),    ARG(dh_off),
+                   ARG(has_dh), ARG(act),    ARG(l),     ARG(l_off),  ARG(c),     ARG(c_off)};
+    size_t global[1] = {(size_t)(a->count + cb->output_rows - 1) / cb->output_rows},
+           local[1] = {cb->output_rows > 1 ? 2 : cb->row_wg};
+    return launch(cb, K_OUTPUT_STEP, args, 24, 1, global, local);
+}
+
+static mc_status cl_probs(backend *be, const probs_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    cl_mem o = mem_of(cb, a->out), z = mem_of(cb, a->logits);
+    cl_int kind = a->kind, o_off = (cl_int)a->out.off, z_off = (cl_int)a->logits.off,
+           count = a->count, classes = a->classes;
+    karg args[] = {ARG(kind), ARG(o), ARG(o_off), ARG(z), ARG(z_off), ARG(count), ARG(classes)};
+    size_t global[1] = {(size_t)a->count}, local[1] = {cb->row_wg};
+    return launch(cb, K_PROBS, args, 7, 1, global, local);
+}
+
+static mc_status cl_update(backend *be, const update_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    cl_mem p = mem_of(cb, a->params), g = mem_of(cb, a->grads), v = mem_of(cb, a->state);
+    cl_int p_off = (cl_int)a->params.off, g_off = (cl_int)a->grads.off,
+           v_off = (cl_int)a->state.off, use_m = a->rule.momentum != 0.0f, n = (cl_int)a->n;
+    cl_float lr = a->rule.lr, mom = a->rule.momentum, wd = a->rule.weight_decay;
+    karg args[] = {ARG(p), ARG(p_off), ARG(g), ARG(g_off), ARG(v), ARG(v_off),
+                   ARG(use_m), ARG(n), ARG(lr), ARG(mom), ARG(wd)};
+    size_t global[1] = {(a->n + 15) / 16}, local[1] = {cb->row_wg};
+    return launch(cb, K_SGD, args, 11, 1, global, local);
+}
+
+static mc_status cl_sum(backend *be, const sum_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    cl_mem ls = mem_of(cb, a->loss_sum), cs = mem_of(cb, a->correct_sum),
+           l = mem_of(cb, a->loss), c = mem_of(cb, a->correct);
+    cl_int ls_off = (cl_int)a->loss_sum.off, cs_off = (cl_int)a->correct_sum.off,
+           l_off = (cl_int)a->loss.off, c_off = (cl_int)a->correct.off, n = a->n;
+    karg args[] = {ARG(ls), ARG(ls_off), ARG(cs), ARG(cs_off), ARG(l),
+                   ARG(l_off), ARG(c), ARG(c_off), ARG(n)};
+    size_t wg[1] = {cb->sum_wg};
+    return launch(cb, K_SUM, args, 9, 1, wg, wg);
+}
+
+static mc_status cl_sequential(backend *be, const sequential_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    const mlp_spec *s = a->spec;
+    if (s->n_layers > SEQ_MAX_LAYERS)
+        return MC_ERR_USAGE;
+    cl_mem p = mem_of(cb, a->params), v = mem_of(cb, a->state), sc = mem_of(cb, a->scratch),
+           img = mem_of(cb, a->images), lab = mem_of(cb, a->labels), idx = mem_of(cb, a->index),
+           l = mem_of(cb, a->loss), c = mem_of(cb, a->correct),
+           sp = mem_of(cb, a->sparse.pixels), so = mem_of(cb, a->sparse.offsets);
+    cl_int has_sparse = a->sparse.pixels.b != NULL && a->sparse.offsets.b != NULL;
+    cl_int start = a->start, count = a->count, nl = s->n_layers, sz[SEQ_MAX_LAYERS + 1] = {0},
+           act = s->hidden_act, out = s->output;
+    for (int i = 0; i <= s->n_layers; i++)
+        sz[i] = s->sizes[i];
+    cl_float lr = a->rule.lr, mom = a->rule.momentum, wd = a->rule.weight_decay;
+    /* the kernel indexes its buffers from 0: offsets are not supported here */
+    if (a->params.off || a->state.off || a->scratch.off || a->images.off || a->labels.off ||
+        a->index.off || a->loss.off || a->correct.off || a->sparse.pixels.off ||
+        a->sparse.offsets.off)
+        return MC_ERR_USAGE;
+    karg args[] = {ARG(p),     ARG(v),     ARG(sc),    ARG(img),   ARG(lab),  ARG(idx),
+                   ARG(start), ARG(count), ARG(nl),    ARG(sz[0]), ARG(sz[1]), ARG(sz[2]),
+                   ARG(sz[3]), ARG(sz[4]), ARG(act),   ARG(out),   ARG(lr),   ARG(mom),
+                   ARG(wd),    ARG(l),     ARG(c),     ARG(has_sparse), ARG(sp), ARG(so)};
+    size_t wg[1] = {cb->seq_wg};
+    return launch(cb, K_SEQ, args, 24, 1, wg, wg);
+}
+
+static mc_status cl_sparse_forward(backend *be, const sparse_forward_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    /* the kernel indexes the lists and the index from 0 */
+    if (a->images.pixels.off || a->images.offsets.off || a->index.off || a->labels.off)
+        return MC_ERR_USAGE;
+    cl_mem out = mem_of(cb, a->out), w = mem_of(cb, a->W), bias = mem_of(cb, a->bias),
+           px = mem_of(cb, a->images.pixels), off = mem_of(cb, a->images.offsets),
+           idx = mem_of(cb, a->index), y = mem_of(cb, a->y), lab = mem_of(cb, a->labels);
+    cl_int out_off = (cl_int)a->out.off, n = a->n, w_off = (cl_int)a->W.off,
+           w_len = (cl_int)(a->W.b->bytes / sizeof(float) - a->W.off),
+           bias_off = (cl_int)a->bias.off, act = a->act, start = a->start, rows = a->rows,
+           y_off = (cl_int)a->y.off, has_y = a->y.b != NULL, has_labels = a->labels.b != NULL;
+    karg args[] = {ARG(out),   ARG(out_off), ARG(n),     ARG(w),     ARG(w_off), ARG(w_len),
+                   ARG(bias),  ARG(bias_off), ARG(act),  ARG(px),    ARG(off),   ARG(idx),
+                   ARG(start), ARG(rows),    ARG(y),     ARG(y_off), ARG(has_y), ARG(lab),
+                   ARG(has_labels)};
+    size_t cols = n >= 256 ? 256 : 128; /* csr_forward's block of columns */
+    size_t global[2] = {(size_t)rows, ((size_t)n + cols - 1) / cols}, local[2] = {4, 1};
+    return launch(cb, K_CSR_FORWARD, args, 19, 2, global, local);
+}
+
+static mc_status cl_sparse_forward_output(backend *be, const sparse_forward_output_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    const sparse_forward_args *f = &a->f;
+    const output_step_args *o = &a->o;
+    /* the kernel indexes the lists and the index from 0; the output step reads the row
+       the forward part just wrote */
+    if (f->images.pixels.off || f->images.offsets.off || f->index.off || f->labels.off ||
+        f->n > SPARSE_OUTPUT_MAX_HIDDEN || o->classes > OUTPUT_STEP_MAX_CLASSES ||
+        o->hidden != f->n || o->count != f->rows || o->h.b != f->out.b ||
+        o->h.off != f->out.off || o->labels.b != f->y.b || o->labels.off != f->y.off ||
+        !f->y.b || !o->delta_hidden.b)
+        return MC_ERR_USAGE;
+    cl_mem out = mem_of(cb, f->out), w = mem_of(cb, f->W), bias = mem_of(cb, f->bias),
+           px = mem_of(cb, f->images.pixels), off = mem_of(cb, f->images.offsets),
+           idx = mem_of(cb, f->index), y = mem_of(cb, f->y), lab = mem_of(cb, f->labels),
+           w2 = mem_of(cb, o->W), b2 = mem_of(cb, o->b), d = mem_of(cb, o->delta_out),
+           dh = mem_of(cb, o->delta_hidden), l = mem_of(cb, o->loss), c = mem_of(cb, o->correct);
+    cl_int out_off = (cl_int)f->out.off, n = f->n, w_off = (cl_int)f->W.off,
+           w_len = (cl_int)(f->W.b->bytes / sizeof(float) - f->W.off),
+           bias_off = (cl_int)f->bias.off, act = f->act, start = f->start, rows = f->rows,
+           y_off = (cl_int)f->y.off, has_labels = f->labels.b != NULL, kind = o->kind,
+           w2_off = (cl_int)o->W.off, w2_len = (cl_int)(o->W.b->bytes / sizeof(float) - o->W.off),
+           b2_off = (cl_int)o->b.off, classes = o->classes, d_off = (cl_int)o->delta_out.off,
+           dh_off = (cl_int)o->delta_hidden.off, hidden_act = o->hidden_act,
+           l_off = (cl_int)o->loss.off, c_off = (cl_int)o->correct.off;
+    cl_float scale = o->scale;
+    karg args[] = {ARG(out),     ARG(out_off), ARG(n),      ARG(w),          ARG(w_off),
+                   ARG(w_len),   ARG(bias),    ARG(bias_off), ARG(act),      ARG(px),
+                   ARG(off),     ARG(idx),     ARG(start),  ARG(rows),       ARG(y),
+                   ARG(y_off),   ARG(lab),     ARG(has_labels), ARG(kind),   ARG(w2),
+                   ARG(w2_off),  ARG(w2_len),  ARG(b2),     ARG(b2_off),     ARG(classes),
+                   ARG(scale),   ARG(d),       ARG(d_off),  ARG(dh),         ARG(dh_off),
+                   ARG(hidden_act), ARG(l),    ARG(l_off),  ARG(c),          ARG(c_off)};
+    size_t global[1] = {(size_t)rows}, local[1] = {4};
+    return launch(cb, K_CSR_FORWARD_OUTPUT, args, 35, 1, global, local);
+}
+
+static mc_status cl_sparse_grad(backend *be, const sparse_grad_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    if (!a->scratch.b || a->scratch.off || a->images.pixels.off || a->images.offsets.off ||
+        a->index.off || a->scratch.b->bytes < sparse_grad_scratch(a->dim, a->n) * 4)
+        return MC_ERR_USAGE;
+    cl_mem out = mem_of(cb, a->out), scratch = mem_of(cb, a->scratch), d = mem_of(cb, a->delta),
+           px = mem_of(cb, a->images.pixels), off = mem_of(cb, a->images.offsets),
+           idx = mem_of(cb, a->index);
+    cl_int out_off = (cl_int)a->out.off, d_off = (cl_int)a->delta.off, n = a->n,
+           rows = a->rows, dim = a->dim, start = a->start, acc = a->accumulate;
+    karg args[] = {ARG(out), ARG(out_off), ARG(scratch), ARG(d),   ARG(d_off),
+                   ARG(n),   ARG(rows),    ARG(dim),     ARG(px),  ARG(off),
+                   ARG(idx), ARG(start),   ARG(acc)};
+    size_t global[2] = {(size_t)(n + SPARSE_GRAD_COLS - 1) / SPARSE_GRAD_COLS, PIXEL_BANDS},
+           local[2] = {1, 1};
+    return launch(cb, K_CSR_GRAD, args, 13, 2, global, local);
+}
+
+static mc_status cl_sparse_backward_update(backend *be, const sparse_backward_update_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    const sparse_grad_args *g = &a->g;
+    const update_args *u = &a->upd;
+    size_t first = ((size_t)g->dim + 1) * g->n;
+    if (!g->scratch.b || g->scratch.off || g->images.pixels.off || g->images.offsets.off ||
+        g->index.off || g->scratch.b->bytes < sparse_grad_scratch(g->dim, g->n) * 4 ||
+        g->accumulate || a->classes < 0 || a->classes > OUTPUT_STEP_MAX_CLASSES ||
+        u->params.b == NULL || (u->rule.momentum != 0.0f && u->state.b == NULL) ||
+        (u->state.b && u->state.off != u->params.off) ||
+        u->n != first + (a->classes ? ((size_t)g->n + 1) * a->classes : 0))
+        return MC_ERR_USAGE;
+    cl_mem p = mem_of(cb, u->params), v = mem_of(cb, u->state), scratch = mem_of(cb, g->scratch),
+           d = mem_of(cb, g->delta), px = mem_of(cb, g->images.pixels),
+           off = mem_of(cb, g->images.offsets), idx = mem_of(cb, g->index), h = mem_of(cb, a->h),
+           d2 = mem_of(cb, a->delta2);
+    cl_int p1_off = (cl_int)u->params.off, p2_off = (cl_int)(u->params.off + first),
+           use_m = u->rule.momentum != 0.0f, d_off = (cl_int)g->delta.off, n = g->n, rows = g->rows,
+           dim = g->dim, start = g->start, h_off = (cl_int)a->h.off,
+           d2_off = (cl_int)a->delta2.off, classes = a->classes;
+    cl_float lr = u->rule.lr, mom = u->rule.momentum, wd = u->rule.weight_decay;
+    karg args[] = {ARG(p),     ARG(p1_off), ARG(p2_off), ARG(v),     ARG(use_m), ARG(lr),
+                   ARG(mom),   ARG(wd),     ARG(scratch), ARG(d),    ARG(d_off), ARG(n),
+                   ARG(rows),  ARG(dim),    ARG(px),     ARG(off),   ARG(idx),   ARG(start),
+                   ARG(h),     ARG(h_off),  ARG(d2),     ARG(d2_off), ARG(classes)};
+    /* the extra band of work-items takes [dW2; db2] */
+    size_t global[2] = {(size_t)(n + SPARSE_GRAD_COLS - 1) / SPARSE_GRAD_COLS,
+                        PIXEL_BANDS + (classes > 0)},
+           local[2] = {1, 1};
+    return launch(cb, K_CSR_BACKWARD_SGD, args, 23, 2, global, local);
+}
+
+static void cl_destroy(backend *be)
+{
+    cl_backend *cb = cl_of(be);
+    if (!cb)
+        return;
+    if (cb->profile) {
+        if (cb->queue)
+            clFinish(cb->queue);
+        profile_collect(cb);
+        profile_report(cb);
+        free(cb->events);
+        free(cb->event_kernel);
+    }
+    if (cb->dummy)
+        clReleaseMemObject(cb->dummy);
+    for (int i = 0; i < K_COUNT; i++)
+        if (cb->kernels[i])
+            clReleaseKernel(cb->kernels[i]);
+    if (cb->program)
+        clReleaseProgram(cb->program);
+    if (cb->queue)
+        clReleaseCommandQueue(cb->queue);
+    if (cb->context)
+        clReleaseContext(cb->context);
+    free(cb);
+}
+
+static const backend_ops cl_ops = {
+    .alloc = cl_alloc,
+    .release = cl_release,
+    .write = cl_write,
+    .read = cl_read,
+    .finish = cl_finish,
+    .gather = cl_gather,
+    .gemm = cl_gemm,
+    .loss = cl_loss,
+    .output_step = cl_output_step,
+    .probs = cl_probs,
+    .update = cl_update,
+    .sum = cl_sum,
+    .sequential = cl_sequential,
+    .sparse_forward = cl_sparse_forward,
+    .sparse_forward_output = cl_sparse_forward_output,
+    .sparse_backward_update = cl_sparse_backward_update,
+    .sparse_grad = cl_sparse_grad,
+    .destroy = cl_destroy,
+};
+
+/*
+ * Settles cb->tuning: the defaults, then `given` (when not NULL) or the device's line in
+ * the tuning cache; values the device cannot run (work-groups too large) are dropped.
+ */
+static mc_status choose_tuning(cl_backend *cb, const cl_tuning *given, mc_error *err)
+{
+    cl_tuning t = {.rb_tm = 8, .rb_local = 4, .gt_ts = cb->max_wg >= 256 ? 64 : 32, .gt_wpt = 4};
+    cl_tuning found = {0};
+    int have = 0;
+    if (given) {
+        found = *given;
+        have = 1;
+    } else {
+        mc_status st = tune_cache_lookup(tune_cache_path(), cb->key, &found, &have, err);
+        if (st)
+            return st;
+        if (have)
+            snprintf(cb->tuning_source, sizeof cb->tuning_source, "%s", tune_cache_path());
+    }
+    if (have) {
+        if (found.rb_tm)
+            t.rb_tm = found.rb_tm;
+        if (found.rb_local)
+            t.rb_local = found.rb_local;
+        if (found.gt_ts)
+            t.gt_ts = found.gt_ts;
+        if (found.gt_wpt)
+            t.gt_wpt = found.gt_wpt;
+    }
+    size_t rts = (size_t)(t.gt_ts / t.gt_wpt);
+    if (rts * rts > cb->max_wg || (t.gt_ts * 16) % (int)(rts * rts) != 0) {
+        t.gt_ts = cb->max_wg >= 256 ? 64 : 32;
+        t.gt_wpt = 4;
+    }
+    if ((size_t)t.rb_local > cb->max_wg)
+        t.rb_local = 1;
+    cb->tuning = t;
+    return MC_OK;
+}
+
+/* Creates the context, queue, program and kernels of cb for device d. */
+static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, const cl_tuning *given,
+                         mc_error *err)
+{
+    cl_int e;
+    cb->device = d->device;
+    cb->type = d->type;
+    clGetDeviceInfo(d->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof cb->max_alloc,
+                    &cb->max_alloc, NULL);
+    clGetDeviceInfo(d->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof cb->max_wg, &cb->max_wg,
+                    NULL);
+    /* explicit sizes: with none, pocl may make work-groups of one item */
+    cb->elem_wg = cb->max_wg < 256 ? cb->max_wg : 256;
+    cb->row_wg = cb->max_wg < 32 ? cb->max_wg : 32;
+    cb->sum_wg = 256;
+    while (cb->sum_wg > cb->max_wg && cb->sum_wg > 1)
+        cb->sum_wg /= 2;
+    /* CPU devices take the CPU code paths, others the GPU ones. MNISTCL_GPU_PATHS=1 / =0
+       forces one side on any device, so both can be tested wherever there is a device
+       (pocl, oclgrind). */
+    const char *gpu_env = getenv("MNISTCL_GPU_PATHS");
+    int cpu_paths = (d->type & CL_DEVICE_TYPE_CPU) != 0;
+    if (gpu_env && *gpu_env)
+        cpu_paths = atoi(gpu_env) == 0;
+    cb->auto_gemm = cpu_paths ? GEMM_RB : GEMM_TILED;
+    /* pixel lists suit a CPU's caches; a GPU runs the dense products faster */
+    cb->base.caps = (backend_caps){.pixel_lists_first_layer = cpu_paths,
+                                   .output_step_max_classes = OUTPUT_STEP_MAX_CLASSES,
+                                   .sparse_output_max_hidden = SPARSE_OUTPUT_MAX_HIDDEN,
+                                   .sequential_max_layers = SEQ_MAX_LAYERS,
+                                   .sequential_pixel_lists = 1};
+    /* one work-item per group on CPU devices (vectorised loops), 64 elsewhere */
+    cb->seq_wg = cpu_paths ? 1 : 64;
+    const char *seq_env = getenv("MNISTCL_SEQ_WG");
+    if (seq_env && atoi(seq_env) > 0)
+        cb->seq_wg = (size_t)atoi(seq_env);
+    if (cb->seq_wg > cb->max_wg)
+        cb->seq_wg = cb->max_wg;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)d->platform, 0};
+    cb->context = clCreateContext(props, 1, &d->device, NULL, NULL, &e);
+    if (ocl_failed(e, "clCreateContext"))
+        return mc_fail(err, MC_ERR_OPENCL, "cannot create an OpenCL context on %s", cb->base.name);
+    const char *prof = getenv("MNISTCL_PROFILE");
+    cb->profile = prof && *prof && strcmp(prof, "0") != 0;
+    cb->queue = clCreateCommandQueue(cb->context, d->device,
+                                     cb->profile ? CL_QUEUE_PROFILING_ENABLE : 0, &e);
+    if (ocl_failed(e, "clCreateCommandQueue"))
+        return mc_fail(err, MC_ERR_OPENCL, "cannot create a command queue on %s", cb->base.name);
+    cb->dummy = clCreateBuffer(cb->context, CL_MEM_READ_WRITE, 64, NULL, &e);
+    if (ocl_failed(e, "clCreateBuffer(dummy)"))
+        return mc_fail(err, MC_ERR_OPENCL, "cannot allocate on %s", cb->base.name);
+    char pname[128] = "?", dname[128] = "?", driver[128] = "?";
+    clGetPlatformInfo(d->platform, CL_PLATFORM_NAME, sizeof pname - 1, pname, NULL);
+    clGetDeviceInfo(d->device, CL_DEVICE_NAME, sizeof dname - 1, dname, NULL);
+    clGetDeviceInfo(d->device, CL_DRIVER_VERSION, sizeof driver - 1, driver, NULL);
+    snprintf(cb->key, sizeof cb->key, "%s|%s|%s", pname, dname, driver);
+    for (char *c = cb->key; *c; c++)
+        if (*c == '\t' || *c == '\n' || *c == '\r')
+            *c = ' ';
+    mc_status st = choose_tuning(cb, given, err);
+    if (st)
+        return st;
+    char *text = NULL;
+    st = ocl_program_text(&text, err);
+    if (st)
+        return st;
+    char options[256];
+    cb->gather_rows = cpu_paths;
+    /* CPU devices: four rows side by side hide the FMA latency of each row's logit sums */
+    cb->output_rows = cpu_paths ? 4 : 1;
+    snprintf(options, sizeof options,
+             "-cl-std=CL1.2 -DSUM_WG=%zu -DSEQ_WG=%zu -DRB_TM=%d -DGATHER_ROWS=%d -DGT_TS=%d "
+             "-DGT_WPT=%d -DSG_CHUNKS=%d -DPIXEL_BANDS=%d -DOUTPUT_ROWS=%d",
+             cb->sum_wg, cb->seq_wg, cb->tuning.rb_tm, cb->gather_rows, cb->tuning.gt_ts,
+             cb->tuning.gt_wpt, SPARSE_GRAD_COLS / 16, PIXEL_BANDS, cb->output_rows);
+    st = ocl_build(cb->context, d->device, text, options, &cb->program, err);
+    free(text);
+    if (st)
+        return st;
+    for (int i = 0; i < K_COUNT; i++) {
+        cb->kernels[i] = clCreateKernel(cb->program, kernel_names[i], &e);
+        char what[96];
+        snprintf(what, sizeof what, "clCreateKernel(%s)", kernel_names[i]);
+        if (ocl_failed(e, what))
+            return mc_fail(err, MC_ERR_OPENCL, "kernel %s is missing from the program",
+                           kernel_names[i]);
+    }
+    return MC_OK;
+}
+
+mc_status backend_cl_create(int platform, int device, const cl_tuning *tuning, backend **out,
+                            mc_error *err)
+{
+    ocl_device_ref devs[64];
+    int n = ocl_enumerate(devs, 64);
+    const ocl_device_ref *d = NULL;
+    for (int i = 0; i < n; i++)
+        if (devs[i].platform_index == platform && devs[i].device_index == device)
+            d = &devs[i];
+    if (!d)
+        return mc_fail(err, MC_ERR_OPENCL,
+                       "no OpenCL device %d:%d (%d device%s found; `mnistcl devices` lists them)",
+                       platform, device, n, n == 1 ? "" : "s");
+    cl_backend *cb = calloc(1, sizeof *cb);
+    if (!cb)
+        return mc_fail(err, MC_ERR_NOMEM, "out of memory");
+    cb->base.ops = &cl_ops;
+    cb->base.is_opencl = 1;
+    char desc[200];
+    ocl_describe(d, desc, sizeof desc);
+    snprintf(cb->base.name, sizeof cb->base.name, "OpenCL %d:%d %s", platform, device, desc);
+    mc_status st = cl_init(cb, d, tuning, err);
+    if (st) {
+        cl_destroy(&cb->base);
+        return st;
+    }
+    if (ocl_loops_capped(d))
+        fprintf(stderr,
+                "mnistcl: warning: %s: Mesa's llvmpipe silently ends a kernel's loops after "
+                "65535 iterations in all, so large batches, wide layers and long batch-1 "
+                "blocks can compute wrong results here; use it for tests at small sizes and "
+                "train on another device (Debian: pocl-opencl-icd)\n",
+                cb->base.name);
+    *out = &cb->base;
+    return MC_OK;
+}
+
+cl_tuning backend_cl_tuning(backend *be)
+{
+    cl_tuning none = {0};
+    return be && be->is_opencl ? cl_of(be)->tuning : none;
+}
+
+const char *backend_cl_tuning_source(backend *be)
+{
+    return be && be->is_opencl && cl_of(be)->tuning_source[0] ? cl_of(be)->tuning_source : NULL;
+}
+
+const char *backend_cl_device_key(backend *be)
+{
+    return be && be->is_opencl ? cl_of(be)->key : "";
+}
+
+void *backend_cl_queue(backend *be)
+{
+    return be && be->is_opencl ? (void *)cl_of(be)->queue : NULL;
+}
+
+void backend_cl_force_gemm(backend *be, gemm_variant v)
+{
+    if (be && be->is_opencl)
+        cl_of(be)->forced = v;
+}
+
+const char *gemm_variant_name(gemm_variant v)
+{
+    static const char *const names[GEMM_VARIANT_COUNT] = {"auto", "naive", "rb", "tiled"};
+    return v >= 0 && v < GEMM_VARIANT_COUNT ? names[v] : "?";
+}

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "io/safetensors.h"
+#include "mnistcl/safetensors.h"
 
 int main(int argc, char **argv)
 {

@@ -10,7 +10,7 @@
 #define MNISTCL_RESUME_SETTINGS_H
 
 #include "cli/cli_options.h"
-#include "io/safetensors.h"
+#include "mnistcl/safetensors.h"
 #include "cli/train_options.h"
 
 /** How many metadata pairs resume_settings_to_meta writes at most. */

@@ -1,5 +1,5 @@
 /* safetensors reader and atomic writer, F32 tensors only. */
-#include "io/safetensors.h"
+#include "mnistcl/safetensors.h"
 
 #include "io/input_file.h"
 #include "io/output_file.h"

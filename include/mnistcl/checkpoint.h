@@ -11,7 +11,7 @@
 
 #include "mnistcl/mlp.h"
 #include "mnistcl/rng.h"
-#include "io/safetensors.h"
+#include "mnistcl/safetensors.h"
 
 /** Where a run stands. */
 typedef struct {

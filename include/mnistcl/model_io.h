@@ -10,7 +10,7 @@
 #define MNISTCL_MODEL_IO_H
 
 #include "mnistcl/mlp.h"
-#include "io/safetensors.h"
+#include "mnistcl/safetensors.h"
 
 /**
  * Fills f (emptied first) with the network's tensors and metadata; the tensor arrays are

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 
 #include "mnistcl/train.h"
+#include "train/trainer_internal.h"
 #include "test_util.h"
 
 typedef struct {
@@ -36,6 +37,7 @@ typedef struct {
     int images, steps;
     int cl_chunk_rows; /* chunk size forced on the OpenCL side (0 = automatic) */
     int cpu_unfused;   /* batch 1 through the reference's general path, not its fused twin */
+    trainer_knobs knobs; /* dense_input; chunk_rows and unfused are set per side */
 } parity_case;
 
 /* Runs the case on be; fills losses[steps] and params (mlp_param_count floats). */
@@ -44,10 +46,10 @@ static int run_case(backend *be, const parity_case *c, const dataset *train, int
 {
     mc_error err;
     trainer *t = NULL;
-    train_config cfg = c->cfg;
-    cfg.chunk_rows = chunk_rows;
-    cfg.unfused = unfused;
-    if (trainer_create(&t, be, &c->spec, train, NULL, &cfg, &err)) {
+    trainer_knobs knobs = c->knobs;
+    knobs.chunk_rows = chunk_rows;
+    knobs.unfused = unfused;
+    if (trainer_create_with(&t, be, &c->spec, train, NULL, &c->cfg, &knobs, &err)) {
         test_fail("%s: trainer_create on %s: %s", c->name, be->name, err.msg);
         return 0;
     }
@@ -82,27 +84,27 @@ int main(void)
     }
     parity_case cases[] = {
         {"relu/softmax batch 32", {2, {784, 64, 10}, ACT_RELU, OUT_SOFTMAX_XENT}, INIT_HE,
-         {.batch = 32, .lr = 0.05f, .momentum = 0.9f, .shuffle = 1}, 32 * 60, 60, 0, 0},
+         {.batch = 32, .lr = 0.05f, .momentum = 0.9f, .shuffle = 1}, 32 * 60, 60, 0, 0, {0}},
         {"relu/softmax 200 wide batch 50", {2, {784, 200, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
-         INIT_HE, {.batch = 50, .lr = 0.05f, .momentum = 0.9f, .shuffle = 1}, 50 * 20, 20, 0, 0},
+         INIT_HE, {.batch = 50, .lr = 0.05f, .momentum = 0.9f, .shuffle = 1}, 50 * 20, 20, 0, 0, {0}},
         {"sigmoid/sigmoid-mse batch 1 fused", {2, {784, 20, 10}, ACT_SIGMOID, OUT_SIGMOID_MSE},
-         INIT_UNIFORM, {.batch = 1, .lr = 0.01f, .shuffle = 0}, 100, 100, 0, 1},
+         INIT_UNIFORM, {.batch = 1, .lr = 0.01f, .shuffle = 0}, 100, 100, 0, 1, {0}},
         {"relu/softmax batch 1 fused, momentum", {3, {784, 32, 16, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
          INIT_HE, {.batch = 1, .lr = 0.01f, .momentum = 0.9f, .weight_decay = 1e-4f,
                    .shuffle = 1},
-         200, 200, 0, 1},
+         200, 200, 0, 1, {0}},
         {"tanh/softmax batch 127", {3, {784, 32, 16, 10}, ACT_TANH, OUT_SOFTMAX_XENT},
          INIT_XAVIER,
          {.batch = 127, .lr = 0.1f, .momentum = 0.5f, .weight_decay = 1e-4f, .shuffle = 1},
-         127 * 50, 50, 0, 0},
+         127 * 50, 50, 0, 0, {0}},
         {"relu/softmax full batch, chunked", {2, {784, 16, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
-         INIT_UNIFORM, {.batch = 0, .lr = 0.2f}, 1000, 50, 300, 0},
+         INIT_UNIFORM, {.batch = 0, .lr = 0.2f}, 1000, 50, 300, 0, {0}},
         {"relu/softmax batch 64, dense first layer", {2, {784, 48, 10}, ACT_RELU,
                                                        OUT_SOFTMAX_XENT},
-         INIT_HE, {.batch = 64, .lr = 0.05f, .momentum = 0.9f, .shuffle = 1, .dense_input = 1},
-         64 * 40, 40, 0, 0},
+         INIT_HE, {.batch = 64, .lr = 0.05f, .momentum = 0.9f, .shuffle = 1},
+         64 * 40, 40, 0, 0, {.dense_input = 1}},
         {"sigmoid/softmax batch 100, one layer", {1, {784, 10}, ACT_SIGMOID, OUT_SOFTMAX_XENT},
-         INIT_XAVIER, {.batch = 100, .lr = 0.1f, .shuffle = 1}, 100 * 30, 30, 0, 0},
+         INIT_XAVIER, {.batch = 100, .lr = 0.1f, .shuffle = 1}, 100 * 30, 30, 0, 0, {0}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (test_small() && cases[i].cl_chunk_rows > 0)

@@ -1,54 +1,18 @@
 /*
- * The training loop, written once against the backend operation table: gather a batch on
- * the device, forward through every dense layer (GEMM with a fused bias + activation),
- * output loss and delta in one kernel, backward (weight GEMM, bias column sums, delta GEMM
- * with the activation derivative fused), one SGD kernel over the flat parameter buffer.
- * Where the backend prefers it (CPU devices), the first layer's forward product (with the
- * gather) and weight gradient read the training images' nonzero pixels, listed once.
+ * The trainer: the network's buffers on the backend, the data uploaded once, epochs and
+ * their statistics. What one step computes is its plan (plan_build.c), made when the
+ * trainer is created; a step runs that plan at the step's position in the epoch.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mnistcl/train.h"
-#include "backend/backend_ops.h"
+#include "train/plan_build.h"
+#include "train/trainer_internal.h"
 
 #define ACTIVATION_BUDGET (64u << 20) /* bytes of activations + deltas per chunk */
 #define MAX_CHUNK_ROWS 8192
-
-/* One image set living on the device. */
-typedef struct {
-    buf *images; /* uint8 (n, dim) */
-    buf *labels; /* uint8 (n) */
-    int n;
-} device_set;
-
-struct trainer {
-    backend *be;
-    const backend_ops *op;
-    mlp_spec spec;
-    train_config cfg;
-    int batch;      /* effective batch size (cfg.batch, or n_train when 0) */
-    int chunk_rows; /* rows of the activation buffers */
-    size_t n_params;
-    device_set train, test;
-    buf *params, *grads, *velocity;
-    buf *act[MLP_MAX_LAYERS + 1];   /* act[0] input batch, act[l+1] output of layer l */
-    buf *delta[MLP_MAX_LAYERS + 1]; /* delta[l+1] = dLoss/d(pre-activation of layer l) */
-    buf *labels;                    /* int32 labels of the chunk */
-    buf *index;                     /* int32 permutation of the training set */
-    buf *identity;                  /* int32 0..n-1, for evaluation */
-    buf *stat_loss, *stat_correct;  /* per-image loss and hit of the current pass */
-    buf *sums;                      /* [0] loss sum (float), [1] correct count (int32) */
-    buf *seq_scratch;               /* fused batch-1 path: activations and deltas */
-    buf *grad_scratch;              /* sparse_grad's scratch (first layer) */
-    buf *sparse_pixels;             /* the training images' nonzero pixels (pixel_lists) */
-    buf *sparse_offsets;
-    int fused;                      /* batch 1 runs through be->ops->sequential */
-    int sparse_input;               /* first layer through sparse_forward / sparse_grad */
-    int32_t *host_index;
-};
 
 static mc_status alloc_floats(trainer *t, size_t n, buf **out)
 {
@@ -122,6 +86,31 @@ static mc_status check_shapes(const mlp_spec *spec, const dataset *set, const ch
 mc_status trainer_create(trainer **out, backend *be, const mlp_spec *spec, const dataset *train,
                          const dataset *test, const train_config *cfg, mc_error *err)
 {
+    return trainer_create_with(out, be, spec, train, test, cfg, NULL, err);
+}
+
+/* Plans the step, the epoch's shorter last step and the evaluation passes (plan_build.c). */
+static mc_status make_plans(trainer *t)
+{
+    mc_status st = MC_OK;
+    if (t->train.n > 0) {
+        st = plan_step(t, t->batch, &t->step);
+        int last = t->train.n % t->batch;
+        if (!st && last)
+            st = plan_step(t, last, &t->tail);
+    }
+    if (!st)
+        st = plan_evaluate(t, &t->train, &t->eval[1]);
+    if (!st)
+        st = plan_evaluate(t, &t->test, &t->eval[0]);
+    return st;
+}
+
+mc_status trainer_create_with(trainer **out, backend *be, const mlp_spec *spec,
+                              const dataset *train, const dataset *test,
+                              const train_config *cfg, const trainer_knobs *knobs,
+                              mc_error *err)
+{
     mc_status st = check_shapes(spec, train, "training", err);
     if (!st)
         st = check_shapes(spec, test, "test", err);
@@ -134,6 +123,9 @@ mc_status trainer_create(trainer **out, backend *be, const mlp_spec *spec, const
     t->op = be->ops;
     t->spec = *spec;
     t->cfg = *cfg;
+    if (knobs)
+        t->knobs = *knobs;
+    t->rule = (update_rule){UPDATE_SGD, cfg->lr, cfg->momentum, cfg->weight_decay};
     t->n_params = mlp_param_count(spec);
     int n_train = train ? train->n : 0, n_test = test ? test->n : 0;
     t->batch = cfg->batch > 0 ? cfg->batch : n_train;
@@ -156,8 +148,8 @@ mc_status trainer_create(trainer **out, backend *be, const mlp_spec *spec, const
     if (want > largest && largest > 0)
         want = largest;
     t->chunk_rows = (int)(want < (int)cap ? want : (int)cap);
-    if (cfg->chunk_rows > 0)
-        t->chunk_rows = cfg->chunk_rows;
+    if (t->knobs.chunk_rows > 0)
+        t->chunk_rows = t->knobs.chunk_rows;
     if (t->chunk_rows < 1)
         t->chunk_rows = 1;
 
@@ -197,12 +189,14 @@ mc_status trainer_create(trainer **out, backend *be, const mlp_spec *spec, const
         st = t->op->alloc(t->be, n_max * 4, &t->stat_correct);
     if (!st)
         st = t->op->alloc(t->be, 8, &t->sums);
-    t->fused = t->batch == 1 && !cfg->unfused && spec->n_layers <= be->caps.sequential_max_layers && train;
-    if (!st && t->fused)
+    t->sequential = t->batch == 1 && !t->knobs.unfused &&
+                    spec->n_layers <= be->caps.sequential_max_layers && train;
+    if (!st && t->sequential)
         st = alloc_floats(t, seq_scratch_floats(spec), &t->seq_scratch);
     /* the output step fuses the last layer, so the first is separate only when L >= 2 */
-    int want_sparse = train && be->caps.pixel_lists_first_layer && !cfg->dense_input && spec->n_layers >= 2;
-    if (!st && ((t->fused && be->caps.sequential_pixel_lists) || want_sparse))
+    int want_sparse =
+        train && be->caps.pixel_lists_first_layer && !t->knobs.dense_input && spec->n_layers >= 2;
+    if (!st && ((t->sequential && be->caps.sequential_pixel_lists) || want_sparse))
         st = upload_sparse_pixels(t, train);
     /* also for batch 1: trainer_gradient takes the general path */
     t->sparse_input = want_sparse && t->sparse_pixels;
@@ -211,8 +205,13 @@ mc_status trainer_create(trainer **out, backend *be, const mlp_spec *spec, const
                           &t->grad_scratch);
     if (st) {
         trainer_destroy(t);
-        return mc_fail(err, st, "cannot allocate the network's buffers on %s (see above)",
-                       be->name);
+        return mc_fail(err, st, "cannot allocate the network's buffers on %s%s", be->name,
+                       st == MC_ERR_NOMEM ? " (out of memory)" : " (the error is printed above)");
+    }
+    st = make_plans(t);
+    if (st) {
+        trainer_destroy(t);
+        return mc_fail(err, st, "out of memory planning the training step");
     }
     *out = t;
     return MC_OK;
@@ -236,6 +235,10 @@ void trainer_destroy(trainer *t)
         if (t->delta[l])
             t->op->release(t->be, t->delta[l]);
     }
+    plan_free(&t->step);
+    plan_free(&t->tail);
+    plan_free(&t->eval[0]);
+    plan_free(&t->eval[1]);
     free(t->host_index);
     free(t);
 }
@@ -337,141 +340,6 @@ int trainer_steps_per_epoch(const trainer *t)
     return t->batch > 0 ? (t->train.n + t->batch - 1) / t->batch : 0;
 }
 
-/* act[l+1] = act_l(act[l] · W_l + b_l) for layers [from, to), on `rows` rows. */
-static mc_status forward_layers(trainer *t, int rows, int from, int to)
-{
-    const mlp_spec *s = &t->spec;
-    for (int l = from; l < to; l++) {
-        gemm_args g = {.m = rows, .n = s->sizes[l + 1], .k = s->sizes[l],
-                       .a = bref_at(t->act[l], 0), .lda = s->sizes[l],
-                       .b = bref_at(t->params, mlp_weight_offset(s, l)), .ldb = s->sizes[l + 1],
-                       .c = bref_at(t->act[l + 1], 0), .ldc = s->sizes[l + 1], .alpha = 1.0f,
-                       .epilogue = EPI_BIAS_ACT, .bias = bref_at(t->params, mlp_bias_offset(s, l)),
-                       .act = mlp_layer_act(s, l)};
-        mc_status st = t->op->gemm(t->be, &g);
-        if (st)
-            return st;
-    }
-    return MC_OK;
-}
-
-/* The whole forward pass: act[L] holds the logits. */
-static mc_status forward(trainer *t, int rows)
-{
-    return forward_layers(t, rows, 0, t->spec.n_layers);
-}
-
-/* The training images' pixel lists (NULL buffers when there are none). */
-static pixel_lists train_pixel_lists(const trainer *t)
-{
-    pixel_lists p = {bref_at(t->sparse_pixels, 0), bref_at(t->sparse_offsets, 0)};
-    return p;
-}
-
-/*
- * The arguments of act[1] = act_0(X · W_0 + b_0) and the labels of `rows` training
- * images taken through index from `start`, straight from their pixel lists (replaces
- * gather + layer 0).
- */
-static sparse_forward_args sparse_first_layer_args(trainer *t, buf *index, int start, int rows)
-{
-    const mlp_spec *s = &t->spec;
-    sparse_forward_args a = {bref_at(t->act[1], 0), s->sizes[1], s->sizes[0], rows,
-                             bref_at(t->params, mlp_weight_offset(s, 0)),
-                             bref_at(t->params, mlp_bias_offset(s, 0)), mlp_layer_act(s, 0),
-                             train_pixel_lists(t), bref_at(index, 0), start,
-                             bref_at(t->labels, 0), bref_at(t->train.labels, 0)};
-    return a;
-}
-
-/* The first layer of `rows` images taken through index from `start` (see above). */
-static mc_status sparse_first_layer(trainer *t, buf *index, int start, int rows)
-{
-    sparse_forward_args a = sparse_first_layer_args(t, index, start, rows);
-    return t->op->sparse_forward(t->be, &a);
-}
-
-/* The arguments of the first layer's [dW_0; db_0] (+)= [X, 1]ᵀ · delta[1] from the lists. */
-static sparse_grad_args sparse_first_grad_args(trainer *t, buf *index, int start, int rows,
-                                               int accumulate)
-{
-    sparse_grad_args sg = {bref_at(t->grads, 0), bref_at(t->delta[1], 0), t->spec.sizes[1],
-                           rows, t->spec.sizes[0], train_pixel_lists(t), bref_at(index, 0),
-                           start, accumulate, bref_at(t->grad_scratch, 0)};
-    return sg;
-}
-
-/* [dW_l; db_l] (+)= [act[l], 1]ᵀ · delta[l+1] as one GEMM (b_l follows W_l in memory). */
-static mc_status weight_gradient(trainer *t, int l, int rows, int accumulate)
-{
-    const mlp_spec *s = &t->spec;
-    int in = s->sizes[l], out = s->sizes[l + 1];
-    gemm_args dw = {.trans_a = 1, .a_ones_row = 1, .m = in + 1, .n = out, .k = rows,
-                    .a = bref_at(t->act[l], 0), .lda = in, .b = bref_at(t->delta[l + 1], 0),
-                    .ldb = out, .c = bref_at(t->grads, mlp_weight_offset(s, l)), .ldc = out,
-                    .alpha = 1.0f, .beta = accumulate ? 1.0f : 0.0f, .epilogue = EPI_NONE};
-    return t->op->gemm(t->be, &dw);
-}
-
-/*
- * Gradients from delta[L] back to the first layer, on `rows` rows whose images are
- * index[start ...]:
- *   [dW_l; db_l] (+)= [act[l], 1]ᵀ · delta[l+1]   (one GEMM: b_l follows W_l in memory;
- *                                                   with sparse_input, l = 0 from the
- *                                                   pixel lists)
- *   delta[l] = (delta[l+1] · W_lᵀ) ⊙ act'(act[l])      for l >= 1, unless have_delta_last
- *                                                       says delta[L-1] is already there
- * With `update` (sgd over all parameters; sparse_input, not accumulating), the step's
- * update is done here too: the layers after the first right after their gradients, the
- * first layer's fused with its gradient (sparse_backward_sgd), so its gradient is never
- * stored. The products are ordered so that each gradient is still in the cache when
- * the update reads it.
- */
-static mc_status backward(trainer *t, buf *index, int start, int rows, int accumulate,
-                          int have_delta_last, const update_args *update)
-{
-    const mlp_spec *s = &t->spec;
-    size_t first_end = ((size_t)s->sizes[0] + 1) * s->sizes[1]; /* [W_0; b_0] */
-    mc_status st = MC_OK;
-    for (int l = s->n_layers - 1; !st && l >= 1; l--) {
-        int in = s->sizes[l], out = s->sizes[l + 1];
-        if (!(have_delta_last && l == s->n_layers - 1)) {
-            gemm_args dx = {.trans_b = 1, .m = rows, .n = in, .k = out,
-                            .a = bref_at(t->delta[l + 1], 0), .lda = out,
-                            .b = bref_at(t->params, mlp_weight_offset(s, l)), .ldb = out,
-                            .c = bref_at(t->delta[l], 0), .ldc = in, .alpha = 1.0f,
-                            .epilogue = EPI_ACT_GRAD, .act = s->hidden_act,
-                            .aux = bref_at(t->act[l], 0), .ldaux = in};
-            st = t->op->gemm(t->be, &dx);
-        }
-        if (!st)
-            st = weight_gradient(t, l, rows, accumulate);
-    }
-    if (!st && update && update->n > first_end) { /* the layers after the first */
-        update_args rest = *update;
-        rest.params.off += first_end, rest.grads.off += first_end;
-        rest.state.off += first_end, rest.n -= first_end;
-        st = t->op->update(t->be, &rest);
-    }
-    if (st)
-        return st;
-    if (t->sparse_input) {
-        sparse_grad_args sg = sparse_first_grad_args(t, index, start, rows, accumulate);
-        if (!update)
-            return t->op->sparse_grad(t->be, &sg);
-        sparse_backward_update_args b = {sg, bref_at(NULL, 0), bref_at(NULL, 0), 0, *update};
-        b.upd.n = first_end;
-        return t->op->sparse_backward_update(t->be, &b);
-    }
-    st = weight_gradient(t, 0, rows, accumulate);
-    if (!st && update) { /* gathered first layer: its update after its gradient */
-        update_args head = *update;
-        head.n = first_end;
-        st = t->op->update(t->be, &head);
-    }
-    return st;
-}
-
 mc_status trainer_begin_epoch(trainer *t, rng *r)
 {
     for (int i = 0; i < t->train.n; i++)
@@ -481,142 +349,43 @@ mc_status trainer_begin_epoch(trainer *t, rng *r)
     return t->op->write(t->be, t->index, 0, t->host_index, (size_t)t->train.n * 4);
 }
 
-/* Gathers `rows` images of `set` through `index` from position `start` into act[0]. */
-static mc_status gather(trainer *t, const device_set *set, buf *index, int start, int rows)
+/* The plan of step `step` of the epoch: the epoch's last step may be shorter. */
+static plan *plan_of_step(trainer *t, int step)
 {
-    gather_args g = {bref_at(t->act[0], 0), bref_at(t->labels, 0), bref_at(set->images, 0),
-                     bref_at(set->labels, 0), bref_at(index, 0), start, rows, t->spec.sizes[0]};
-    return t->op->gather(t->be, &g);
+    return t->tail.n && step == trainer_steps_per_epoch(t) - 1 ? &t->tail : &t->step;
 }
-
-/*
- * Gradients of the mean loss over `count` images taken through `index` from position
- * `first` (in chunks of chunk_rows, accumulated), into t->grads. Per-image losses and hits
- * land in the stats buffers at [first, first + count).
- * With `update` (not NULL; sgd over all parameters) and the first layer from the pixel
- * lists in one chunk, the step's update is done here, with the backward pass (see
- * backward; a one-hidden-layer network's in one sparse_backward_sgd launch): *updated is
- * then set to 1 and t->grads is left undefined; otherwise *updated is 0 and the caller
- * updates.
- */
-static mc_status accumulate_gradients(trainer *t, buf *index, int first, int count,
-                                      const update_args *update, int *updated)
-{
-    const mlp_spec *s = &t->spec;
-    int L = s->n_layers, classes = s->sizes[L];
-    /* small outputs: last layer, loss and the first delta back in one fused pass */
-    int fused_output = classes <= t->be->caps.output_step_max_classes;
-    int fused = update && t->sparse_input && count <= t->chunk_rows;
-    int fused_all = fused && fused_output && L == 2; /* backward + SGD in one launch */
-    if (updated)
-        *updated = fused;
-    mc_status st = MC_OK;
-    for (int done = 0; !st && done < count; done += t->chunk_rows) {
-        int rows = count - done < t->chunk_rows ? count - done : t->chunk_rows;
-        bref loss = bref_at(t->stat_loss, (size_t)first + done),
-             correct = bref_at(t->stat_correct, (size_t)first + done);
-        output_step_args o = {s->output,
-                              bref_at(t->act[L - 1], 0),
-                              s->sizes[L - 1],
-                              bref_at(t->params, mlp_weight_offset(s, L - 1)),
-                              bref_at(t->params, mlp_bias_offset(s, L - 1)),
-                              classes,
-                              rows,
-                              bref_at(t->labels, 0),
-                              1.0f / (float)count,
-                              bref_at(t->delta[L], 0),
-                              bref_at(L > 1 ? t->delta[L - 1] : NULL, 0),
-                              s->hidden_act,
-                              loss,
-                              correct};
-        if (t->sparse_input && fused_output && L == 2 &&
-            s->sizes[1] <= t->be->caps.sparse_output_max_hidden) {
-            /* one hidden layer, narrow: the whole forward pass and the output step in one */
-            sparse_forward_output_args fo = {sparse_first_layer_args(t, index, first + done, rows),
-                                             o};
-            st = t->op->sparse_forward_output(t->be, &fo);
-        } else {
-            if (t->sparse_input) {
-                st = sparse_first_layer(t, index, first + done, rows);
-                if (!st)
-                    st = forward_layers(t, rows, 1, fused_output ? L - 1 : L);
-            } else {
-                st = gather(t, &t->train, index, first + done, rows);
-                if (!st)
-                    st = forward_layers(t, rows, 0, fused_output ? L - 1 : L);
-            }
-            if (!st && fused_output)
-                st = t->op->output_step(t->be, &o);
-        }
-        if (!st && !fused_output) {
-            loss_args la = {s->output, bref_at(t->delta[L], 0), loss, correct,
-                            bref_at(t->act[L], 0), bref_at(t->labels, 0), rows, classes,
-                            1.0f / (float)count};
-            st = t->op->loss(t->be, &la);
-        }
-        if (!st && fused_all) {
-            sparse_backward_update_args b = {sparse_first_grad_args(t, index, first + done, rows, 0),
-                                          bref_at(t->act[1], 0), bref_at(t->delta[2], 0),
-                                          classes, *update};
-            st = t->op->sparse_backward_update(t->be, &b);
-        } else if (!st) {
-            st = backward(t, index, first + done, rows, done > 0, fused_output,
-                          fused ? update : NULL);
-        }
-    }
-    return st;
-}
-
-#define SEQ_BLOCK 4096 /* images per launch of the fused batch-1 kernel */
 
 mc_status trainer_train_steps(trainer *t, int first, int count)
 {
     mc_status st = MC_OK;
-    if (!t->fused) {
-        for (int s = first; !st && s < first + count; s++)
-            st = trainer_step(t, s);
-        return st;
-    }
-    for (int done = 0; !st && done < count; done += SEQ_BLOCK) {
-        sequential_args a = {&t->spec,
-                             bref_at(t->params, 0),
-                             bref_at(t->velocity, 0),
-                             bref_at(t->seq_scratch, 0),
-                             bref_at(t->train.images, 0),
-                             bref_at(t->train.labels, 0),
-                             bref_at(t->index, 0),
-                             first + done,
-                             count - done < SEQ_BLOCK ? count - done : SEQ_BLOCK,
-                             bref_at(t->stat_loss, 0),
-                             bref_at(t->stat_correct, 0),
-                             {UPDATE_SGD, t->cfg.lr, t->cfg.momentum, t->cfg.weight_decay},
-                             train_pixel_lists(t)};
-        st = t->op->sequential(t->be, &a);
+    for (int done = 0, k; !st && done < count; done += k) {
+        int step = first + done;
+        plan *p = plan_of_step(t, step);
+        k = count - done < p->steps_per_run ? count - done : p->steps_per_run;
+        st = plan_run(t->be, p, step * t->batch, k);
     }
     return st;
 }
 
 mc_status trainer_step(trainer *t, int step)
 {
-    if (t->fused)
-        return trainer_train_steps(t, step, 1);
-    int first = step * t->batch;
-    int rows_in_step = t->train.n - first < t->batch ? t->train.n - first : t->batch;
-    update_args u = {bref_at(t->params, 0), bref_at(t->grads, 0), bref_at(t->velocity, 0),
-                  t->n_params, {UPDATE_SGD, t->cfg.lr, t->cfg.momentum, t->cfg.weight_decay}};
-    int updated = 0;
-    mc_status st = accumulate_gradients(t, t->index, first, rows_in_step,
-                                        t->cfg.unfused ? NULL : &u, &updated);
-    if (!st && !updated)
-        st = t->op->update(t->be, &u);
-    return st;
+    return trainer_train_steps(t, step, 1);
 }
 
 mc_status trainer_gradient(trainer *t, int first, int count, float *grads, double *loss)
 {
-    if (first < 0 || count < 1 || first + count > t->train.n)
-        return MC_ERR_USAGE;
-    mc_status st = accumulate_gradients(t, t->identity, first, count, NULL, NULL);
+    if (first < 0 || count < 1 || first + count > t->train.n) {
+        fprintf(stderr,
+                "mnistcl: internal error: trainer_gradient: needs 0 <= first, 1 <= count, "
+                "first + count <= %d training images (first %d, count %d)\n",
+                t->train.n, first, count);
+        return MC_ERR_RUNTIME;
+    }
+    plan p;
+    mc_status st = plan_gradient(t, count, &p);
+    if (!st)
+        st = plan_run(t->be, &p, first, 1);
+    plan_free(&p);
     float *l = st ? NULL : malloc((size_t)count * sizeof(float));
     if (!st && !l)
         st = MC_ERR_NOMEM;
@@ -653,18 +422,14 @@ mc_status trainer_step_loss(trainer *t, int step, double *loss)
     return st;
 }
 
-/* Sums the first n per-image stats on the device and reads the two sums. */
+/* Reads the two sums of a pass over n images (computed by a sum operation) into out. */
 static mc_status read_sums(trainer *t, int n, pass_stats *out)
 {
-    sum_args a = {bref_at(t->sums, 0), bref_at(t->sums, 1), bref_at(t->stat_loss, 0),
-                  bref_at(t->stat_correct, 0), n};
-    mc_status st = t->op->sum(t->be, &a);
     union {
         float f;
         int32_t i;
     } sums[2];
-    if (!st)
-        st = t->op->read(t->be, t->sums, 0, sums, sizeof sums);
+    mc_status st = t->op->read(t->be, t->sums, 0, sums, sizeof sums);
     if (st)
         return st;
     out->images = n;
@@ -675,28 +440,16 @@ static mc_status read_sums(trainer *t, int n, pass_stats *out)
 
 mc_status trainer_end_epoch(trainer *t, pass_stats *out)
 {
-    return read_sums(t, t->train.n, out);
+    sum_args a = {bref_at(t->sums, 0), bref_at(t->sums, 1), bref_at(t->stat_loss, 0),
+                  bref_at(t->stat_correct, 0), t->train.n};
+    mc_status st = t->op->sum(t->be, &a);
+    return st ? st : read_sums(t, t->train.n, out);
 }
 
 mc_status trainer_evaluate(trainer *t, int train_set, pass_stats *out)
 {
-    const device_set *set = train_set ? &t->train : &t->test;
-    const mlp_spec *s = &t->spec;
-    mc_status st = MC_OK;
-    for (int first = 0; !st && first < set->n; first += t->chunk_rows) {
-        int rows = set->n - first < t->chunk_rows ? set->n - first : t->chunk_rows;
-        st = gather(t, set, t->identity, first, rows);
-        if (!st)
-            st = forward(t, rows);
-        loss_args la = {s->output, bref_at(NULL, 0), bref_at(t->stat_loss, (size_t)first),
-                        bref_at(t->stat_correct, (size_t)first), bref_at(t->act[s->n_layers], 0),
-                        bref_at(t->labels, 0), rows, s->sizes[s->n_layers], 1.0f};
-        if (!st)
-            st = t->op->loss(t->be, &la);
-    }
-    if (!st)
-        st = read_sums(t, set->n, out);
-    return st;
+    mc_status st = plan_run(t->be, &t->eval[train_set ? 1 : 0], 0, 1);
+    return st ? st : read_sums(t, train_set ? t->train.n : t->test.n, out);
 }
 
 mc_status trainer_predict(trainer *t, int train_set, int first, int count, float *out)
@@ -704,22 +457,55 @@ mc_status trainer_predict(trainer *t, int train_set, int first, int count, float
     const device_set *set = train_set ? &t->train : &t->test;
     const mlp_spec *s = &t->spec;
     int classes = s->sizes[s->n_layers];
-    if (first < 0 || count < 0 || first + count > set->n)
-        return MC_ERR_USAGE;
+    if (first < 0 || count < 0 || first + count > set->n) {
+        fprintf(stderr,
+                "mnistcl: internal error: trainer_predict: needs images [first, first + count) "
+                "within the set's %d (first %d, count %d)\n",
+                set->n, first, count);
+        return MC_ERR_RUNTIME;
+    }
     mc_status st = MC_OK;
+    plan p = {0};
     for (int done = 0; !st && done < count; done += t->chunk_rows) {
         int rows = count - done < t->chunk_rows ? count - done : t->chunk_rows;
-        st = gather(t, set, t->identity, first + done, rows);
+        if (rows != p.rows) { /* every chunk but the last is chunk_rows long */
+            plan_free(&p);
+            st = plan_predict(t, set, rows, &p);
+        }
         if (!st)
-            st = forward(t, rows);
-        /* probabilities go to delta[L], which evaluation does not otherwise use */
-        probs_args pa = {s->output, bref_at(t->delta[s->n_layers], 0),
-                         bref_at(t->act[s->n_layers], 0), rows, classes};
-        if (!st)
-            st = t->op->probs(t->be, &pa);
+            st = plan_run(t->be, &p, first + done, 1);
         if (!st)
             st = t->op->read(t->be, t->delta[s->n_layers], 0, out + (size_t)done * classes,
                              (size_t)rows * classes * sizeof(float));
     }
+    plan_free(&p);
     return st;
+}
+
+void trainer_print_plan(trainer *t, FILE *out)
+{
+    char layers[256];
+    mlp_format_layers(&t->spec, layers, sizeof layers);
+    int steps = trainer_steps_per_epoch(t);
+    fprintf(out, "network %s %s/%s, %zu parameters, on %s\n", layers, act_name(t->spec.hidden_act),
+            output_name(t->spec.output), t->n_params, t->be->name);
+    fprintf(out, "activations in chunks of up to %d rows\n\n", t->chunk_rows);
+    if (t->train.n > 0) {
+        if (t->step.steps_per_run > 1)
+            fprintf(out,
+                    "one training step: 1 image (%d steps an epoch; one launch takes up to %d "
+                    "consecutive steps)\n",
+                    steps, t->step.steps_per_run);
+        else
+            fprintf(out, "one training step: %d images (%d steps an epoch)\n", t->batch, steps);
+        plan_print(out, t->be, &t->step);
+        if (t->tail.n) {
+            fprintf(out, "\nthe epoch's last step: %d images\n", t->tail.rows);
+            plan_print(out, t->be, &t->tail);
+        }
+    }
+    if (t->test.n > 0) {
+        fprintf(out, "\nevaluation of the %d test images\n", t->test.n);
+        plan_print(out, t->be, &t->eval[0]);
+    }
 }

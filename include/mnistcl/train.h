@@ -1,8 +1,9 @@
-/* Training and evaluation of an MLP on any backend, written once against backend.h. */
+/* Training and evaluation of an MLP on any backend (mnistcl/backend.h, mnistcl/opencl.h). */
 #ifndef MNISTCL_TRAIN_H
 #define MNISTCL_TRAIN_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "mnistcl/backend.h"
 #include "mnistcl/status.h"
@@ -17,13 +18,6 @@ typedef struct {
     float momentum;     /* SGD momentum (0 = plain SGD) */
     float weight_decay; /* L2 penalty added to the gradient */
     int shuffle;        /* reshuffle the training set every epoch */
-    int chunk_rows;     /* rows per device pass (0 = sized from memory); a step larger than
-                           this is computed in chunks whose gradients are accumulated */
-    int unfused;        /* 1: no fused training steps (tests): batch 1 through the general
-                           path, not the per-sample kernel; one hidden layer with separate
-                           backward and SGD launches */
-    int dense_input;    /* 1: the first layer through gather + dense GEMMs even where the
-                           backend prefers the pixel lists (tests) */
 } train_config;
 
 /** Sums over one pass. */
@@ -43,6 +37,13 @@ typedef struct trainer trainer;
  */
 mc_status trainer_create(trainer **out, backend *be, const mlp_spec *spec, const dataset *train,
                          const dataset *test, const train_config *cfg, mc_error *err);
+
+/**
+ * Prints the plans the trainer made when it was created: the operations of one training
+ * step in order (the backend's kernel for each, its launches, the shapes), the epoch's
+ * shorter last step when there is one, and the evaluation pass over the test set.
+ */
+void trainer_print_plan(trainer *t, FILE *out);
 
 /** Frees the trainer and its buffers (not the backend); NULL is fine. */
 void trainer_destroy(trainer *t);
@@ -87,9 +88,9 @@ mc_status trainer_begin_epoch(trainer *t, rng *r);
 mc_status trainer_step(trainer *t, int step);
 
 /**
- * Runs steps [first, first + count) of the epoch. With batch 1 (and at most
- * SEQ_MAX_LAYERS layers) they go through the fused per-sample kernel, a few thousand
- * images per launch; otherwise one trainer_step each. Enqueues only.
+ * Runs steps [first, first + count) of the epoch, each as the step's plan says (with
+ * batch 1, where the backend has the per-sample kernel, a few thousand images per
+ * launch). Enqueues only.
  */
 mc_status trainer_train_steps(trainer *t, int first, int count);
 

@@ -1,0 +1,194 @@
+/* The stage list of a plan: adding stages, running them, printing them. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/plan.h"
+
+stage *plan_add(plan *p, op_kind op, const char *role_fmt, ...)
+{
+    if (p->oom)
+        return NULL;
+    if (p->n == p->cap) {
+        int cap = p->cap ? 2 * p->cap : 16;
+        stage *grown = realloc(p->stages, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            p->oom = 1;
+            return NULL;
+        }
+        p->stages = grown, p->cap = cap;
+    }
+    stage *s = &p->stages[p->n++];
+    memset(s, 0, sizeof *s);
+    s->op = op;
+    va_list ap;
+    va_start(ap, role_fmt);
+    vsnprintf(s->role, sizeof s->role, role_fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+/* Byte offset of a field inside its stage. */
+static unsigned offset_in(const stage *s, const void *field)
+{
+    return (unsigned)((const char *)field - (const char *)s);
+}
+
+void stage_moves_start(stage *s, int *field)
+{
+    s->start_at = offset_in(s, field);
+    s->start_base = *field;
+}
+
+void stage_moves_stats(stage *s, bref *loss, bref *hits)
+{
+    s->loss_at = offset_in(s, loss);
+    s->loss_base = loss->off;
+    s->hits_at = offset_in(s, hits);
+    s->hits_base = hits->off;
+}
+
+void stage_moves_count(stage *s, int *field)
+{
+    s->count_at = offset_in(s, field);
+}
+
+/* The field at byte offset `at` of s. */
+#define FIELD(s, at, type) ((type *)((char *)(s) + (at)))
+
+mc_status stage_run(backend *be, const stage *s)
+{
+    const backend_ops *o = be->ops;
+    const op_args *a = &s->a;
+    switch (s->op) {
+    case OP_GATHER: return o->gather(be, &a->gather);
+    case OP_GEMM: return o->gemm(be, &a->gemm);
+    case OP_LOSS: return o->loss(be, &a->loss);
+    case OP_OUTPUT_STEP: return o->output_step(be, &a->output_step);
+    case OP_PROBS: return o->probs(be, &a->probs);
+    case OP_UPDATE: return o->update(be, &a->update);
+    case OP_SUM: return o->sum(be, &a->sum);
+    case OP_SEQUENTIAL: return o->sequential(be, &a->sequential);
+    case OP_SPARSE_FORWARD: return o->sparse_forward(be, &a->sparse_forward);
+    case OP_SPARSE_FORWARD_OUTPUT: return o->sparse_forward_output(be, &a->sparse_forward_output);
+    case OP_SPARSE_GRAD: return o->sparse_grad(be, &a->sparse_grad);
+    case OP_SPARSE_BACKWARD_UPDATE:
+        return o->sparse_backward_update(be, &a->sparse_backward_update);
+    case OP_COUNT: break;
+    }
+    fprintf(stderr, "mnistcl: internal error: stage_run: stage op %d is not an operation\n",
+            (int)s->op);
+    return MC_ERR_RUNTIME;
+}
+
+mc_status plan_run(backend *be, plan *p, int first, int steps)
+{
+    if (p->oom || steps < 1 || steps > p->steps_per_run) {
+        fprintf(stderr,
+                "mnistcl: internal error: plan_run: needs a complete plan and 1 <= steps <= "
+                "%d (plan %s, steps %d)\n",
+                p->steps_per_run, p->oom ? "incomplete" : "complete", steps);
+        return MC_ERR_RUNTIME;
+    }
+    mc_status st = MC_OK;
+    for (int i = 0; !st && i < p->n; i++) {
+        stage *s = &p->stages[i];
+        if (s->start_at)
+            *FIELD(s, s->start_at, int) = s->start_base + first;
+        if (s->loss_at) {
+            FIELD(s, s->loss_at, bref)->off = s->loss_base + (size_t)first;
+            FIELD(s, s->hits_at, bref)->off = s->hits_base + (size_t)first;
+        }
+        if (s->count_at)
+            *FIELD(s, s->count_at, int) = steps;
+        st = stage_run(be, s);
+    }
+    return st;
+}
+
+/* Writes the shapes a stage works on, in the notation of backend_ops.h. */
+static void describe_shapes(const stage *s, char *buf, size_t len)
+{
+    const op_args *a = &s->a;
+    static const char *const epi[] = {"", " +bias, act", " (.) act'"};
+    switch (s->op) {
+    case OP_GATHER:
+        snprintf(buf, len, "x (%d,%d) <- images[index]", a->gather.count, a->gather.dim);
+        return;
+    case OP_GEMM: {
+        const gemm_args *g = &a->gemm;
+        snprintf(buf, len, "C (%d,%d) = %s%s (%d,%d) . %s (%d,%d)%s%s", g->m, g->n,
+                 g->trans_a ? "At" : "A", g->a_ones_row ? "+1s" : "", g->m, g->k,
+                 g->trans_b ? "Bt" : "B", g->k, g->n, epi[g->epilogue],
+                 g->beta != 0.0f ? " + C" : "");
+        return;
+    }
+    case OP_LOSS:
+        snprintf(buf, len, "z (%d,%d) -> loss, hits%s", a->loss.count, a->loss.classes,
+                 a->loss.delta.b ? ", delta" : "");
+        return;
+    case OP_OUTPUT_STEP: {
+        const output_step_args *o = &a->output_step;
+        snprintf(buf, len, "h (%d,%d) . W (%d,%d) -> loss, hits, delta%s", o->count, o->hidden,
+                 o->hidden, o->classes, o->delta_hidden.b ? ", delta_h" : "");
+        return;
+    }
+    case OP_PROBS:
+        snprintf(buf, len, "z (%d,%d) -> probabilities", a->probs.count, a->probs.classes);
+        return;
+    case OP_UPDATE:
+        snprintf(buf, len, "%zu parameters", a->update.n);
+        return;
+    case OP_SUM:
+        snprintf(buf, len, "%d losses and hits -> 2 sums", a->sum.n);
+        return;
+    case OP_SEQUENTIAL:
+        snprintf(buf, len, "per image: %d layers forward, back, update", a->sequential.spec->n_layers);
+        return;
+    case OP_SPARSE_FORWARD:
+        snprintf(buf, len, "pixels (%d,%d) . W (%d,%d) +bias, act", a->sparse_forward.rows,
+                 a->sparse_forward.dim, a->sparse_forward.dim, a->sparse_forward.n);
+        return;
+    case OP_SPARSE_FORWARD_OUTPUT: {
+        const sparse_forward_output_args *f = &a->sparse_forward_output;
+        snprintf(buf, len, "pixels (%d,%d) -> h (%d,%d) -> z (%d,%d) -> loss, delta, delta_h",
+                 f->f.rows, f->f.dim, f->f.rows, f->f.n, f->o.count, f->o.classes);
+        return;
+    }
+    case OP_SPARSE_GRAD:
+        snprintf(buf, len, "[dW;db] (%d,%d) %s= [pixels,1]t . delta (%d,%d)",
+                 a->sparse_grad.dim + 1, a->sparse_grad.n, a->sparse_grad.accumulate ? "+" : "",
+                 a->sparse_grad.rows, a->sparse_grad.n);
+        return;
+    case OP_SPARSE_BACKWARD_UPDATE: {
+        const sparse_backward_update_args *b = &a->sparse_backward_update;
+        snprintf(buf, len, "[dW;db] (%d,%d)%s, then %zu parameters updated", b->g.dim + 1,
+                 b->g.n, b->classes ? " and the output layer's" : "", b->upd.n);
+        return;
+    }
+    case OP_COUNT: break;
+    }
+    snprintf(buf, len, "?");
+}
+
+void plan_print(FILE *out, backend *be, const plan *p)
+{
+    fprintf(out, "  %-2s %-22s %-20s %-8s %s\n", "#", "operation", "kernel", "launches",
+            "what it does: shapes (rows, cols)");
+    for (int i = 0; i < p->n; i++) {
+        const stage *s = &p->stages[i];
+        int launches = 1;
+        const char *kernel =
+            be->ops->kernel_of ? be->ops->kernel_of(be, s->op, &s->a, &launches) : "?";
+        char shapes[160];
+        describe_shapes(s, shapes, sizeof shapes);
+        fprintf(out, "  %-2d %-22s %-20s %-8d %s: %s\n", i + 1, op_name(s->op), kernel,
+                launches, s->role, shapes);
+    }
+}
+
+void plan_free(plan *p)
+{
+    free(p->stages);
+    memset(p, 0, sizeof *p);
+}

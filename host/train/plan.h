@@ -1,0 +1,87 @@
+/*
+ * A plan: the ordered stages of one training step (or one evaluation pass, or one chunk of
+ * predictions), chosen once from what the backend can do (backend_caps) and bound to the
+ * trainer's buffers. Running a plan is a loop over its stages; per run only the position
+ * of the step's first image in the pass (and, for the per-sample kernel, how many steps
+ * one launch takes) changes, written into the fields each stage marked as moving.
+ *
+ *   plan_build.c   which stages a step, a pass or a prediction takes (the choices)
+ *   plan.c         the stage list, running it, and printing it (`train --plan`)
+ */
+#ifndef MNISTCL_PLAN_H
+#define MNISTCL_PLAN_H
+
+#include <stdio.h>
+
+#include "backend/backend_ops.h"
+
+/** The arguments of any operation of the table. */
+typedef union {
+    gather_args gather;
+    gemm_args gemm;
+    loss_args loss;
+    output_step_args output_step;
+    probs_args probs;
+    update_args update;
+    sum_args sum;
+    sequential_args sequential;
+    sparse_forward_args sparse_forward;
+    sparse_forward_output_args sparse_forward_output;
+    sparse_grad_args sparse_grad;
+    sparse_backward_update_args sparse_backward_update;
+} op_args;
+
+/**
+ * One operation with its bound arguments. The fields that move with the step are named
+ * by their byte offset inside the stage (0: none) and the value they hold at position 0:
+ *   start     an image position in the index (gather, sparse_*, sequential): base + first
+ *   loss/hits a per-image statistics offset (loss, output_step...):          base + first
+ *   count     the number of steps one sequential launch takes:                 steps
+ */
+typedef struct {
+    op_kind op;
+    op_args a;
+    char role[96]; /* what the stage does in the step, for people ("layer 2 forward") */
+    unsigned start_at, loss_at, hits_at, count_at;
+    int start_base;
+    size_t loss_base, hits_base;
+} stage;
+
+typedef struct {
+    stage *stages;
+    int n, cap;
+    int steps_per_run; /* consecutive steps one run may take: 1, or the per-sample
+                          kernel's block of images */
+    int rows;          /* images one step of the plan covers */
+    int oom;           /* a stage could not be added (no memory): the plan is unusable */
+} plan;
+
+/**
+ * Appends a stage for `op` with zeroed arguments and the role printf-formatted; returns
+ * it (valid until the next plan_add) or NULL when out of memory (then p->oom is set).
+ */
+stage *plan_add(plan *p, op_kind op, const char *role_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Marks a field of s's arguments as moving with the step (see stage); the field's value
+   now is its value at position 0. */
+void stage_moves_start(stage *s, int *field);
+void stage_moves_stats(stage *s, bref *loss, bref *hits);
+void stage_moves_count(stage *s, int *field);
+
+/**
+ * Runs the plan for the step whose first image is at position `first` of the pass,
+ * covering `steps` consecutive steps (1 <= steps <= p->steps_per_run). Enqueues only.
+ */
+mc_status plan_run(backend *be, plan *p, int first, int steps);
+
+/** Runs one stage as bound. */
+mc_status stage_run(backend *be, const stage *s);
+
+/** Prints the stages: op, the backend's kernel and launches, role and shapes. */
+void plan_print(FILE *out, backend *be, const plan *p);
+
+/** Frees the stage list; the plan is then empty. */
+void plan_free(plan *p);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * The trainer's insides, shared by trainer.c (buffers, epochs, statistics) and the
+ * planner (plan_build.c), which binds the stages of a step to these buffers once.
+ * Tests reach the knobs below through trainer_create_with; programs use mnistcl/train.h.
+ */
+#ifndef MNISTCL_TRAINER_INTERNAL_H
+#define MNISTCL_TRAINER_INTERNAL_H
+
+#include "backend/backend_ops.h"
+#include "mnistcl/train.h"
+#include "train/plan.h"
+
+/** How a trainer may be told to plan differently from its own choice (tests only). */
+typedef struct {
+    int chunk_rows;  /* rows per device pass (0 = sized from memory); a step larger than
+                        this is computed in chunks whose gradients are accumulated */
+    int unfused;     /* 1: no fused training steps: batch 1 through the general path, not
+                        the per-sample kernel; the update always a stage of its own */
+    int dense_input; /* 1: the first layer through gather + dense GEMMs even where the
+                        backend prefers the pixel lists */
+} trainer_knobs;
+
+/** trainer_create, planned with the given knobs (NULL: none). */
+mc_status trainer_create_with(trainer **out, backend *be, const mlp_spec *spec,
+                              const dataset *train, const dataset *test,
+                              const train_config *cfg, const trainer_knobs *knobs,
+                              mc_error *err);
+
+/** One image set living on the device. */
+typedef struct {
+    buf *images; /* uint8 (n, dim) */
+    buf *labels; /* uint8 (n) */
+    int n;
+} device_set;
+
+struct trainer {
+    backend *be;
+    const backend_ops *op;
+    mlp_spec spec;
+    train_config cfg;
+    trainer_knobs knobs;
+    update_rule rule;   /* cfg's optimiser, as every update stage takes it */
+    int batch;          /* effective batch size (cfg.batch, or n_train when 0) */
+    int chunk_rows;     /* rows of the activation buffers */
+    size_t n_params;
+    device_set train, test;
+    buf *params, *grads, *velocity;
+    buf *act[MLP_MAX_LAYERS + 1];   /* act[0] input batch, act[l+1] output of layer l */
+    buf *delta[MLP_MAX_LAYERS + 1]; /* delta[l+1] = dLoss/d(pre-activation of layer l) */
+    buf *labels;                    /* int32 labels of the chunk */
+    buf *index;                     /* int32 permutation of the training set */
+    buf *identity;                  /* int32 0..n-1, for evaluation */
+    buf *stat_loss, *stat_correct;  /* per-image loss and hit of the current pass */
+    buf *sums;                      /* [0] loss sum (float), [1] correct count (int32) */
+    buf *seq_scratch;               /* per-sample kernel: activations and deltas */
+    buf *grad_scratch;              /* sparse_grad's scratch (first layer) */
+    buf *sparse_pixels;             /* the training images' nonzero pixels (pixel_lists) */
+    buf *sparse_offsets;
+    int sequential;                 /* steps run through the per-sample kernel (batch 1) */
+    int sparse_input;               /* first layer through the pixel lists */
+    plan step;                      /* one step of `batch` images */
+    plan tail;                      /* the epoch's last step when it is shorter (else empty) */
+    plan eval[2];                   /* a whole pass over the test [0] / training [1] set */
+    int32_t *host_index;
+};
+
+#endif

@@ -110,17 +110,21 @@ mc_status plan_run(backend *be, plan *p, int first, int steps)
 static void describe_shapes(const stage *s, char *buf, size_t len)
 {
     const op_args *a = &s->a;
-    static const char *const epi[] = {"", " +bias, act", " (.) act'"};
     switch (s->op) {
     case OP_GATHER:
         snprintf(buf, len, "x (%d,%d) <- images[index]", a->gather.count, a->gather.dim);
         return;
     case OP_GEMM: {
         const gemm_args *g = &a->gemm;
-        snprintf(buf, len, "C (%d,%d) = %s%s (%d,%d) . %s (%d,%d)%s%s", g->m, g->n,
-                 g->trans_a ? "At" : "A", g->a_ones_row ? "+1s" : "", g->m, g->k,
-                 g->trans_b ? "Bt" : "B", g->k, g->n, epi[g->epilogue],
-                 g->beta != 0.0f ? " + C" : "");
+        char epi[48] = "";
+        if (g->epilogue == EPI_BIAS_ACT)
+            snprintf(epi, sizeof epi, " + b, %s", act_name(g->act));
+        else if (g->epilogue == EPI_ACT_GRAD)
+            snprintf(epi, sizeof epi, " (.) %s'", act_name(g->act));
+        snprintf(buf, len, "C (%d,%d) %s= %s%s (%d,%d) . %s (%d,%d)%s", g->m, g->n,
+                 g->beta != 0.0f ? "+" : "", g->trans_a ? "At" : "A",
+                 g->a_ones_row ? " with a ones row" : "", g->m, g->k, g->trans_b ? "Bt" : "B",
+                 g->k, g->n, epi);
         return;
     }
     case OP_LOSS:

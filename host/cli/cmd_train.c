@@ -2,7 +2,9 @@
  * `mnistcl train`: train a network, print its progress, save it. No work is lost: every
  * output path is checked before the first step, files are written atomically, and the
  * first SIGINT/SIGTERM/SIGHUP stops training after the current step with the model and
- * checkpoint written as of that step.
+ * checkpoint written as of that step. The rules it follows (divergence, the checkpoint
+ * schedule, the resume checks, the settings a checkpoint keeps) are train/run_policy.h's;
+ * this file does the work and the printing.
  */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include <limits.h>
@@ -13,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <zlib.h>
 
 #include "cli/cli_common.h"
 #include "mnistcl/checkpoint.h"
@@ -24,6 +25,7 @@
 #include "cli/resume_settings.h"
 #include "core/signals.h"
 #include "cli/train_options.h"
+#include "train/run_policy.h"
 
 static const char synopsis[] =
     "usage: mnistcl train [options]\n"
@@ -115,7 +117,7 @@ typedef struct {
     train_progress progress;     /* where training starts: epoch 1, or the checkpoint's */
     int resumed;
     int batch;                   /* images per step (the whole set for --batch full) */
-    char fingerprint[96];        /* the training set's, for the checkpoint (data_fingerprint) */
+    char fingerprint[POLICY_FINGERPRINT_MAX]; /* the training set's (policy_data_fingerprint) */
     int checkpointed;            /* whether o.checkpoint holds a state of this run */
     train_progress checkpoint_at; /* which one */
 } run;
@@ -135,11 +137,10 @@ static int classes_of(const mlp_spec *spec)
     return spec->sizes[spec->n_layers];
 }
 
-/* Images the first `steps` steps of an epoch train on. */
+/* Images the first `steps` steps of an epoch train on (policy_images_done). */
 static long long images_done(const run *r, int steps)
 {
-    long long images = (long long)steps * r->batch;
-    return images < r->train.n ? images : r->train.n;
+    return policy_images_done(steps, r->batch, r->train.n);
 }
 
 /* ---- outputs -------------------------------------------------------------------------- */
@@ -297,98 +298,18 @@ static mc_status write_predictions(run *r, mc_error *err)
     return MC_OK;
 }
 
-/* ---- the data a checkpoint belongs to -------------------------------------------------- */
+/* ---- divergence and checkpoints (the rules: train/run_policy.h) --------------------------- */
 
-/* "N images of RxC, crc32 X" over the (possibly truncated) training set's pixels and labels. */
-static void data_fingerprint(const dataset *d, char *out, size_t len)
+/* The run's loss limit (policy_loss_limit of its output and classes). */
+static double loss_limit(const run *r)
 {
-    uLong crc = crc32(0L, Z_NULL, 0);
-    const unsigned char *bytes[2] = {d->images, d->labels};
-    size_t sizes[2] = {(size_t)d->n * (size_t)dataset_dim(d), d->labels ? (size_t)d->n : 0};
-    for (int k = 0; k < 2; k++)
-        for (size_t done = 0; done < sizes[k];) {
-            size_t part = sizes[k] - done < (1u << 30) ? sizes[k] - done : (1u << 30);
-            crc = crc32(crc, bytes[k] + done, (uInt)part);
-            done += part;
-        }
-    snprintf(out, len, "%d images of %dx%d, crc32 %08lx", d->n, d->rows, d->cols,
-             (unsigned long)crc);
+    return policy_loss_limit(r->spec.output, classes_of(&r->spec));
 }
 
-/*
- * Checks a resumed checkpoint's progress against the data it is resumed on: the same
- * training set (when the checkpoint recorded it), a step inside the epoch, sums that
- * images of those steps can have produced.
- */
-static mc_status check_resume_progress(const run *r, double loss_limit, mc_error *err)
-{
-    const char *path = r->o.resume;
-    const char *was = st_meta_get(&r->resume_meta, "data.train");
-    if (was && strcmp(was, r->fingerprint) != 0)
-        return mc_fail(err, MC_ERR_USAGE,
-                       "%s was made on other training data (%s; now %s): resume on the same "
-                       "data and --train-limit",
-                       path, was, r->fingerprint);
-    int steps = trainer_steps_per_epoch(r->t);
-    const train_progress *p = &r->progress;
-    if (p->step >= steps)
-        return mc_fail(err, MC_ERR_DATA,
-                       "%s: step %d of epoch %d, but an epoch of this data has %d steps", path,
-                       p->step, p->epoch, steps);
-    long long images = images_done(r, p->step);
-    if (p->correct > images || p->loss_sum > (double)images * loss_limit)
-        return mc_fail(err, MC_ERR_DATA,
-                       "%s: epoch_correct %lld / epoch_loss_sum %g cannot come from the %lld "
-                       "images of %d steps",
-                       path, p->correct, p->loss_sum, images, p->step);
-    return MC_OK;
-}
-
-/* ---- divergence ------------------------------------------------------------------------- */
-
-/*
- * Divergence: a mean loss that is not finite or above loss_limit, or a parameter that is
- * not finite or beyond param_limit. Healthy runs come nowhere near either.
- * - softmax: the loss limit is 10 ln(classes) (the right class then gets under e^-23 of
- *   the probability on average; chance is ln(classes)); parameters up to 1e15 (products of
- *   two such overflow float32).
- * - sigmoid + squared error: the loss is bounded (at most 1 per image) and a ruined
- *   network scores lower than an untrained one, so only the parameters tell. A weight
- *   beyond 1e4 on inputs in [0, 1] puts its units' sums in the thousands: the sigmoids are
- *   exactly 0 or 1 in float32, their deltas stop moving the weights, and the network is
- *   stuck at chance for good (an lr of 1000 gets there in one epoch). Healthy runs stay
- *   below 100 (the botacademy preset ends near 5).
- */
-#define MAX_SANE_PARAM 1e15
-#define MAX_SANE_PARAM_SIGMOID_MSE 1e4
-
-static double loss_limit(const mlp_spec *spec)
-{
-    int classes = classes_of(spec);
-    return spec->output == OUT_SOFTMAX_XENT ? 10.0 * log(classes > 1 ? classes : 2) : 1.0;
-}
-
-static double param_limit(const mlp_spec *spec)
-{
-    return spec->output == OUT_SIGMOID_MSE ? MAX_SANE_PARAM_SIGMOID_MSE : MAX_SANE_PARAM;
-}
-
-/* Whether any of n values is not finite or beyond limit. */
-static int insane(const float *v, size_t n, double limit)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!(fabsf(v[i]) <= limit))
-            return 1;
-    return 0;
-}
-
-/* Whether the state (params and velocity, read back) or the mean loss has diverged. */
+/* Whether the state in r->params and r->velocity (read back) or the mean loss has diverged. */
 static int state_diverged(const run *r, double mean_loss)
 {
-    size_t n = mlp_param_count(&r->spec);
-    double limit = param_limit(&r->spec);
-    return insane(r->params, n, limit) || insane(r->velocity, n, limit) ||
-           !isfinite(mean_loss) || mean_loss > loss_limit(&r->spec);
+    return policy_state_diverged(&r->spec, r->params, r->velocity, mean_loss);
 }
 
 /*
@@ -403,12 +324,12 @@ static mc_status write_checkpoint(run *r, const train_progress *progress, long l
     if (st)
         return mc_fail(err, st, "reading the training state back from %s failed: %s",
                        backend_name(r->be), mc_status_name(st));
-    if (state_diverged(r, images > 0 ? progress->loss_sum / (double)images : 0))
+    if (state_diverged(r, policy_mean_loss(progress->loss_sum, images)))
         return MC_ERR_DIVERGED;
-    st_meta meta[RESUME_SETTINGS_MAX + 1];
-    int n_meta = resume_settings_to_meta(&r->o, meta);
-    snprintf(meta[n_meta].key, sizeof meta[n_meta].key, "data.train");
-    snprintf(meta[n_meta++].value, sizeof meta[0].value, "%s", r->fingerprint);
+    policy_value values[POLICY_N_SETTINGS];
+    resume_settings_values(&r->o, values);
+    st_meta meta[POLICY_CHECKPOINT_META_MAX];
+    int n_meta = policy_checkpoint_meta(values, r->fingerprint, meta);
     st = checkpoint_save(r->o.checkpoint, &r->spec, r->params, r->velocity, progress, meta,
                          n_meta, err);
     if (st) {
@@ -422,51 +343,21 @@ static mc_status write_checkpoint(run *r, const train_progress *progress, long l
     return MC_OK;
 }
 
-/* What exploded: the mean loss of the step (or epoch) or the largest parameter. */
-static void divergence_reason(run *r, double mean_loss, char *out, size_t len)
-{
-    size_t n = mlp_param_count(&r->spec);
-    double worst = 0, limit = param_limit(&r->spec);
-    for (size_t i = 0; i < n; i++) {
-        double a = fabs((double)r->params[i]);
-        if (!(a <= worst))
-            worst = a;
-    }
-    if (!(worst <= limit))
-        snprintf(out, len, "a parameter reached %g (limit %g%s)", worst, limit,
-                 r->spec.output == OUT_SIGMOID_MSE ? " for sigmoid outputs: they are saturated"
-                                                   : "");
-    else if (!isfinite(mean_loss))
-        snprintf(out, len, "the loss became %s", isnan(mean_loss) ? "NaN" : "infinite");
-    else
-        snprintf(out, len, "the mean loss reached %.4g (a guess scores %.3g; limit %.3g)",
-                 mean_loss, loss_limit(&r->spec) / 10, loss_limit(&r->spec));
-}
-
 /*
- * The divergence report: where (the first step whose loss broke the rules, else the
- * step by which the parameters had), why, what to try, and what the checkpoint holds.
+ * The divergence report on stderr (policy_divergence_message: where, why, what to try,
+ * what the checkpoint holds), after looking for the first bad of the epoch's steps_done
+ * steps and reading the parameters back. Returns MC_ERR_DIVERGED with err set.
  */
 static mc_status diverged(run *r, int epoch, int steps_done, double mean_loss, mc_error *err)
 {
-    int bad = -1;
-    trainer_first_bad_step(r->t, steps_done, loss_limit(&r->spec), &bad);
-    char where[64], why[200], kept[512] = "";
-    if (bad >= 0)
-        snprintf(where, sizeof where, "at step %d", bad + 1);
-    else
-        snprintf(where, sizeof where, "by step %d", steps_done);
+    policy_divergence d = {.epoch = epoch, .steps_done = steps_done, .first_bad_step = -1,
+                           .mean_loss = mean_loss, .lr = r->o.lr, .checkpoint = r->o.checkpoint,
+                           .checkpointed = r->checkpointed, .checkpoint_at = r->checkpoint_at};
+    trainer_first_bad_step(r->t, steps_done, loss_limit(r), &d.first_bad_step);
     trainer_get_params(r->t, r->params);
-    divergence_reason(r, mean_loss, why, sizeof why);
-    if (r->checkpointed)
-        snprintf(kept, sizeof kept, "; %.300s holds epoch %d, step %d, from before it",
-                 r->o.checkpoint, r->checkpoint_at.epoch, r->checkpoint_at.step);
-    else if (r->o.checkpoint)
-        snprintf(kept, sizeof kept, "; no checkpoint of this run was written before it");
-    fprintf(stderr,
-            "mnistcl: training diverged in epoch %d %s: %s.\n"
-            "mnistcl: try a lower learning rate (--lr %g now)%s; nothing was saved\n",
-            epoch, where, why, r->o.lr, kept);
+    char message[POLICY_DIVERGENCE_MESSAGE_MAX];
+    policy_divergence_message(&d, &r->spec, r->params, message, sizeof message);
+    fputs(message, stderr);
     return mc_fail(err, MC_ERR_DIVERGED, "stopped (exit code %d)", MC_ERR_DIVERGED);
 }
 
@@ -494,18 +385,13 @@ static const char *signal_name(int sig)
 static int stop_on_signal(run *r, int sig, const train_progress *progress, long long images,
                           mc_error *err)
 {
-    const char *name = signal_name(sig);
     int steps = trainer_steps_per_epoch(r->t), step = progress->step;
     char stopped[128];
-    if (step > 0)
-        snprintf(stopped, sizeof stopped, "%s in epoch %d after step %d of %d", name,
-                 progress->epoch, step, steps);
-    else
-        snprintf(stopped, sizeof stopped, "%s at the start of epoch %d", name, progress->epoch);
+    policy_stop_description(signal_name(sig), progress, steps, stopped, sizeof stopped);
     printf("interrupted (%s)\n", stopped);
     fflush(stdout);
     /* nothing trained yet: an existing file holds more than the initial network does */
-    int untrained = !r->resumed && progress->epoch == 1 && step == 0;
+    int untrained = policy_nothing_trained(r->resumed, progress);
     const char *paths[2] = {r->o.checkpoint, r->o.save};
     int write[2];
     for (int k = 0; k < 2; k++) {
@@ -515,11 +401,9 @@ static int stop_on_signal(run *r, int sig, const train_progress *progress, long 
             printf("nothing was trained yet: %s is left as it was\n", paths[k]);
     }
     int have_state = trainer_get_state(r->t, r->params, r->velocity) == MC_OK;
-    if ((write[0] || write[1]) && have_state &&
-        state_diverged(r, images > 0 ? progress->loss_sum / (double)images : 0))
-        return cli_report(diverged(r, progress->epoch, step ? step : steps,
-                                   images > 0 ? progress->loss_sum / (double)images : 0, err),
-                          err);
+    double mean_loss = policy_mean_loss(progress->loss_sum, images);
+    if ((write[0] || write[1]) && have_state && state_diverged(r, mean_loss))
+        return cli_report(diverged(r, progress->epoch, step ? step : steps, mean_loss, err), err);
     /* both are tried whatever happens to the other; the first failure is reported */
     mc_status first = MC_OK;
     mc_error why = {{0}};
@@ -551,27 +435,6 @@ static int stop_on_signal(run *r, int sig, const train_progress *progress, long 
 }
 
 /* ---- the epochs -------------------------------------------------------------------------- */
-
-/*
- * Steps are enqueued in slices; after each the trainer is waited for and a signal looked
- * for. Slices are sized to take about SLICE_SECONDS, so a signal is acted on within about
- * that time, and the few waits per second cost nothing measurable.
- */
-#define SLICE_SECONDS 0.05
-
-/*
- * The next slice's steps, from the last one (`done` of the `slice` planned, in `seconds`):
- * scaled towards SLICE_SECONDS, at most 8 times larger or 2 times smaller at once, at
- * least 1 step, at most an epoch's.
- */
-static int next_slice(int slice, int done, double seconds, int steps)
-{
-    if (done < slice) /* cut short by a checkpoint or the epoch's end: says little */
-        return slice;
-    double want = seconds > 0 ? slice * (SLICE_SECONDS / seconds) : 8.0 * slice;
-    want = want > 8.0 * slice ? 8.0 * slice : want < slice / 2.0 ? slice / 2.0 : want;
-    return want < 1 ? 1 : want > steps ? steps : (int)want;
-}
 
 /* The epoch's line: loss, accuracies, time. */
 static void print_epoch(const run *r, int epoch, const pass_stats *tr, const pass_stats *te,
@@ -617,9 +480,8 @@ static int train_epochs(run *r, mc_error *err)
             st = trainer_clear_stats(t);
         int every = o->checkpoint ? o->checkpoint_every : 0;
         while (!st && s < steps) {
-            int next_checkpoint = every > 0 ? (s / every + 1) * every : steps;
-            int next = s + slice < next_checkpoint ? s + slice : next_checkpoint;
-            next = next < steps ? next : steps;
+            int next_checkpoint = policy_next_checkpoint(s, every, steps);
+            int next = policy_slice_end(s, slice, next_checkpoint, steps);
             double t_slice = cli_now();
             int s_before = s;
             st = trainer_train_steps(t, s, next - s);
@@ -628,9 +490,9 @@ static int train_epochs(run *r, mc_error *err)
             if (st)
                 break;
             s = next;
-            slice = next_slice(slice, next - s_before, cli_now() - t_slice, steps);
+            slice = policy_next_slice(slice, next - s_before, cli_now() - t_slice, steps);
             int sig = signals_pending();
-            if ((sig || s == next_checkpoint) && s < steps) {
+            if (s < steps && (sig || policy_checkpoint_due(s, next_checkpoint, steps))) {
                 train_progress p = {epoch, s, epoch_rng, 0, 0};
                 if ((st = trainer_partial_sums(t, s, &p.loss_sum, &p.correct)))
                     break;
@@ -660,14 +522,14 @@ static int train_epochs(run *r, mc_error *err)
             return cli_report(step_failed(r, st, "reading the parameters", epoch, err), err);
         if (state_diverged(r, tr.loss))
             return cli_report(diverged(r, epoch, steps, tr.loss, err), err);
-        int show = epoch == first_epoch || epoch % o->print_every == 0 || epoch == o->epochs;
+        int show = policy_epoch_shown(epoch, first_epoch, o->print_every, o->epochs);
         if (show && r->test.labels) {
             if ((st = trainer_evaluate(t, 0, &te)))
                 return cli_report(step_failed(r, st, "evaluation", epoch, err), err);
             tested = 1;
         }
         if (o->checkpoint) {
-            train_progress p = {epoch + 1, 0, shuffle_rng, 0, 0};
+            train_progress p = policy_epoch_end_progress(epoch, &shuffle_rng);
             st = write_checkpoint(r, &p, 0, 1, err); /* read at the epoch's end above */
             if (st == MC_ERR_DIVERGED)
                 return cli_report(diverged(r, epoch, steps, tr.loss, err), err);
@@ -771,21 +633,22 @@ static mc_status prepare(run *r, int argc, char **argv, int *help, mc_error *err
     if (!r->resumed && (st = train_options_spec(o, dataset_dim(&r->train), &r->spec, err)))
         return st;
     if (o->checkpoint || r->resumed)
-        data_fingerprint(&r->train, r->fingerprint, sizeof r->fingerprint);
+        policy_data_fingerprint(&r->train, r->fingerprint, sizeof r->fingerprint);
     if ((st = cli_open_device(o->device, &r->be, err)))
         return st;
     train_config cfg = {.batch = batch, .lr = o->lr, .momentum = o->momentum,
                         .weight_decay = o->weight_decay, .shuffle = o->shuffle};
     if ((st = trainer_create(&r->t, r->be, &r->spec, &r->train, &r->test, &cfg, err)))
         return st;
-    if (r->resumed && (st = check_resume_progress(r, loss_limit(&r->spec), err)))
-        return st;
-    int done = r->progress.step > 0 ? r->progress.epoch : r->progress.epoch - 1;
-    if (r->resumed && o->epochs < done)
-        return mc_fail(err, MC_ERR_USAGE,
-                       "--epochs %d: %s is already in epoch %d (step %d); give at least "
-                       "--epochs %d",
-                       o->epochs, o->resume, r->progress.epoch, r->progress.step, done);
+    if (r->resumed) {
+        policy_data data = {r->fingerprint, r->train.n, r->batch, trainer_steps_per_epoch(r->t)};
+        const char *recorded = st_meta_get(&r->resume_meta, POLICY_DATA_KEY);
+        if ((st = policy_check_resume_progress(o->resume, recorded, &data, &r->progress,
+                                               loss_limit(r), err)))
+            return st;
+        if ((st = policy_check_resume_epochs(o->epochs, o->resume, &r->progress, err)))
+            return st;
+    }
     size_t n_params = mlp_param_count(&r->spec);
     if (!r->resumed) {
         r->params = malloc(n_params * sizeof(float));

@@ -1,0 +1,345 @@
+/* A training run's decisions besides the arithmetic: see run_policy.h. */
+#include "train/run_policy.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <zlib.h>
+
+/* ---- divergence --------------------------------------------------------------------------- */
+
+double policy_loss_limit(output_kind output, int classes)
+{
+    return output == OUT_SOFTMAX_XENT ? 10.0 * log(classes > 1 ? classes : 2) : 1.0;
+}
+
+double policy_param_limit(output_kind output)
+{
+    return output == OUT_SIGMOID_MSE ? POLICY_MAX_SANE_PARAM_SIGMOID_MSE : POLICY_MAX_SANE_PARAM;
+}
+
+int policy_values_insane(const float *v, size_t n, double limit)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(fabsf(v[i]) <= limit))
+            return 1;
+    return 0;
+}
+
+/* The spec's number of classes: the width of its last layer. */
+static int classes_of(const mlp_spec *spec)
+{
+    return spec->sizes[spec->n_layers];
+}
+
+int policy_state_diverged(const mlp_spec *spec, const float *params, const float *velocity,
+                          double mean_loss)
+{
+    size_t n = mlp_param_count(spec);
+    double limit = policy_param_limit(spec->output);
+    return policy_values_insane(params, n, limit) || policy_values_insane(velocity, n, limit) ||
+           !isfinite(mean_loss) || mean_loss > policy_loss_limit(spec->output, classes_of(spec));
+}
+
+void policy_divergence_reason(const mlp_spec *spec, const float *params, double mean_loss,
+                              char *out, size_t len)
+{
+    size_t n = mlp_param_count(spec);
+    double worst = 0, limit = policy_param_limit(spec->output);
+    double loss_limit = policy_loss_limit(spec->output, classes_of(spec));
+    for (size_t i = 0; i < n; i++) {
+        double a = fabs((double)params[i]);
+        if (!(a <= worst))
+            worst = a;
+    }
+    if (!(worst <= limit))
+        snprintf(out, len, "a parameter reached %g (limit %g%s)", worst, limit,
+                 spec->output == OUT_SIGMOID_MSE ? " for sigmoid outputs: they are saturated"
+                                                 : "");
+    else if (!isfinite(mean_loss))
+        snprintf(out, len, "the loss became %s", isnan(mean_loss) ? "NaN" : "infinite");
+    else
+        snprintf(out, len, "the mean loss reached %.4g (a guess scores %.3g; limit %.3g)",
+                 mean_loss, loss_limit / 10, loss_limit);
+}
+
+void policy_divergence_message(const policy_divergence *d, const mlp_spec *spec,
+                               const float *params, char *out, size_t len)
+{
+    char where[64], why[200], kept[512] = "";
+    if (d->first_bad_step >= 0)
+        snprintf(where, sizeof where, "at step %d", d->first_bad_step + 1);
+    else
+        snprintf(where, sizeof where, "by step %d", d->steps_done);
+    policy_divergence_reason(spec, params, d->mean_loss, why, sizeof why);
+    if (d->checkpointed)
+        snprintf(kept, sizeof kept, "; %.300s holds epoch %d, step %d, from before it",
+                 d->checkpoint, d->checkpoint_at.epoch, d->checkpoint_at.step);
+    else if (d->checkpoint)
+        snprintf(kept, sizeof kept, "; no checkpoint of this run was written before it");
+    snprintf(out, len,
+             "mnistcl: training diverged in epoch %d %s: %s.\n"
+             "mnistcl: try a lower learning rate (--lr %g now)%s; nothing was saved\n",
+             d->epoch, where, why, d->lr, kept);
+}
+
+/* ---- steps, slices and the checkpoint schedule --------------------------------------------- */
+
+long long policy_images_done(int steps, int batch, int set_images)
+{
+    long long images = (long long)steps * batch;
+    return images < set_images ? images : set_images;
+}
+
+double policy_mean_loss(double loss_sum, long long images)
+{
+    return images > 0 ? loss_sum / (double)images : 0;
+}
+
+int policy_next_checkpoint(int step, int every, int steps)
+{
+    return every > 0 ? (step / every + 1) * every : steps;
+}
+
+int policy_checkpoint_due(int step, int next_checkpoint, int steps)
+{
+    return step == next_checkpoint && step < steps;
+}
+
+int policy_slice_end(int step, int slice, int next_checkpoint, int steps)
+{
+    int next = step + slice < next_checkpoint ? step + slice : next_checkpoint;
+    return next < steps ? next : steps;
+}
+
+int policy_next_slice(int slice, int done, double seconds, int steps)
+{
+    if (done < slice) /* cut short by a checkpoint or the epoch's end: says little */
+        return slice;
+    double want = seconds > 0 ? slice * (POLICY_SLICE_SECONDS / seconds) : 8.0 * slice;
+    want = want > 8.0 * slice ? 8.0 * slice : want < slice / 2.0 ? slice / 2.0 : want;
+    return want < 1 ? 1 : want > steps ? steps : (int)want;
+}
+
+train_progress policy_epoch_end_progress(int epoch, const rng *shuffle_rng)
+{
+    train_progress p = {epoch + 1, 0, *shuffle_rng, 0, 0};
+    return p;
+}
+
+int policy_epoch_shown(int epoch, int first_epoch, int print_every, int epochs)
+{
+    return epoch == first_epoch || epoch % print_every == 0 || epoch == epochs;
+}
+
+/* ---- stopping on a signal ----------------------------------------------------------------- */
+
+void policy_stop_description(const char *signal_name, const train_progress *p, int steps,
+                             char *out, size_t len)
+{
+    if (p->step > 0)
+        snprintf(out, len, "%s in epoch %d after step %d of %d", signal_name, p->epoch, p->step,
+                 steps);
+    else
+        snprintf(out, len, "%s at the start of epoch %d", signal_name, p->epoch);
+}
+
+int policy_nothing_trained(int resumed, const train_progress *p)
+{
+    return !resumed && p->epoch == 1 && p->step == 0;
+}
+
+/* ---- resuming ------------------------------------------------------------------------------ */
+
+void policy_data_fingerprint(const dataset *d, char *out, size_t len)
+{
+    uLong crc = crc32(0L, Z_NULL, 0);
+    const unsigned char *bytes[2] = {d->images, d->labels};
+    size_t sizes[2] = {(size_t)d->n * (size_t)dataset_dim(d), d->labels ? (size_t)d->n : 0};
+    for (int k = 0; k < 2; k++)
+        for (size_t done = 0; done < sizes[k];) {
+            size_t part = sizes[k] - done < (1u << 30) ? sizes[k] - done : (1u << 30);
+            crc = crc32(crc, bytes[k] + done, (uInt)part);
+            done += part;
+        }
+    snprintf(out, len, "%d images of %dx%d, crc32 %08lx", d->n, d->rows, d->cols,
+             (unsigned long)crc);
+}
+
+mc_status policy_check_resume_progress(const char *path, const char *recorded,
+                                       const policy_data *data, const train_progress *p,
+                                       double loss_limit, mc_error *err)
+{
+    if (recorded && strcmp(recorded, data->fingerprint) != 0)
+        return mc_fail(err, MC_ERR_USAGE,
+                       "%s was made on other training data (%s; now %s): resume on the same "
+                       "data and --train-limit",
+                       path, recorded, data->fingerprint);
+    if (p->step >= data->steps)
+        return mc_fail(err, MC_ERR_DATA,
+                       "%s: step %d of epoch %d, but an epoch of this data has %d steps", path,
+                       p->step, p->epoch, data->steps);
+    long long images = policy_images_done(p->step, data->batch, data->images);
+    if (p->correct > images || p->loss_sum > (double)images * loss_limit)
+        return mc_fail(err, MC_ERR_DATA,
+                       "%s: epoch_correct %lld / epoch_loss_sum %g cannot come from the %lld "
+                       "images of %d steps",
+                       path, p->correct, p->loss_sum, images, p->step);
+    return MC_OK;
+}
+
+int policy_epochs_done(const train_progress *p)
+{
+    return p->step > 0 ? p->epoch : p->epoch - 1;
+}
+
+mc_status policy_check_resume_epochs(int epochs, const char *path, const train_progress *p,
+                                     mc_error *err)
+{
+    int done = policy_epochs_done(p);
+    if (epochs < done)
+        return mc_fail(err, MC_ERR_USAGE,
+                       "--epochs %d: %s is already in epoch %d (step %d); give at least "
+                       "--epochs %d",
+                       epochs, path, p->epoch, p->step, done);
+    return MC_OK;
+}
+
+/* ---- the settings a checkpoint keeps ------------------------------------------------------- */
+
+const policy_setting policy_settings[POLICY_N_SETTINGS] = {
+    {"dataset", SETTING_STRING},
+    {"data", SETTING_STRING},
+    {"train-csv", SETTING_STRING},
+    {"test-csv", SETTING_STRING},
+    {"init", SETTING_STRING},
+    {"batch", SETTING_STRING},
+    {"epochs", SETTING_INT},
+    {"train-limit", SETTING_INT},
+    {"shuffle", SETTING_FLAG},
+    {"lr", SETTING_FLOAT},
+    {"momentum", SETTING_FLOAT},
+    {"weight-decay", SETTING_FLOAT},
+    {"seed", SETTING_U64},
+    {"preset", SETTING_STRING},
+};
+/* 14 settings, 7 of them strings: 21 pairs at most */
+_Static_assert(POLICY_N_SETTINGS + 7 <= POLICY_SETTINGS_META_MAX,
+               "POLICY_SETTINGS_META_MAX is too small");
+
+/* Options that may change when resuming (the others are the checkpoint's). */
+static const char *const resume_may_change[] = {
+    "resume", "epochs", "device", "save", "checkpoint", "checkpoint-every", "print-every",
+    "predictions", "data", "train-csv", "test-csv",
+};
+
+int policy_resume_may_change(const char *name)
+{
+    for (size_t k = 0; k < sizeof resume_may_change / sizeof resume_may_change[0]; k++)
+        if (strcmp(name, resume_may_change[k]) == 0)
+            return 1;
+    return 0;
+}
+
+void policy_hex_encode(const char *text, char *out, size_t cap)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)text; *c && n + 2 < cap; c++) {
+        out[n++] = digits[*c >> 4];
+        out[n++] = digits[*c & 15];
+    }
+    out[n] = 0;
+}
+
+/* The value of lowercase hex digit c, or -1. */
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int policy_hex_decode_in_place(char *s)
+{
+    size_t n = strlen(s);
+    if (n % 2)
+        return 0;
+    for (size_t i = 0; i < n; i += 2) {
+        int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+            return 0;
+        s[i / 2] = (char)(hi * 16 + lo);
+    }
+    s[n / 2] = 0;
+    return 1;
+}
+
+int policy_settings_to_meta(const policy_value values[POLICY_N_SETTINGS], st_meta *meta)
+{
+    int n = 0;
+    for (int i = 0; i < POLICY_N_SETTINGS; i++) {
+        const policy_value *v = &values[i];
+        char *value = meta[n].value;
+        size_t cap = sizeof meta[n].value;
+        switch (policy_settings[i].kind) {
+        case SETTING_STRING:
+            if (!v->text)
+                continue;
+            snprintf(value, cap, "%s", v->text);
+            break;
+        case SETTING_INT:
+        case SETTING_FLAG: snprintf(value, cap, "%d", v->integer); break;
+        case SETTING_FLOAT: snprintf(value, cap, "%.9g", v->real); break;
+        case SETTING_U64: snprintf(value, cap, "%llu", (unsigned long long)v->u64); break;
+        }
+        snprintf(meta[n].key, sizeof meta[n].key, "setting.%s", policy_settings[i].name);
+        n++;
+        if (policy_settings[i].kind == SETTING_STRING && !st_is_utf8(value)) {
+            snprintf(meta[n].key, sizeof meta[n].key, "setting.%s.bytes",
+                     policy_settings[i].name);
+            policy_hex_encode(value, meta[n].value, sizeof meta[n].value);
+            n++;
+        }
+    }
+    return n;
+}
+
+int policy_checkpoint_meta(const policy_value values[POLICY_N_SETTINGS], const char *fingerprint,
+                           st_meta *meta)
+{
+    int n = policy_settings_to_meta(values, meta);
+    snprintf(meta[n].key, sizeof meta[n].key, "%s", POLICY_DATA_KEY);
+    snprintf(meta[n++].value, sizeof meta[0].value, "%s", fingerprint);
+    return n;
+}
+
+mc_status policy_settings_from_meta(st_file *meta, const char *path, policy_setting_fn set,
+                                    void *ctx, mc_error *err)
+{
+    for (int i = 0; i < POLICY_N_SETTINGS; i++) {
+        const char *name = policy_settings[i].name;
+        int is_string = policy_settings[i].kind == SETTING_STRING;
+        char key[64];
+        snprintf(key, sizeof key, "setting.%s", name);
+        const char *v = st_meta_get(meta, key);
+        char bytes_key[80];
+        snprintf(bytes_key, sizeof bytes_key, "setting.%s.bytes", name);
+        char *bytes = (char *)st_meta_get(meta, bytes_key); /* points into meta */
+        if (bytes && is_string) {
+            if (!policy_hex_decode_in_place(bytes))
+                return mc_fail(err, MC_ERR_DATA, "%s: %s is not hexadecimal bytes", path,
+                               bytes_key);
+            v = bytes;
+        }
+        if (!v && !is_string)
+            continue;
+        mc_error why = {{0}};
+        if (set(ctx, i, v, &why)) {
+            if (!v) /* unsetting a string cannot be refused; say so rather than print NULL */
+                return mc_fail(err, MC_ERR_DATA, "%s: setting.%s cannot be unset: %s", path,
+                               name, why.msg);
+            return mc_fail(err, MC_ERR_DATA, "%s: setting.%s = '%.80s' is not valid: %s", path,
+                           name, v, why.msg);
+        }
+    }
+    return MC_OK;
+}

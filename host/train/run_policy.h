@@ -1,0 +1,303 @@
+/*
+ * The decisions a training run makes besides the arithmetic, as pure functions (no
+ * printing, no files, no device) so that C unit tests reach them (tests/test_run_policy.c):
+ * - divergence: the loss and parameter limits, the check of a state, and the report;
+ * - the checkpoint schedule: where a slice of steps ends, when a checkpoint is due, what a
+ *   stop or an epoch's end records;
+ * - resuming: the training-data fingerprint, the checks of a checkpoint's progress against
+ *   the data and --epochs;
+ * - the settings a checkpoint keeps ("setting.NAME" metadata, "setting.NAME.bytes" for a
+ *   string that is not UTF-8) and the reading back of them. Parsing the values (ranges,
+ *   names) is the caller's: `mnistcl train` runs them through its option table
+ *   (host/cli/resume_settings.c).
+ * `mnistcl train` (host/cli/cmd_train.c) prints what these decide; the texts built here
+ * are the ones it prints.
+ */
+#ifndef MNISTCL_RUN_POLICY_H
+#define MNISTCL_RUN_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mnistcl/checkpoint.h"
+#include "mnistcl/dataset.h"
+#include "mnistcl/mlp.h"
+#include "mnistcl/safetensors.h"
+#include "mnistcl/status.h"
+
+/* ---- divergence --------------------------------------------------------------------------- */
+
+/*
+ * Divergence: a mean loss that is not finite or above the loss limit, or a parameter (or
+ * velocity) that is not finite or beyond the parameter limit. Healthy runs come nowhere
+ * near either.
+ * - softmax: the loss limit is 10 ln(classes) (the right class then gets under e^-23 of
+ *   the probability on average; chance is ln(classes)); parameters up to 1e15 (products of
+ *   two such overflow float32).
+ * - sigmoid + squared error: the loss is bounded (at most 1 per image) and a ruined
+ *   network scores lower than an untrained one, so only the parameters tell. A weight
+ *   beyond 1e4 on inputs in [0, 1] puts its units' sums in the thousands: the sigmoids are
+ *   exactly 0 or 1 in float32, their deltas stop moving the weights, and the network is
+ *   stuck at chance for good (an lr of 1000 gets there in one epoch). Healthy runs stay
+ *   below 100 (the botacademy preset ends near 5).
+ */
+#define POLICY_MAX_SANE_PARAM 1e15
+#define POLICY_MAX_SANE_PARAM_SIGMOID_MSE 1e4
+
+/**
+ * The highest healthy mean loss per image: softmax 10 ln(classes) (classes below 2 count
+ * as 2), sigmoid-MSE 1. A mean exactly at the limit is healthy.
+ */
+double policy_loss_limit(output_kind output, int classes);
+
+/** The largest healthy parameter magnitude: 1e4 for sigmoid-MSE, else 1e15 (inclusive). */
+double policy_param_limit(output_kind output);
+
+/** Whether any of v[0..n) is NaN, infinite or of magnitude above limit (n = 0: no). */
+int policy_values_insane(const float *v, size_t n, double limit);
+
+/**
+ * Whether a state has diverged: any of params or velocity (mlp_param_count(spec) floats
+ * each) insane for the spec's parameter limit, or mean_loss NaN, infinite or above the
+ * spec's loss limit.
+ */
+int policy_state_diverged(const mlp_spec *spec, const float *params, const float *velocity,
+                          double mean_loss);
+
+/**
+ * What exploded, for the report: "a parameter reached X (limit L[ for sigmoid outputs:
+ * they are saturated])" when the largest |param| is beyond the limit (or NaN), else
+ * "the loss became NaN|infinite", else "the mean loss reached X (a guess scores G; limit
+ * L)". Writes a NUL-terminated text of at most len bytes into out.
+ */
+void policy_divergence_reason(const mlp_spec *spec, const float *params, double mean_loss,
+                              char *out, size_t len);
+
+/** The facts of a divergence report. */
+typedef struct {
+    int epoch;            /* the epoch it happened in */
+    int steps_done;       /* steps of that epoch done when it was noticed */
+    int first_bad_step;   /* 0-based: the first whose mean loss broke the rules, or -1 */
+    double mean_loss;     /* the mean loss of the step (or epoch) that was checked */
+    double lr;            /* the run's learning rate */
+    const char *checkpoint;       /* --checkpoint, or NULL */
+    int checkpointed;             /* whether `checkpoint` holds a state of this run */
+    train_progress checkpoint_at; /* which one (when checkpointed) */
+} policy_divergence;
+
+/**
+ * The two lines `train` prints on stderr when a run diverges (each starting "mnistcl: ",
+ * each ending in '\n'): where (at the first bad step, 1-based, else by steps_done), why
+ * (policy_divergence_reason over params), the learning rate to lower, and what the
+ * checkpoint holds (its epoch and step, or that none of this run was written; nothing
+ * when there is no checkpoint). out: at least POLICY_DIVERGENCE_MESSAGE_MAX bytes for
+ * the whole text; a shorter buffer gets it cut.
+ */
+#define POLICY_DIVERGENCE_MESSAGE_MAX 1024
+void policy_divergence_message(const policy_divergence *d, const mlp_spec *spec,
+                               const float *params, char *out, size_t len);
+
+/* ---- steps, slices and the checkpoint schedule --------------------------------------------- */
+
+/** Images the first `steps` steps of an epoch train on: steps * batch, at most set_images. */
+long long policy_images_done(int steps, int batch, int set_images);
+
+/** The mean of a loss sum over `images` images; 0 when images <= 0. */
+double policy_mean_loss(double loss_sum, long long images);
+
+/**
+ * The step count (of an epoch of `steps`) after which the next checkpoint within the epoch
+ * is due, from `step` steps done: the next multiple of every above step, or `steps` (the
+ * epoch's end) when every <= 0 (no --checkpoint-every, or no --checkpoint). May exceed
+ * steps: none is then due before the epoch's end.
+ */
+int policy_next_checkpoint(int step, int every, int steps);
+
+/** Whether a checkpoint within the epoch is due after `step` steps: step is next_checkpoint
+ *  and before the epoch's last step (the epoch's end has its own checkpoint). */
+int policy_checkpoint_due(int step, int next_checkpoint, int steps);
+
+/**
+ * Where the slice of steps from `step` ends: step + slice, cut at next_checkpoint and at
+ * the epoch's `steps`.
+ */
+int policy_slice_end(int step, int slice, int next_checkpoint, int steps);
+
+/*
+ * Steps are enqueued in slices; after each the trainer is waited for and a signal looked
+ * for. Slices are sized to take about POLICY_SLICE_SECONDS, so a signal is acted on within
+ * about that time, and the few waits per second cost nothing measurable.
+ */
+#define POLICY_SLICE_SECONDS 0.05
+
+/**
+ * The next slice's steps, from the last one (`done` of the `slice` planned, in `seconds`):
+ * a slice cut short (done < slice) keeps its size; otherwise scaled towards
+ * POLICY_SLICE_SECONDS (seconds <= 0: 8 times), at most 8 times larger or 2 times smaller
+ * at once, at least 1 step, at most `steps`.
+ */
+int policy_next_slice(int slice, int done, double seconds, int steps);
+
+/** Where a checkpoint written at the end of `epoch` resumes: epoch + 1, step 0, the shuffle
+ *  generator as it is after that epoch's shuffle (shuffle_rng), no partial sums. */
+train_progress policy_epoch_end_progress(int epoch, const rng *shuffle_rng);
+
+/** Whether epoch's line is printed (and the test set evaluated): the first epoch of this
+ *  invocation, every print_every-th, and the last (`epochs`). */
+int policy_epoch_shown(int epoch, int first_epoch, int print_every, int epochs);
+
+/* ---- stopping on a signal ----------------------------------------------------------------- */
+
+/**
+ * How far a run stopped by signal `signal_name` got, as the model's "stopped" metadata
+ * and the "interrupted (...)" line say: "NAME in epoch E after step S of N" (step > 0) or
+ * "NAME at the start of epoch E". Into out (len bytes, NUL-terminated).
+ */
+void policy_stop_description(const char *signal_name, const train_progress *p, int steps,
+                             char *out, size_t len);
+
+/**
+ * Whether nothing was trained when a run stops at p: a fresh run (not resumed) at epoch
+ * 1, step 0. Existing --save / --checkpoint files are then left as they are.
+ */
+int policy_nothing_trained(int resumed, const train_progress *p);
+
+/* ---- resuming ------------------------------------------------------------------------------ */
+
+/** Metadata key of the training data a checkpoint was made on. */
+#define POLICY_DATA_KEY "data.train"
+
+/** Bytes policy_data_fingerprint needs at most. */
+#define POLICY_FINGERPRINT_MAX 96
+
+/**
+ * The training set's fingerprint, "N images of RxC, crc32 X": a crc32 (zlib's) over its
+ * pixels then its labels (none when it has none). Into out (len bytes, NUL-terminated).
+ */
+void policy_data_fingerprint(const dataset *d, char *out, size_t len);
+
+/** The training data a resumed checkpoint is checked against. */
+typedef struct {
+    const char *fingerprint; /* policy_data_fingerprint of the (truncated) training set */
+    int images;              /* images in it */
+    int batch;               /* images per step */
+    int steps;               /* steps per epoch */
+} policy_data;
+
+/**
+ * Checks a resumed checkpoint's progress p against the data it is resumed on: the same
+ * training set when the checkpoint recorded one (recorded: its POLICY_DATA_KEY, or NULL;
+ * else MC_ERR_USAGE), a step inside the epoch (step < steps), sums that images of those
+ * steps can have produced (correct <= images, loss_sum <= images * loss_limit); else
+ * MC_ERR_DATA. Messages name path.
+ */
+mc_status policy_check_resume_progress(const char *path, const char *recorded,
+                                       const policy_data *data, const train_progress *p,
+                                       double loss_limit, mc_error *err);
+
+/** Epochs a checkpoint at p has begun or finished: p->epoch with steps of it done, else
+ *  the epoch before. */
+int policy_epochs_done(const train_progress *p);
+
+/**
+ * Whether --epochs `epochs` can continue the checkpoint at p: at least
+ * policy_epochs_done(p); else MC_ERR_USAGE naming path and the least that works.
+ */
+mc_status policy_check_resume_epochs(int epochs, const char *path, const train_progress *p,
+                                     mc_error *err);
+
+/* ---- the settings a checkpoint keeps ------------------------------------------------------- */
+
+/** How a setting's value is held and written. */
+typedef enum {
+    SETTING_STRING, /* text, or unset (NULL: not stored) */
+    SETTING_INT,    /* int, written "%d" */
+    SETTING_FLAG,   /* 0 or 1, written "%d" */
+    SETTING_FLOAT,  /* float, written "%.9g" (exact for a float) */
+    SETTING_U64,    /* uint64_t, written "%llu" */
+} setting_kind;
+
+/** One setting: the train option of that name, and its kind. */
+typedef struct {
+    const char *name;
+    setting_kind kind;
+} policy_setting;
+
+/** How many settings a checkpoint keeps. */
+#define POLICY_N_SETTINGS 14
+
+/**
+ * The settings a checkpoint keeps, in the order they are written and read: dataset, data,
+ * train-csv, test-csv, init, batch, epochs, train-limit, shuffle, lr, momentum,
+ * weight-decay, seed, preset. Each is the `train` option of the same name.
+ */
+extern const policy_setting policy_settings[POLICY_N_SETTINGS];
+
+/** A setting's value: the field of its kind counts. */
+typedef struct {
+    const char *text; /* SETTING_STRING */
+    int integer;      /* SETTING_INT, SETTING_FLAG */
+    float real;       /* SETTING_FLOAT */
+    uint64_t u64;     /* SETTING_U64 */
+} policy_value;
+
+/** Metadata pairs policy_settings_to_meta writes at most (every string also as .bytes). */
+#define POLICY_SETTINGS_META_MAX 24
+
+/**
+ * Whether option `name` may be given on the command line beside --resume: the ones that
+ * say where to run and write (resume, epochs, device, save, checkpoint, checkpoint-every,
+ * print-every, predictions) and where the same data lives now (data, train-csv,
+ * test-csv). Every other option's value is the checkpoint's.
+ */
+int policy_resume_may_change(const char *name);
+
+/**
+ * Writes text's bytes (up to its NUL) as lowercase hex digits into out: cap bytes at most,
+ * NUL-terminated; a text too long for cap is cut at a whole byte.
+ */
+void policy_hex_encode(const char *text, char *out, size_t cap);
+
+/**
+ * Decodes hex digits (lowercase, as policy_hex_encode writes them) in place into the bytes
+ * they spell, NUL-terminated. Returns 0, with s in an unspecified state, when s has an
+ * odd length, a character that is not a lowercase hex digit, or spells a NUL byte.
+ */
+int policy_hex_decode_in_place(char *s);
+
+/**
+ * The settings as metadata: "setting.NAME" = the value, for each of policy_settings in
+ * order (values[i] holding setting i); an unset string is left out; a string that is not
+ * UTF-8 (metadata is JSON: its odd bytes would become U+FFFD) also goes, exactly, as hex
+ * digits in "setting.NAME.bytes" right after it. Values longer than an st_meta value are
+ * cut. Returns the count, at most POLICY_SETTINGS_META_MAX.
+ */
+int policy_settings_to_meta(const policy_value values[POLICY_N_SETTINGS], st_meta *meta);
+
+/** A checkpoint's metadata: policy_settings_to_meta, then POLICY_DATA_KEY = fingerprint.
+ *  Returns the count, at most POLICY_CHECKPOINT_META_MAX. */
+#define POLICY_CHECKPOINT_META_MAX (POLICY_SETTINGS_META_MAX + 1)
+int policy_checkpoint_meta(const policy_value values[POLICY_N_SETTINGS], const char *fingerprint,
+                           st_meta *meta);
+
+/**
+ * Takes one setting read back: policy_settings[index] is to become `text` (NULL: a string
+ * setting the checkpoint does not hold, to be unset). Returns MC_OK, or a failure with
+ * why->msg saying what is wrong with the value (the caller's parser's message).
+ */
+typedef mc_status (*policy_setting_fn)(void *ctx, int index, const char *text, mc_error *why);
+
+/**
+ * Reads the settings back from a checkpoint's metadata (from `path`), in policy_settings
+ * order: the text of "setting.NAME", or for a string the bytes "setting.NAME.bytes" spells
+ * (decoded in place in meta, which is why meta is not const; the text passed points into
+ * meta), goes to set(ctx, i, text). A string setting meta lacks goes as NULL; a number
+ * it lacks is not passed (keeps its value). A .bytes entry that is not hex is MC_ERR_DATA;
+ * a value set refuses is MC_ERR_DATA "PATH: setting.NAME = 'VALUE' is not valid: WHY"
+ * (refusing a NULL: "PATH: setting.NAME cannot be unset: WHY"). Stops at the first
+ * failure.
+ */
+mc_status policy_settings_from_meta(st_file *meta, const char *path, policy_setting_fn set,
+                                    void *ctx, mc_error *err);
+
+#endif

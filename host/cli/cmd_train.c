@@ -73,6 +73,10 @@ static int options_table(train_options *o, cli_option *t)
                      1 << 30);
     t[n++] = cli_opt("resume", OPT_STRING, &o->resume, "FILE",
                      "continue the run a checkpoint describes (its settings are kept)", 0, 0);
+    t[n++] = cli_opt("plan", OPT_FLAG, &o->plan, NULL,
+                     "print the operations of one training step on the device (kernels, "
+                     "launches, shapes) and of an evaluation pass, then exit without training",
+                     0, 0);
     return n;
 }
 
@@ -366,7 +370,10 @@ static mc_status step_failed(run *r, mc_status st, const char *what, int epoch, 
 {
     return mc_fail(err, st, "%s failed in epoch %d on %s: %s%s", what, epoch, backend_name(r->be),
                    mc_status_name(st),
-                   st == MC_ERR_OPENCL ? " (the OpenCL call and its error are printed above)" : "");
+                   st == MC_ERR_OPENCL  ? " (the OpenCL call and its error are printed above)"
+                   : st == MC_ERR_RUNTIME ? " (an internal error: the broken contract and its "
+                                            "values are printed above; please report it)"
+                                          : "");
 }
 
 /* ---- stopping on a signal ----------------------------------------------------------------- */
@@ -699,6 +706,9 @@ int cmd_train(int argc, char **argv)
     mc_status st = prepare(&r, argc, argv, &help, &err);
     if (st || help) {
         rc = cli_report(st, &err);
+    } else if (r.o.plan) {
+        trainer_print_plan(r.t, stdout);
+        rc = 0;
     } else {
         print_header(&r);
         rc = train_epochs(&r, &err);

@@ -15,6 +15,7 @@ typedef struct {
     const char *layers, *hidden, *activation, *output, *init, *batch;
     const char *device, *save, *predictions, *checkpoint, *resume;
     int epochs, train_limit, shuffle, print_every, checkpoint_every;
+    int plan; /* --plan: print the stages of one step and exit (not a training setting) */
     float lr, momentum, weight_decay;
     uint64_t seed;
 } train_options;

@@ -21,6 +21,7 @@ stage *plan_add(plan *p, op_kind op, const char *role_fmt, ...)
     stage *s = &p->stages[p->n++];
     memset(s, 0, sizeof *s);
     s->op = op;
+    s->chunk = p->chunk;
     va_list ap;
     va_start(ap, role_fmt);
     vsnprintf(s->role, sizeof s->role, role_fmt, ap);
@@ -146,12 +147,16 @@ static void describe_shapes(const stage *s, char *buf, size_t len)
     case OP_SUM:
         snprintf(buf, len, "%d losses and hits -> 2 sums", a->sum.n);
         return;
-    case OP_SEQUENTIAL:
-        snprintf(buf, len, "per image: %d layers forward, back, update", a->sequential.spec->n_layers);
+    case OP_SEQUENTIAL: {
+        char layers[128];
+        mlp_format_layers(a->sequential.spec, layers, sizeof layers);
+        snprintf(buf, len, "%s, one image after another", layers);
         return;
+    }
     case OP_SPARSE_FORWARD:
-        snprintf(buf, len, "pixels (%d,%d) . W (%d,%d) +bias, act", a->sparse_forward.rows,
-                 a->sparse_forward.dim, a->sparse_forward.dim, a->sparse_forward.n);
+        snprintf(buf, len, "pixels (%d,%d) . W (%d,%d) + b, %s", a->sparse_forward.rows,
+                 a->sparse_forward.dim, a->sparse_forward.dim, a->sparse_forward.n,
+                 act_name(a->sparse_forward.act));
         return;
     case OP_SPARSE_FORWARD_OUTPUT: {
         const sparse_forward_output_args *f = &a->sparse_forward_output;
@@ -177,17 +182,33 @@ static void describe_shapes(const stage *s, char *buf, size_t len)
 
 void plan_print(FILE *out, backend *be, const plan *p)
 {
-    fprintf(out, "  %-2s %-22s %-20s %-8s %s\n", "#", "operation", "kernel", "launches",
+    fprintf(out, "  %-3s %-22s %-25s %-8s %s\n", "#", "operation", "kernel", "launches",
             "what it does: shapes (rows, cols)");
+    int first_chunk_stages = 0, accumulates = 0;
     for (int i = 0; i < p->n; i++) {
         const stage *s = &p->stages[i];
+        accumulates |= s->chunk > 0 && ((s->op == OP_GEMM && s->a.gemm.beta != 0.0f) ||
+                                        (s->op == OP_SPARSE_GRAD && s->a.sparse_grad.accumulate));
+    }
+    for (int i = 0; i < p->n; i++) {
+        const stage *s = &p->stages[i];
+        if (s->chunk > 0) /* later chunks repeat the first one's stages */
+            continue;
+        first_chunk_stages += s->chunk == 0;
         int launches = 1;
         const char *kernel =
             be->ops->kernel_of ? be->ops->kernel_of(be, s->op, &s->a, &launches) : "?";
         char shapes[160];
         describe_shapes(s, shapes, sizeof shapes);
-        fprintf(out, "  %-2d %-22s %-20s %-8d %s: %s\n", i + 1, op_name(s->op), kernel,
+        fprintf(out, "  %-3d %-22s %-25s %-8d %s: %s\n", i + 1, op_name(s->op), kernel,
                 launches, s->role, shapes);
+        if (s->chunk == 0 && i + 1 < p->n && p->stages[i + 1].chunk > 0)
+            fprintf(out,
+                    "      (stages %d-%d again for each of %d more chunk%s of %d rows, the "
+                    "last of %d%s)\n",
+                    i + 2 - first_chunk_stages, i + 1, p->chunks - 1, p->chunks > 2 ? "s" : "",
+                    p->chunk_rows, p->last_chunk_rows,
+                    accumulates ? "; their weight gradients add to the first chunk's" : "");
     }
 }
 

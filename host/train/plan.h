@@ -42,6 +42,7 @@ typedef struct {
     op_kind op;
     op_args a;
     char role[96]; /* what the stage does in the step, for people ("layer 2 forward") */
+    int chunk;     /* which chunk of rows the stage works on (0, 1, ...), -1 for none */
     unsigned start_at, loss_at, hits_at, count_at;
     int start_base;
     size_t loss_base, hits_base;
@@ -53,6 +54,9 @@ typedef struct {
     int steps_per_run; /* consecutive steps one run may take: 1, or the per-sample
                           kernel's block of images */
     int rows;          /* images one step of the plan covers */
+    int chunk;         /* the chunk the stages added now work on (-1: none); plan_add
+                          records it, plan_print shows the first chunk's stages only */
+    int chunks, chunk_rows, last_chunk_rows; /* how the rows are cut (for plan_print) */
     int oom;           /* a stage could not be added (no memory): the plan is unusable */
 } plan;
 

@@ -24,6 +24,14 @@
 
 #define SEQ_BLOCK 4096 /* images per launch of the per-sample kernel */
 
+/* Notes how `count` rows are cut into chunks of chunk_rows (for plan_print). */
+static void begin_chunks(plan *p, int count, int chunk_rows)
+{
+    p->chunks = (count + chunk_rows - 1) / chunk_rows;
+    p->chunk_rows = chunk_rows;
+    p->last_chunk_rows = count - (p->chunks - 1) * chunk_rows;
+}
+
 /* The training images' pixel lists (NULL buffers when there are none). */
 static pixel_lists train_pixel_lists(const trainer *t)
 {
@@ -211,8 +219,10 @@ static void add_gradients(plan *p, trainer *t, buf *index, int count, const upda
     int fused_all = fused_update && fused_output && L == 2; /* backward + update in one */
     int forward_output = t->sparse_input && fused_output && L == 2 &&
                          sp->sizes[1] <= caps->sparse_output_max_hidden;
+    begin_chunks(p, count, t->chunk_rows);
     for (int done = 0; done < count; done += t->chunk_rows) {
         int rows = count - done < t->chunk_rows ? count - done : t->chunk_rows;
+        p->chunk = done / t->chunk_rows;
         output_step_args o = output_args(t, rows, count);
         o.loss.off = o.correct.off = (size_t)done;
         if (forward_output) {
@@ -269,13 +279,14 @@ static void add_gradients(plan *p, trainer *t, buf *index, int count, const upda
                          fused_update ? update : NULL);
         }
     }
+    p->chunk = -1;
     if (update && !fused_update)
         add_update(p, update, 0, update->n, "all parameters");
 }
 
 mc_status plan_step(trainer *t, int rows, plan *p)
 {
-    *p = (plan){.steps_per_run = 1, .rows = rows};
+    *p = (plan){.steps_per_run = 1, .rows = rows, .chunk = -1};
     if (t->sequential) {
         stage *s = plan_add(p, OP_SEQUENTIAL, "per image: forward, loss, back, update");
         if (s) {
@@ -311,7 +322,7 @@ mc_status plan_step(trainer *t, int rows, plan *p)
 
 mc_status plan_gradient(trainer *t, int count, plan *p)
 {
-    *p = (plan){.steps_per_run = 1, .rows = count};
+    *p = (plan){.steps_per_run = 1, .rows = count, .chunk = -1};
     add_gradients(p, t, t->identity, count, NULL);
     return p->oom ? MC_ERR_NOMEM : MC_OK;
 }
@@ -320,9 +331,11 @@ mc_status plan_evaluate(trainer *t, const device_set *set, plan *p)
 {
     const mlp_spec *sp = &t->spec;
     int L = sp->n_layers;
-    *p = (plan){.steps_per_run = 1, .rows = set->n};
+    *p = (plan){.steps_per_run = 1, .rows = set->n, .chunk = -1};
+    begin_chunks(p, set->n, t->chunk_rows);
     for (int first = 0; first < set->n; first += t->chunk_rows) {
         int rows = set->n - first < t->chunk_rows ? set->n - first : t->chunk_rows;
+        p->chunk = first / t->chunk_rows;
         add_gather(p, t, set, t->identity, first, rows);
         add_forward_layers(p, t, rows, 0, L);
         stage *s = plan_add(p, OP_LOSS, "loss and hits");
@@ -332,6 +345,7 @@ mc_status plan_evaluate(trainer *t, const device_set *set, plan *p)
                                 bref_at(t->stat_correct, (size_t)first), bref_at(t->act[L], 0),
                                 bref_at(t->labels, 0), rows, sp->sizes[L], 1.0f};
     }
+    p->chunk = -1;
     stage *s = plan_add(p, OP_SUM, "the pass's loss and hit sums");
     if (s)
         s->a.sum = (sum_args){bref_at(t->sums, 0), bref_at(t->sums, 1), bref_at(t->stat_loss, 0),
@@ -343,7 +357,7 @@ mc_status plan_predict(trainer *t, const device_set *set, int rows, plan *p)
 {
     const mlp_spec *sp = &t->spec;
     int L = sp->n_layers;
-    *p = (plan){.steps_per_run = 1, .rows = rows};
+    *p = (plan){.steps_per_run = 1, .rows = rows, .chunk = -1};
     add_gather(p, t, set, t->identity, 0, rows);
     add_forward_layers(p, t, rows, 0, L);
     /* probabilities go to delta[L], which inference does not otherwise use */

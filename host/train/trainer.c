@@ -497,7 +497,8 @@ void trainer_print_plan(trainer *t, FILE *out)
                     "consecutive steps)\n",
                     steps, t->step.steps_per_run);
         else
-            fprintf(out, "one training step: %d images (%d steps an epoch)\n", t->batch, steps);
+            fprintf(out, "one training step: %d images (%d step%s an epoch)\n", t->batch, steps,
+                    steps == 1 ? "" : "s");
         plan_print(out, t->be, &t->step);
         if (t->tail.n) {
             fprintf(out, "\nthe epoch's last step: %d images\n", t->tail.rows);

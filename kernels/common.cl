@@ -1,28 +1,20 @@
 /*
- * common.cl: definitions shared by every kernel family (this file is compiled first).
+ * common.cl: definitions shared by every kernel family (the first .cl file of the program).
  *
- * Activation codes match act_kind in include/mnistcl/mlp.h:
- *   0 identity  a = z
- *   1 sigmoid   a = 1 / (1 + exp(-z))        a' = a (1 - a)
- *   2 relu      a = max(z, 0)                a' = [a > 0]
- *   3 tanh      a = tanh(z)                  a' = 1 - a^2
+ * The program text starts with mnistcl/mlp_kinds.h and kernel_interface.h, the headers the
+ * host compiles too: act_kind (ACT_*), output_kind (OUT_*), gemm_epilogue (EPI_*),
+ * update_kind (UPDATE_*), the fused kernels' limits and the launch geometry come from
+ * there. The activations:
+ *   ACT_IDENTITY  a = z
+ *   ACT_SIGMOID   a = 1 / (1 + exp(-z))        a' = a (1 - a)
+ *   ACT_RELU      a = max(z, 0)                a' = [a > 0]
+ *   ACT_TANH      a = tanh(z)                  a' = 1 - a^2
  * Derivatives are written in terms of the activation's output a, so the backward pass
  * needs only the stored activations, not the pre-activations.
  *
  * Buffers are passed as (pointer, element offset) pairs so one flat parameter buffer can
  * hold every layer without OpenCL sub-buffers and their alignment rules.
  */
-#define ACT_IDENTITY 0
-#define ACT_SIGMOID 1
-#define ACT_RELU 2
-#define ACT_TANH 3
-
-#define EPI_NONE 0
-#define EPI_BIAS_ACT 1
-#define EPI_ACT_GRAD 2
-
-#define OUT_SOFTMAX_XENT 0
-#define OUT_SIGMOID_MSE 1
 
 /* a = act(z) */
 inline float act_apply(int act, float z)

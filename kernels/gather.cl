@@ -2,14 +2,16 @@
  * gather.cl: build a training batch on the device from the uint8 image set.
  *   x[i][j] = images[index[start + i]][j] * (1/255)    (float multiply, bit-exact with the CPU)
  *   y[i]    = labels[index[start + i]]                  (has_y == 0: y is not written)
- * GATHER_ROWS (build option) 1, for CPU devices: one work-item per image row, 16 pixels
- * per step as uchar16 -> float16; global size count. 0, for GPUs: one work-item per
- * pixel, neighbours reading neighbouring bytes; global size count * dim.
+ * GATHER_ROWS (build option, DEFAULT_GATHER_ROWS_* in kernel_interface.h) 1, for CPU
+ * devices: one work-item per image row, 16 pixels per step as uchar16 -> float16; global
+ * size count. 0, for GPUs: one work-item per pixel, neighbours reading neighbouring bytes;
+ * global size count * dim.
  */
 #ifndef GATHER_ROWS
-#define GATHER_ROWS 0
+#error "GATHER_ROWS is a build option the host always passes (kernel_interface.h)"
 #endif
 
+/* x[i][j] = images[index[start + i]][j] / 255, y[i] = its label (see above) */
 kernel void gather_batch(global float *x, int x_off, global int *y, int y_off, int has_y,
                          global const uchar *images, int img_off, global const uchar *labels,
                          int lab_off, int has_labels, global const int *index, int idx_off,

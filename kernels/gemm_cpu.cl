@@ -7,7 +7,7 @@
  *   gemm_rb_nn: A (m,k), B (k,n)         forward   Z = X·W
  *   gemm_rb_tn: A stored (k,m), B (k,n)  weights   [dW; db] = [X, 1]ᵀ·δ
  *     with a_ones, row m-1 of op(A) is implicit ones (the bias gradient's row)
- *     tile RB_TM rows x 32 columns (two float16 per row: 2*RB_TM accumulators, enough
+ *     tile RB_TM rows x RB_TN = 32 columns (two float16 per row: 2*RB_TM accumulators, enough
  *     independent FMAs to cover their latency); per p: two float16 loads of B's row,
  *     RB_TM broadcasts of A.
  *   gemm_rb_nt: A (m,k), B stored (n,k)  delta     δ·Wᵀ
@@ -20,13 +20,16 @@
  * never stored; columns past n are computed from whatever follows in memory and never
  * stored. A read past a row of B could leave B's buffer on its last rows, so narrow
  * column tiles switch to bounded loads where b_len (elements of B from b_off) ends.
- * Global size: (ceil(n/32), ceil(m/RB_TM)) for nn/tn/ntg, (ceil(n/4), ceil(m/4)) for nt.
+ * Global size: (ceil(n/RB_TN), ceil(m/RB_TM)) for nn/tn/ntg, (ceil(n/NT_TN), ceil(m/NT_TM))
+ * for nt (RB_TN = 32, NT_TM = NT_TN = 4: kernel_interface.h). RB_TM is a build option
+ * (DEFAULT_RB_TM there; `mnistcl tune` tries others).
  */
 #ifndef RB_TM
-#define RB_TM 8
+#error "RB_TM is a build option the host always passes (kernel_interface.h)"
 #endif
-#define NT_TM 4
-#define NT_TN 4
+#if RB_TN != 32
+#error "rb_tile computes RB_TN = 32 columns: two float16 accumulators per row"
+#endif
 
 /* Stores the first `valid` lanes of v (alpha already applied) at C[i][j0..] through the
  * epilogue (see gemm_epilogue_one in common.cl). */
@@ -128,7 +131,7 @@ rb_body(const int trans_a, const int trans_b, int a_ones, int m, int n, int k,
         global const float *bias, int bias_off, int act, global const float *aux, int aux_off,
         int ldaux)
 {
-    int j0 = get_global_id(0) * 32, i0 = get_global_id(1) * RB_TM;
+    int j0 = get_global_id(0) * RB_TN, i0 = get_global_id(1) * RB_TM;
     if (i0 >= m || j0 >= n)
         return;
     int ones = a_ones && i0 + RB_TM > m - 1, two = n - j0 > 16;
@@ -146,6 +149,7 @@ rb_body(const int trans_a, const int trans_b, int a_ones, int m, int n, int k,
                 c_off, ldc, alpha, beta, epi, bias, bias_off, act, aux, aux_off, ldaux);
 }
 
+/* NN: C = epilogue(alpha * A·B), A (m,k), B (k,n); an RB_TM x RB_TN tile per work-item */
 kernel void gemm_rb_nn(int a_ones, int m, int n, int k, global const float *A, int a_off,
                        int lda, global const float *B, int b_off, int ldb, int b_len,
                        global float *C, int c_off, int ldc, float alpha, float beta, int epi,
@@ -156,6 +160,7 @@ kernel void gemm_rb_nn(int a_ones, int m, int n, int k, global const float *A, i
             beta, epi, bias, bias_off, act, aux, aux_off, ldaux);
 }
 
+/* TN: C = epilogue(alpha * Aᵀ·B), A stored (k,m) (with a_ones: row m-1 of Aᵀ is ones) */
 kernel void gemm_rb_tn(int a_ones, int m, int n, int k, global const float *A, int a_off,
                        int lda, global const float *B, int b_off, int ldb, int b_len,
                        global float *C, int c_off, int ldc, float alpha, float beta, int epi,
@@ -166,6 +171,8 @@ kernel void gemm_rb_tn(int a_ones, int m, int n, int k, global const float *A, i
             beta, epi, bias, bias_off, act, aux, aux_off, ldaux);
 }
 
+/* NT for k < 32: C = epilogue(alpha * A·Bᵀ), B stored (n,k), as the NN tile with B's
+   columns gathered */
 kernel void gemm_rb_ntg(int a_ones, int m, int n, int k, global const float *A, int a_off,
                         int lda, global const float *B, int b_off, int ldb, int b_len,
                         global float *C, int c_off, int ldc, float alpha, float beta, int epi,

@@ -8,19 +8,14 @@
  * 0), waits at a barrier, accumulates from local memory, and waits again.
  *   gemm_tiled_nn / _nt / _tn: op(A) = A or Aᵀ, op(B) = B or Bᵀ as the name says;
  *   a_ones: op(A)'s row m-1 is implicit ones (TN, for [dW; db] = [X, 1]ᵀ·δ).
- * Tunables (build options): GT_TS (block, 64), GT_TK (k step, 16), GT_WPT (register tile
- * side, 4); GT_TS must be a multiple of GT_WPT, and (GT_TS/GT_WPT)^2 must divide
- * GT_TS * GT_TK. Launch: local (GT_TS/GT_WPT, GT_TS/GT_WPT), global rounded up to it over
+ * Tunables (build options the host always passes; defaults DEFAULT_GT_* in
+ * kernel_interface.h): GT_TS (block, 64), GT_TK (k step, 16), GT_WPT (register tile side,
+ * 4); GT_TS must be a multiple of GT_WPT, and (GT_TS/GT_WPT)^2 must divide GT_TS * GT_TK.
+ * Launch: local (GT_TS/GT_WPT, GT_TS/GT_WPT), global rounded up to it over
  * (ceil(n/GT_TS) * GT_TS/GT_WPT, ceil(m/GT_TS) * GT_TS/GT_WPT).
  */
-#ifndef GT_TS
-#define GT_TS 64
-#endif
-#ifndef GT_TK
-#define GT_TK 16
-#endif
-#ifndef GT_WPT
-#define GT_WPT 4
+#if !defined(GT_TS) || !defined(GT_TK) || !defined(GT_WPT)
+#error "GT_TS, GT_TK and GT_WPT are build options the host always passes (kernel_interface.h)"
 #endif
 #define GT_RTS (GT_TS / GT_WPT) /* work-items per block side */
 
@@ -43,6 +38,8 @@ inline float gt_b(const int trans_b, global const float *B, int ldb, int n, int 
     return trans_b ? B[j * ldb + p] : B[p * ldb + j];
 }
 
+/* One GT_TS x GT_TS block of C = epilogue(alpha * op(A)·op(B)) per work-group, through
+   local memory (see above); A, B, C, bias and aux already at their offsets. */
 inline void gt_body(const int trans_a, const int trans_b, int a_ones, int m, int n, int k,
                     global const float *A, int lda, global const float *B, int ldb,
                     global float *C, int ldc, float alpha, float beta, int epi,
@@ -100,6 +97,7 @@ inline void gt_body(const int trans_a, const int trans_b, int a_ones, int m, int
         float alpha, float beta, int epi, global const float *bias, int bias_off, int act,    \
         global const float *aux, int aux_off, int ldaux
 
+/* C = epilogue(alpha * A·B) */
 kernel __attribute__((reqd_work_group_size(GT_RTS, GT_RTS, 1))) void gemm_tiled_nn(GT_KERNEL_ARGS)
 {
     local float As[GT_TS * GT_TK], Bs[GT_TK * GT_TS];
@@ -107,6 +105,7 @@ kernel __attribute__((reqd_work_group_size(GT_RTS, GT_RTS, 1))) void gemm_tiled_
             epi, bias + bias_off, act, aux + aux_off, ldaux, As, Bs);
 }
 
+/* C = epilogue(alpha * A·Bᵀ), B stored (n,k) */
 kernel __attribute__((reqd_work_group_size(GT_RTS, GT_RTS, 1))) void gemm_tiled_nt(GT_KERNEL_ARGS)
 {
     local float As[GT_TS * GT_TK], Bs[GT_TK * GT_TS];
@@ -114,6 +113,7 @@ kernel __attribute__((reqd_work_group_size(GT_RTS, GT_RTS, 1))) void gemm_tiled_
             epi, bias + bias_off, act, aux + aux_off, ldaux, As, Bs);
 }
 
+/* C = epilogue(alpha * Aᵀ·B), A stored (k,m); with a_ones row m-1 of Aᵀ is ones */
 kernel __attribute__((reqd_work_group_size(GT_RTS, GT_RTS, 1))) void gemm_tiled_tn(GT_KERNEL_ARGS)
 {
     local float As[GT_TS * GT_TK], Bs[GT_TK * GT_TS];

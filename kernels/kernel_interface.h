@@ -1,9 +1,14 @@
 /*
  * kernel_interface.h: what the host code and the kernels must agree on, written once.
  * It is valid C and OpenCL C: the C code includes it (backend/backend_ops.h), and the
- * OpenCL program text starts with it (backend/opencl/ocl_program.c prepends it, with
- * mnistcl/mlp_kinds.h, to the .cl files), so an enum value or a limit cannot differ
- * between the two sides.
+ * OpenCL program text starts with it (backend/opencl/ocl_program.c prepends it, after
+ * mnistcl/mlp_kinds.h, to the .cl files, always from the copies embedded at build time),
+ * so an enum value, a limit or a launch geometry cannot differ between the two sides.
+ *
+ * The kernels' tunables (RB_TM, GT_TS, GT_TK, GT_WPT, SUM_WG, SEQ_WG, OUTPUT_ROWS,
+ * GATHER_ROWS) are build options: backend_cl.c passes every one of them with -D on every
+ * build, starting from the DEFAULT_* values below, and a kernel file stops with #error
+ * when one is missing. No .cl file defines a constant of its own that the host uses.
  */
 #ifndef MNISTCL_KERNEL_INTERFACE_H
 #define MNISTCL_KERNEL_INTERFACE_H
@@ -20,6 +25,8 @@ typedef enum {
     UPDATE_SGD = 0, /* g += wd·p; v = mu·v + g (mu != 0); p -= lr·v: PyTorch's SGD */
 } update_kind;
 
+/* ---- limits of the fused kernels ------------------------------------------------------ */
+
 /** Widest output layer of the fused output step (one float16 of logits per row). */
 #define OUTPUT_STEP_MAX_CLASSES 16
 
@@ -32,7 +39,60 @@ typedef enum {
 /** Bands of pixel indices per image in the pixel lists (pixel_lists in backend_ops.h). */
 #define PIXEL_BANDS 8
 
-/** Columns of dW per csr_weight_grad work-item (a multiple of 16; the scratch allows 128). */
+/* ---- launch geometry: fixed by the kernels' code, the host sizes its grids by it ------- */
+
+/** Columns of dW per csr_weight_grad / csr_backward_update work-item; sparse_grad_scratch
+ *  rounds n up to it. A multiple of 16: SG_CHUNKS float16 per row. */
 #define SPARSE_GRAD_COLS 128
+#define SG_CHUNKS (SPARSE_GRAD_COLS / 16)
+#if SPARSE_GRAD_COLS % 16 != 0
+#error "SPARSE_GRAD_COLS must be a multiple of 16"
+#endif
+
+/** Columns of one csr_forward work-item: a wide block (16 float16) from 256 units up,
+ *  else a narrow one (8 float16). */
+#define CSR_FORWARD_WIDE_COLS 256
+#define CSR_FORWARD_NARROW_COLS 128
+#define CSR_FORWARD_COLS(n) \
+    ((n) >= CSR_FORWARD_WIDE_COLS ? CSR_FORWARD_WIDE_COLS : CSR_FORWARD_NARROW_COLS)
+
+/** Columns of C per gemm_rb_nn / _tn / _ntg work-item (two float16). */
+#define RB_TN 32
+
+/** The tile of C (rows x columns) of one gemm_rb_nt work-item. */
+#define NT_TM 4
+#define NT_TN 4
+
+/** Parameters per param_update work-item (one float16). */
+#define PARAM_UPDATE_WIDTH 16
+
+/* ---- defaults of the tunables (build options; see above) ------------------------------ */
+
+/** gemm_rb_*: rows of C per work-item (RB_TM), and rows of work-items per work-group (a
+ *  launch setting of the host, not a build option). */
+#define DEFAULT_RB_TM 8
+#define DEFAULT_RB_LOCAL 4
+
+/** gemm_tiled_*: block side (GT_TS: the first where work-groups of 256 are allowed, the
+ *  second elsewhere), k step (GT_TK), register tile side (GT_WPT). */
+#define DEFAULT_GT_TS 64
+#define DEFAULT_GT_TS_SMALL 32
+#define DEFAULT_GT_TK 16
+#define DEFAULT_GT_WPT 4
+
+/** sum_stats: work-items of its one work-group (SUM_WG; halved until the device allows). */
+#define DEFAULT_SUM_WG 256
+
+/** train_sequential: work-items per group (SEQ_WG), on the CPU and on the GPU code paths. */
+#define DEFAULT_SEQ_WG_CPU 1
+#define DEFAULT_SEQ_WG_GPU 64
+
+/** output_step: rows per work-item (OUTPUT_ROWS, at most 4), CPU and GPU code paths. */
+#define DEFAULT_OUTPUT_ROWS_CPU 4
+#define DEFAULT_OUTPUT_ROWS_GPU 1
+
+/** gather_batch: one work-item per image row (GATHER_ROWS 1) or per pixel (0). */
+#define DEFAULT_GATHER_ROWS_CPU 1
+#define DEFAULT_GATHER_ROWS_GPU 0
 
 #endif

@@ -11,13 +11,18 @@
  * probs_rows writes p or o for display.
  *
  * output_step: the last layer, the loss and the first step back in one pass per row, for
- * classes <= 16 (one float16 holds a row of logits), OUTPUT_ROWS rows per work-item:
+ * classes <= OUTPUT_STEP_MAX_CLASSES (16: one float16 holds a row of logits), OUTPUT_ROWS
+ * rows per work-item:
  *   z = h · W + b;  loss, correct, delta_out as loss_rows;
  *   delta_hidden = (delta_out · Wᵀ) ⊙ act'(h)  (has_dh)
  * W (hidden, classes) is read 16 wide per row; rows whose 16 floats would leave W's
  * buffer (w_len elements from w_off) are read bounded. Lanes past `classes` carry
  * whatever follows in memory; delta's lanes there are 0, so they add nothing back.
  */
+#if OUTPUT_STEP_MAX_CLASSES != 16
+#error "output_step holds a row of logits in one float16: OUTPUT_STEP_MAX_CLASSES must be 16"
+#endif
+/* The index of the first maximum of z[0..n) */
 inline int argmax_first(global const float *z, int n)
 {
     int best = 0;
@@ -56,6 +61,7 @@ inline void loss_row(int kind, global const float *z, int classes, int y, float 
     *correct = best == y;
 }
 
+/* Row i: loss[i], correct[i] and (has_delta) delta[i][..] of logits[i][..] (see above) */
 kernel void loss_rows(int kind, global float *delta, int delta_off, int has_delta,
                       global float *loss, int loss_off, global int *correct, int correct_off,
                       global const float *logits, int logits_off, global const int *labels,
@@ -72,6 +78,7 @@ kernel void loss_rows(int kind, global float *delta, int delta_off, int has_delt
     correct[correct_off + i] = hit;
 }
 
+/* Row i: out[i][..] = softmax(z) (max-subtracted) or sigmoid(z) of logits[i][..] */
 kernel void probs_rows(int kind, global float *out, int out_off, global const float *logits,
                        int logits_off, int count, int classes)
 {
@@ -190,11 +197,14 @@ output_rows(const int R, int valid, int kind, global const float *h, int i, int 
     }
 }
 
-/* Rows per output_step work-item (the host passes 4 for CPU devices, 1 for GPUs) */
-#ifndef OUTPUT_ROWS
-#define OUTPUT_ROWS 1
+/* Rows per output_step work-item: a build option the host always passes
+   (DEFAULT_OUTPUT_ROWS_CPU 4 for CPU devices, _GPU 1 for GPUs: kernel_interface.h) */
+#if !defined(OUTPUT_ROWS) || OUTPUT_ROWS < 1 || OUTPUT_ROWS > 4
+#error "OUTPUT_ROWS (1 to 4, output_rows' R) is a build option the host always passes"
 #endif
 
+/* Rows i .. i + OUTPUT_ROWS - 1: z = h·W + b, loss, hit, delta_out and (has_dh)
+   delta_hidden = (delta_out·Wᵀ) ⊙ act'(h) (see above) */
 kernel void output_step(int kind, global const float *h, int h_off, int hidden,
                         global const float *W, int w_off, int w_len, global const float *b,
                         int b_off, int classes, int count, global const int *labels,

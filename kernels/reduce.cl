@@ -2,12 +2,14 @@
  * reduce.cl: the per-pass loss and accuracy sums.
  * sum_stats: loss_sum = sum_i loss[i], correct_sum = sum_i correct[i], i < n
  *            one work-group of SUM_WG work-items: strided partial sums, then a tree in local
- *            memory. Must be launched with global = local = SUM_WG.
+ *            memory. Must be launched with global = local = SUM_WG, a build option the
+ *            host always passes (DEFAULT_SUM_WG in kernel_interface.h, or less).
  */
 #ifndef SUM_WG
-#define SUM_WG 256
+#error "SUM_WG is a build option the host always passes (kernel_interface.h)"
 #endif
 
+/* loss_sum = sum loss[0..n), correct_sum = sum correct[0..n) (see above) */
 kernel __attribute__((reqd_work_group_size(SUM_WG, 1, 1))) void
 sum_stats(global float *loss_sum, int loss_sum_off, global int *correct_sum, int correct_sum_off,
           global const float *loss, int loss_off, global const int *correct, int correct_off,

@@ -1,5 +1,5 @@
 /*
- * train_seq.cl: per-sample SGD (batch 1) fused into one launch, for the seed 000 style of
+ * train_seq.cl: per-sample training (batch 1) fused into one launch, for the seed 000 style of
  * training where one kernel launch per operation would cost more than the arithmetic.
  * One work-group runs `count` images strictly in order; for image n (index[start + n]):
  *   a_0     = pixels / 255
@@ -7,27 +7,35 @@
  *   delta_L = o - onehot(y), o = softmax(a_L) or sigmoid(a_L)  (loss, hit -> stats)
  *   for l = L-1 .. 0:
  *     delta_l = (delta_{l+1} · W_lᵀ) ⊙ act'(a_l)     (l >= 1, with W_l before its update)
- *     g = a_lᵀ · delta_{l+1} + wd W_l;  v = mu v + g (mu != 0);  W_l -= lr v   (b_l alike)
- * the same arithmetic as a batch-1 step of the general path (backend.h, sequential_args).
+ *     W_l, b_l updated by the rule with gradients a_lᵀ · delta_{l+1} and delta_{l+1}
+ *       (update_one, update.cl; SGD: g = grad + wd W_l;  v = mu v + g (mu != 0);  W_l -= lr v)
+ * the same arithmetic as a batch-1 step of the general path (backend_ops.h,
+ * sequential_args).
  *
  * Zero inputs: when a_l[i] == 0 the row i adds nothing to a_{l+1} and its weight gradient
- * is 0, so with plain SGD (mu = wd = 0) the row is skipped: bit-identical for finite
- * weights, and about 80% of MNIST pixels are 0. `sparse` says whether skipping is allowed.
+ * is 0, so where the rule leaves parameters alone on a zero gradient
+ * (update_zero_grad_is_noop: plain SGD, mu = wd = 0) the row is skipped: bit-identical for
+ * finite weights, and about 80% of MNIST pixels are 0. `sparse` says whether skipping is
+ * allowed; those plain-SGD loops compute p - lr * (x * d), update_one's arithmetic for
+ * mu = wd = 0 without its + 0 * p.
  *
  * The input's nonzero pixels come from a list made once per data set (sparse_pixels:
  * (index << 8) | value words, image i at [sparse_offsets[i * PIXEL_BANDS],
- * sparse_offsets[(i + 1) * PIXEL_BANDS]); see pixel_lists in backend.h) when
+ * sparse_offsets[(i + 1) * PIXEL_BANDS]); see pixel_lists in backend_ops.h) when
  * has_sparse is set, else from a scan of the image.
  *
- * SEQ_WG work-items per group (build option). SEQ_WG == 1 (CPU devices): loops run along
+ * SEQ_WG work-items per group (a build option the host always passes: DEFAULT_SEQ_WG_*
+ * in kernel_interface.h). SEQ_WG == 1 (CPU devices): loops run along
  * contiguous rows of W so the compiler vectorises them. SEQ_WG > 1 (GPUs): work-items
  * split the units of a layer, or the elements of W in the update.
  * scratch: for l = 0..L, a_l (sizes[l] floats) then delta_l (sizes[l] floats).
  */
 #ifndef SEQ_WG
-#define SEQ_WG 1
+#error "SEQ_WG is a build option the host always passes (kernel_interface.h)"
 #endif
-#define SEQ_MAX_LAYERS 4
+#if SEQ_MAX_LAYERS != 4
+#error "train_sequential takes the layer sizes as s0 .. s4: SEQ_MAX_LAYERS must be 4"
+#endif
 #define SEQ_FENCE (CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE)
 
 /* a_out = act(a_in · W + b) for one layer */
@@ -144,22 +152,14 @@ inline void seq_delta_back(global const float *delta_out, int in, int out, globa
     }
 }
 
-/* One parameter's SGD step with gradient g (momentum and decay as in update.cl). */
-inline void seq_sgd(global float *p, global float *v, float g, float lr, float momentum,
-                    float wd)
-{
-    g += wd * *p;
-    if (momentum != 0.0f) {
-        g = momentum * *v + g;
-        *v = g;
-    }
-    *p -= lr * g;
-}
-
-/* W -= lr (a_inᵀ delta_out) and b -= lr delta_out, with momentum/decay when given */
+/*
+ * W and b updated by the rule (update_one, update.cl) with gradients a_inᵀ · delta_out and
+ * delta_out; vW and vb are the rule's state of W and b. With `sparse` (only where
+ * update_zero_grad_is_noop: plain SGD), W -= lr (a_inᵀ delta_out) skipping zero inputs.
+ */
 inline void seq_update(global const float *a_in, global const float *delta_out, int in, int out,
                        global float *W, global float *b, global float *vW, global float *vb,
-                       float lr, float momentum, float wd, int sparse)
+                       int sparse, UPDATE_RULE_PARAMS)
 {
 #if SEQ_WG == 1
     if (sparse) { /* plain SGD: 16 columns at a time, rows of zero inputs skipped */
@@ -182,28 +182,29 @@ inline void seq_update(global const float *a_in, global const float *delta_out, 
     } else {
         for (int i = 0; i < in; i++)
             for (int j = 0; j < out; j++)
-                seq_sgd(&W[i * out + j], &vW[i * out + j], a_in[i] * delta_out[j], lr, momentum,
-                        wd);
+                update_one(&W[i * out + j], a_in[i] * delta_out[j], &vW[i * out + j],
+                           UPDATE_RULE_ARGS);
     }
 #else
     for (int k = get_local_id(0); k < in * out; k += SEQ_WG) {
         float x = a_in[k / out];
         if (sparse && x == 0.0f)
             continue;
-        seq_sgd(&W[k], &vW[k], x * delta_out[k % out], lr, momentum, wd);
+        update_one(&W[k], x * delta_out[k % out], &vW[k], UPDATE_RULE_ARGS);
     }
 #endif
     for (int j = get_local_id(0); j < out; j += SEQ_WG)
-        seq_sgd(&b[j], &vb[j], delta_out[j], lr, momentum, wd);
+        update_one(&b[j], delta_out[j], &vb[j], UPDATE_RULE_ARGS);
 }
 
+/* count batch-1 training steps in order, forward, loss, backward and update (see above) */
 kernel __attribute__((reqd_work_group_size(SEQ_WG, 1, 1))) void
-train_sequential(global float *params, global float *velocity, global float *scratch,
+train_sequential(global float *params, global float *state, global float *scratch,
                  global const uchar *images, global const uchar *labels, global const int *index,
                  int start, int count, int n_layers, int s0, int s1, int s2, int s3, int s4,
-                 int hidden_act, int output, float lr, float momentum, float wd,
-                 global float *loss, global int *correct, int has_sparse,
-                 global const uint *sparse_pixels, global const int *sparse_offsets)
+                 int hidden_act, int output, UPDATE_RULE_PARAMS, global float *loss,
+                 global int *correct, int has_sparse, global const uint *sparse_pixels,
+                 global const int *sparse_offsets)
 {
     int sizes[SEQ_MAX_LAYERS + 1] = {s0, s1, s2, s3, s4};
     global float *act[SEQ_MAX_LAYERS + 1], *delta[SEQ_MAX_LAYERS + 1];
@@ -214,13 +215,13 @@ train_sequential(global float *params, global float *velocity, global float *scr
         delta[l] = scratch + off + sizes[l];
         off += 2 * sizes[l];
         if (l < n_layers) {
-            W[l] = params + poff, vW[l] = velocity + poff;
+            W[l] = params + poff, vW[l] = state + poff;
             poff += sizes[l] * sizes[l + 1];
-            b[l] = params + poff, vb[l] = velocity + poff;
+            b[l] = params + poff, vb[l] = state + poff;
             poff += sizes[l + 1];
         }
     }
-    int sparse = momentum == 0.0f && wd == 0.0f;
+    int sparse = update_zero_grad_is_noop(UPDATE_RULE_ARGS);
     int lid = get_local_id(0), L = n_layers;
 #if SEQ_WG == 1
     /* the input's nonzero pixels: values in act[0], their indices where delta[0] would be */
@@ -309,14 +310,14 @@ train_sequential(global float *params, global float *velocity, global float *scr
                     }
                     for (int q = 0; q < next; q++)
                         act[0][q] = 0.0f;
-                    seq_update(act[0], delta[1], s0, s1, W[0], b[0], vW[0], vb[0], lr,
-                               momentum, wd, 0);
+                    seq_update(act[0], delta[1], s0, s1, W[0], b[0], vW[0], vb[0], 0,
+                               UPDATE_RULE_ARGS);
                 }
                 continue;
             }
 #endif
             seq_update(act[l], delta[l + 1], sizes[l], sizes[l + 1], W[l], b[l], vW[l], vb[l],
-                       lr, momentum, wd, sparse);
+                       sparse, UPDATE_RULE_ARGS);
             barrier(SEQ_FENCE);
         }
     }

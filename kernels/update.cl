@@ -1,51 +1,77 @@
 /*
- * update.cl: optimizer steps over the flat parameter buffer.
- * sgd (PyTorch's convention):
- *   g = grad + weight_decay * p
- *   v = momentum * v + g        (skipped when use_momentum == 0; then v = g)
- *   p = p - lr * v
- * sgd_step16 / sgd_step1 apply it to 16 consecutive parameters or one; the fused
- * backward pass of sparse_input.cl uses them too, so every update computes alike.
- * sgd_update: each work-item updates 16 consecutive parameters (the last one fewer),
- * global size ceil(n / 16).
+ * update.cl: the update rule (update_rule in backend_ops.h) over the flat parameter buffer.
+ *   UPDATE_SGD (PyTorch's convention):
+ *     g = grad + weight_decay * p
+ *     v = momentum * v + g        (only when momentum != 0: v is the rule's state, else
+ *                                  v = g and the state is neither read nor written)
+ *     p = p - lr * v
+ * A rule reaches a kernel as UPDATE_RULE_PARAMS (its kind, then its hyper-parameters), and
+ * every kernel that updates parameters (param_update here, csr_backward_update in
+ * sparse_input.cl, train_sequential in train_seq.cl) applies it through update_one (one
+ * parameter) or update16 (16 consecutive ones), so every update computes alike and a rule
+ * is written once: a new one adds its parameters to UPDATE_RULE_PARAMS and
+ * UPDATE_RULE_ARGS (and to the host's rule_kargs in backend_cl.c) and its case below.
  */
-inline void sgd_step16(global float *p, float16 grad, global float *v, int use_momentum,
-                       float lr, float momentum, float weight_decay)
+#define UPDATE_RULE_PARAMS int rule, float lr, float momentum, float weight_decay
+#define UPDATE_RULE_ARGS rule, lr, momentum, weight_decay
+
+#if PARAM_UPDATE_WIDTH != 16
+#error "param_update updates one float16 per work-item: PARAM_UPDATE_WIDTH must be 16"
+#endif
+
+/*
+ * Whether a zero gradient leaves every (finite) parameter and its state as they are, so a
+ * kernel may skip zero gradients: plain SGD, p - lr * 0 == p (no momentum, no decay).
+ */
+inline int update_zero_grad_is_noop(UPDATE_RULE_PARAMS)
 {
-    float16 pv = vload16(0, p);
-    float16 g = grad + weight_decay * pv;
-    if (use_momentum) {
-        g = momentum * vload16(0, v) + g;
-        STORE16(g, v);
-    }
-    STORE16(pv - lr * g, p);
+    return rule == UPDATE_SGD && momentum == 0.0f && weight_decay == 0.0f;
 }
 
-inline void sgd_step1(global float *p, float grad, global float *v, int use_momentum, float lr,
-                      float momentum, float weight_decay)
+/* The rule on 16 consecutive parameters p[0..16) with gradients grad, state at state. */
+inline void update16(global float *p, float16 grad, global float *state, UPDATE_RULE_PARAMS)
 {
-    float pv = *p;
-    float g = grad + weight_decay * pv;
-    if (use_momentum) {
-        g = momentum * *v + g;
-        *v = g;
+    if (rule == UPDATE_SGD) {
+        float16 pv = vload16(0, p);
+        float16 g = grad + weight_decay * pv;
+        if (momentum != 0.0f) {
+            g = momentum * vload16(0, state) + g;
+            STORE16(g, state);
+        }
+        STORE16(pv - lr * g, p);
     }
-    *p = pv - lr * g;
 }
 
-kernel void sgd_update(global float *params, int p_off, global const float *grads, int g_off,
-                       global float *velocity, int v_off, int use_momentum, int n, float lr,
-                       float momentum, float weight_decay)
+/* The rule on one parameter *p with gradient grad, its state at *state. */
+inline void update_one(global float *p, float grad, global float *state, UPDATE_RULE_PARAMS)
 {
-    int i = get_global_id(0) * 16;
+    if (rule == UPDATE_SGD) {
+        float pv = *p;
+        float g = grad + weight_decay * pv;
+        if (momentum != 0.0f) {
+            g = momentum * *state + g;
+            *state = g;
+        }
+        *p = pv - lr * g;
+    }
+}
+
+/*
+ * param_update: params[i] updated by the rule with gradient grads[i] and state state[i],
+ * i < n (each array from its offset). Each work-item takes PARAM_UPDATE_WIDTH (16)
+ * consecutive parameters (the last one fewer): global size ceil(n / 16).
+ */
+kernel void param_update(global float *params, int p_off, global const float *grads, int g_off,
+                         global float *state, int s_off, int n, UPDATE_RULE_PARAMS)
+{
+    int i = get_global_id(0) * PARAM_UPDATE_WIDTH;
     if (i >= n)
         return;
-    if (i + 16 <= n) {
-        sgd_step16(params + p_off + i, vload16(0, grads + g_off + i), velocity + v_off + i,
-                   use_momentum, lr, momentum, weight_decay);
+    if (i + PARAM_UPDATE_WIDTH <= n) {
+        update16(params + p_off + i, vload16(0, grads + g_off + i), state + s_off + i,
+                 UPDATE_RULE_ARGS);
         return;
     }
     for (; i < n; i++)
-        sgd_step1(params + p_off + i, grads[g_off + i], velocity + v_off + i, use_momentum, lr,
-                  momentum, weight_decay);
+        update_one(params + p_off + i, grads[g_off + i], state + s_off + i, UPDATE_RULE_ARGS);
 }

@@ -245,10 +245,12 @@ typedef struct {
     update_args upd;
 } sparse_backward_update_args;
 
-/** Scratch floats sparse_grad_args needs: (dim + 1) rows of n rounded up to 128. */
+/** Scratch floats sparse_grad_args needs: (dim + 1) rows of n rounded up to SPARSE_GRAD_COLS
+ *  (kernel_interface.h). */
 static inline size_t sparse_grad_scratch(int dim, int n)
 {
-    return ((size_t)dim + 1) * (((size_t)n + 127) / 128 * 128);
+    size_t cols = ((size_t)n + SPARSE_GRAD_COLS - 1) / SPARSE_GRAD_COLS * SPARSE_GRAD_COLS;
+    return ((size_t)dim + 1) * cols;
 }
 
 /**

@@ -4,7 +4,7 @@
 
 #include <math.h>
 
-#include "mnistcl/mlp.h"
+#include "mnistcl/mlp_kinds.h"
 
 /** act(x) in double precision. */
 static inline double act_apply(act_kind a, double x)

@@ -4,19 +4,11 @@
 
 #include <stddef.h>
 
+#include "mnistcl/mlp_kinds.h" /* act_kind (ACT_*), output_kind (OUT_*): shared with the kernels */
 #include "mnistcl/rng.h"
 #include "mnistcl/status.h"
 
 #define MLP_MAX_LAYERS 16 /* weight layers; sizes[] holds one more entry */
-
-/** Element-wise activation applied after a dense layer. */
-typedef enum { ACT_IDENTITY = 0, ACT_SIGMOID = 1, ACT_RELU = 2, ACT_TANH = 3 } act_kind;
-
-/** What the output layer computes and which loss trains it. */
-typedef enum {
-    OUT_SOFTMAX_XENT = 0, /* softmax probabilities, cross-entropy loss, delta p - t */
-    OUT_SIGMOID_MSE = 1,  /* sigmoid outputs, mean squared error, delta o - t (seed 000) */
-} output_kind;
 
 /** How initial weights are drawn (biases always start at 0). */
 typedef enum {

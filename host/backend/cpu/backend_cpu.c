@@ -11,11 +11,13 @@
 
 #include "core/activations.h"
 #include "backend/backend_ops.h"
+#include "backend/op_contract.h"
 
 #define F32(r) ((float *)(r).b->handle + (r).off)
 #define I32(r) ((int *)(r).b->handle + (r).off)
 #define U8(r) ((unsigned char *)(r).b->handle + (r).off)
 
+/* A host array of `bytes` bytes, zeroed. */
 static mc_status cpu_alloc(backend *be, size_t bytes, buf **out)
 {
     (void)be;
@@ -32,6 +34,7 @@ static mc_status cpu_alloc(backend *be, size_t bytes, buf **out)
     return MC_OK;
 }
 
+/* Frees a buffer (NULL: nothing). */
 static void cpu_release(backend *be, buf *b)
 {
     (void)be;
@@ -40,6 +43,7 @@ static void cpu_release(backend *be, buf *b)
     free(b);
 }
 
+/* Copies bytes from src into b at off (within b: the caller's to ensure). */
 static mc_status cpu_write(backend *be, buf *b, size_t off, const void *src, size_t bytes)
 {
     (void)be;
@@ -47,6 +51,7 @@ static mc_status cpu_write(backend *be, buf *b, size_t off, const void *src, siz
     return MC_OK;
 }
 
+/* Copies bytes of b from off into dst (within b: the caller's to ensure). */
 static mc_status cpu_read(backend *be, buf *b, size_t off, void *dst, size_t bytes)
 {
     (void)be;
@@ -54,15 +59,18 @@ static mc_status cpu_read(backend *be, buf *b, size_t off, void *dst, size_t byt
     return MC_OK;
 }
 
+/* Nothing is ever queued: every operation is done when it returns. */
 static mc_status cpu_finish(backend *be)
 {
     (void)be;
     return MC_OK;
 }
 
+/* gather (gather_args): x = images[index[start + i]] / 255, y = their labels. */
 static mc_status cpu_gather(backend *be, const gather_args *a)
 {
     (void)be;
+    OP_CONTRACT(gather, a);
     const int *index = I32(a->index);
     float *x = F32(a->x);
     for (int i = 0; i < a->count; i++) {
@@ -96,9 +104,9 @@ static void gemm_store_row(const gemm_args *g, int i, const double *acc)
     }
 }
 
-static mc_status cpu_gemm(backend *be, const gemm_args *g)
+/* C = epilogue(alpha·op(A)·op(B)) (gemm_args), in double; the contract already checked. */
+static mc_status gemm_run(const gemm_args *g)
 {
-    (void)be;
     const float *A = F32(g->a), *B = F32(g->b);
     double *acc = malloc(sizeof(double) * (size_t)g->n);
     if (!acc)
@@ -136,6 +144,14 @@ static mc_status cpu_gemm(backend *be, const gemm_args *g)
     }
     free(acc);
     return MC_OK;
+}
+
+/* gemm (gemm_args). */
+static mc_status cpu_gemm(backend *be, const gemm_args *g)
+{
+    (void)be;
+    OP_CONTRACT(gemm, g);
+    return gemm_run(g);
 }
 
 /* Index of the first maximum of z[0..n). */
@@ -185,9 +201,9 @@ static void output_row(output_kind kind, const float *z, int classes, int y, dou
         delta[c] = (float)((o[c] - (c == y)) * scale);
 }
 
-static mc_status cpu_loss(backend *be, const loss_args *a)
+/* Loss, hit and delta of every row (loss_args); the contract already checked. */
+static mc_status loss_run(const loss_args *a)
 {
-    (void)be;
     for (int i = 0; i < a->count; i++)
         output_row(a->kind, F32(a->logits) + (size_t)i * a->classes, a->classes,
                    I32(a->labels)[i], a->scale,
@@ -196,8 +212,17 @@ static mc_status cpu_loss(backend *be, const loss_args *a)
     return MC_OK;
 }
 
-/* The fused output step as the composition it stands for: GEMM, loss, GEMM (NT). */
-static mc_status cpu_output_step(backend *be, const output_step_args *a)
+/* loss (loss_args). */
+static mc_status cpu_loss(backend *be, const loss_args *a)
+{
+    (void)be;
+    OP_CONTRACT(loss, a);
+    return loss_run(a);
+}
+
+/* The fused output step as the composition it stands for: GEMM, loss, GEMM (NT)
+   (output_step_args); the contract already checked. */
+static mc_status output_step_run(const output_step_args *a)
 {
     size_t nz = (size_t)a->count * a->classes;
     buf z = {nz * sizeof(float), malloc(nz * sizeof(float) + 1)};
@@ -209,24 +234,34 @@ static mc_status cpu_output_step(backend *be, const output_step_args *a)
                      .act = ACT_IDENTITY};
     loss_args la = {a->kind, a->delta_out, a->loss,     a->correct, bref_at(&z, 0),
                     a->labels, a->count,  a->classes, a->scale};
-    mc_status st = cpu_gemm(be, &fwd);
+    mc_status st = gemm_run(&fwd);
     if (!st)
-        st = cpu_loss(be, &la);
+        st = loss_run(&la);
     if (!st && a->delta_hidden.b) {
         gemm_args back = {.trans_b = 1, .m = a->count, .n = a->hidden, .k = a->classes,
                           .a = a->delta_out, .lda = a->classes, .b = a->W, .ldb = a->classes,
                           .c = a->delta_hidden, .ldc = a->hidden, .alpha = 1.0f,
                           .epilogue = EPI_ACT_GRAD, .act = a->hidden_act, .aux = a->h,
                           .ldaux = a->hidden};
-        st = cpu_gemm(be, &back);
+        st = gemm_run(&back);
     }
     free(z.handle);
     return st;
 }
 
+/* output_step (output_step_args). */
+static mc_status cpu_output_step(backend *be, const output_step_args *a)
+{
+    (void)be;
+    OP_CONTRACT(output_step, a);
+    return output_step_run(a);
+}
+
+/* probs (probs_args): softmax or sigmoid of every row of logits. */
 static mc_status cpu_probs(backend *be, const probs_args *a)
 {
     (void)be;
+    OP_CONTRACT(probs, a);
     double o[a->classes];
     for (int i = 0; i < a->count; i++) {
         output_values(a->kind, F32(a->logits) + (size_t)i * a->classes, a->classes, o);
@@ -236,30 +271,51 @@ static mc_status cpu_probs(backend *be, const probs_args *a)
     return MC_OK;
 }
 
-/* One SGD update of parameter p (velocity v) with gradient g (see update_args). */
-static void cpu_sgd_update(float *p, float *v, double g, double lr, double momentum, double wd)
+/*
+ * The update rule r on one parameter *p with gradient g, in double, its state at *state
+ * (read and written only where update_rule_has_state; else may be NULL):
+ *   UPDATE_SGD: g += weight_decay·p; v = momentum·v + g (momentum != 0); p -= lr·v
+ * Every operation that updates parameters (update, sequential, sparse_backward_update)
+ * goes through it.
+ */
+static void cpu_update_one(const update_rule *r, float *p, float *state, double g)
 {
-    g += wd * *p;
-    if (momentum != 0.0) {
-        *v = (float)(momentum * *v + g);
-        g = *v;
+    double lr = r->lr, momentum = r->momentum, wd = r->weight_decay;
+    switch (r->kind) {
+    case UPDATE_SGD:
+        g += wd * *p;
+        if (momentum != 0.0) {
+            *state = (float)(momentum * *state + g);
+            g = *state;
+        }
+        *p = (float)(*p - lr * g);
+        break;
     }
-    *p = (float)(*p - lr * g);
 }
 
-static mc_status cpu_update(backend *be, const update_args *a)
+/* The rule over n parameters (update_args); the contract already checked. */
+static mc_status update_run(const update_args *a)
 {
-    (void)be;
     float *p = F32(a->params), *g = F32(a->grads);
-    float *v = a->rule.momentum != 0.0f ? F32(a->state) : NULL;
+    float *v = update_rule_has_state(&a->rule) ? F32(a->state) : NULL;
     for (size_t i = 0; i < a->n; i++)
-        cpu_sgd_update(&p[i], v ? &v[i] : NULL, g[i], a->rule.lr, a->rule.momentum, a->rule.weight_decay);
+        cpu_update_one(&a->rule, &p[i], v ? &v[i] : NULL, g[i]);
     return MC_OK;
 }
 
+/* update (update_args). */
+static mc_status cpu_update(backend *be, const update_args *a)
+{
+    (void)be;
+    OP_CONTRACT(update, a);
+    return update_run(a);
+}
+
+/* sum (sum_args): the loss and hit sums, in double and 64-bit. */
 static mc_status cpu_sum(backend *be, const sum_args *a)
 {
     (void)be;
+    OP_CONTRACT(sum, a);
     double s = 0.0;
     long long c = 0;
     for (int i = 0; i < a->n; i++) {
@@ -271,9 +327,12 @@ static mc_status cpu_sum(backend *be, const sum_args *a)
     return MC_OK;
 }
 
+/* sequential (sequential_args): batch-1 steps over count images in order; the pixel lists
+   are not used (the dense loops give the same result). */
 static mc_status cpu_sequential(backend *be, const sequential_args *a)
 {
     (void)be;
+    OP_CONTRACT(sequential, a);
     const mlp_spec *s = a->spec;
     int L = s->n_layers;
     float *act[SEQ_MAX_LAYERS + 1], *delta[SEQ_MAX_LAYERS + 1];
@@ -283,7 +342,7 @@ static mc_status cpu_sequential(backend *be, const sequential_args *a)
         delta[l] = scratch + s->sizes[l];
         scratch += 2 * (size_t)s->sizes[l];
     }
-    float *P = F32(a->params), *V = a->rule.momentum != 0.0f ? F32(a->state) : NULL;
+    float *P = F32(a->params), *V = update_rule_has_state(&a->rule) ? F32(a->state) : NULL;
     for (int n = 0; n < a->count; n++) {
         int src = I32(a->index)[a->start + n];
         const unsigned char *img = U8(a->images) + (size_t)src * s->sizes[0];
@@ -316,13 +375,11 @@ static mc_status cpu_sequential(backend *be, const sequential_args *a)
             for (int i = 0; i < in; i++)
                 for (int j = 0; j < out; j++) {
                     size_t k = (size_t)i * out + j;
-                    cpu_sgd_update(&W[k], V ? V + wo + k : NULL,
-                                   (double)act[l][i] * delta[l + 1][j], a->rule.lr, a->rule.momentum,
-                                   a->rule.weight_decay);
+                    cpu_update_one(&a->rule, &W[k], V ? V + wo + k : NULL,
+                                   (double)act[l][i] * delta[l + 1][j]);
                 }
             for (int j = 0; j < out; j++)
-                cpu_sgd_update(&b[j], V ? V + bo + j : NULL, delta[l + 1][j], a->rule.lr, a->rule.momentum,
-                               a->rule.weight_decay);
+                cpu_update_one(&a->rule, &b[j], V ? V + bo + j : NULL, delta[l + 1][j]);
         }
     }
     return MC_OK;
@@ -334,9 +391,10 @@ static double listed_value(uint32_t pk)
     return (float)(pk & 255u) * (1.0f / 255.0f);
 }
 
-static mc_status cpu_sparse_forward(backend *be, const sparse_forward_args *a)
+/* act(X·W + b) and the labels from the pixel lists (sparse_forward_args); the contract
+   already checked. */
+static mc_status sparse_forward_run(const sparse_forward_args *a)
 {
-    (void)be;
     double *acc = malloc(sizeof(double) * (size_t)a->n);
     if (!acc)
         return MC_ERR_NOMEM;
@@ -364,15 +422,27 @@ static mc_status cpu_sparse_forward(backend *be, const sparse_forward_args *a)
     return MC_OK;
 }
 
-static mc_status cpu_sparse_forward_output(backend *be, const sparse_forward_output_args *a)
-{
-    mc_status st = cpu_sparse_forward(be, &a->f);
-    return st ? st : cpu_output_step(be, &a->o);
-}
-
-static mc_status cpu_sparse_grad(backend *be, const sparse_grad_args *a)
+/* sparse_forward (sparse_forward_args). */
+static mc_status cpu_sparse_forward(backend *be, const sparse_forward_args *a)
 {
     (void)be;
+    OP_CONTRACT(sparse_forward, a);
+    return sparse_forward_run(a);
+}
+
+/* sparse_forward_output (sparse_forward_output_args): the two operations it stands for. */
+static mc_status cpu_sparse_forward_output(backend *be, const sparse_forward_output_args *a)
+{
+    (void)be;
+    OP_CONTRACT(sparse_forward_output, a);
+    mc_status st = sparse_forward_run(&a->f);
+    return st ? st : output_step_run(&a->o);
+}
+
+/* [dW; db] (+)= [X, 1]ᵀ·δ from the pixel lists (sparse_grad_args), in double; the scratch
+   is not used. The contract already checked. */
+static mc_status sparse_grad_run(const sparse_grad_args *a)
+{
     size_t count = ((size_t)a->dim + 1) * (size_t)a->n;
     double *acc = calloc(count, sizeof(double));
     if (!acc)
@@ -400,23 +470,57 @@ static mc_status cpu_sparse_grad(backend *be, const sparse_grad_args *a)
     return MC_OK;
 }
 
+/* sparse_grad (sparse_grad_args). */
+static mc_status cpu_sparse_grad(backend *be, const sparse_grad_args *a)
+{
+    (void)be;
+    OP_CONTRACT(sparse_grad, a);
+    return sparse_grad_run(a);
+}
+
+/* sparse_backward_update (sparse_backward_update_args) as the operations it stands for:
+   sparse_grad into upd.grads, the TN GEMM of [dW2; db2] after it, then the update. */
 static mc_status cpu_sparse_backward_update(backend *be, const sparse_backward_update_args *a)
 {
+    (void)be;
+    OP_CONTRACT(sparse_backward_update, a);
     const sparse_grad_args *g = &a->g;
     size_t first = ((size_t)g->dim + 1) * g->n;
-    if (g->accumulate || g->out.b != a->upd.grads.b || g->out.off != a->upd.grads.off ||
-        a->classes < 0 || a->upd.n != first + (a->classes ? ((size_t)g->n + 1) * a->classes : 0))
-        return MC_ERR_USAGE;
     gemm_args top = {.trans_a = 1, .a_ones_row = 1, .m = g->n + 1, .n = a->classes, .k = g->rows,
                      .a = a->h, .lda = g->n, .b = a->delta2, .ldb = a->classes,
                      .c = bref_at(a->upd.grads.b, a->upd.grads.off + first), .ldc = a->classes,
                      .alpha = 1.0f, .epilogue = EPI_NONE};
-    mc_status st = cpu_sparse_grad(be, g);
+    mc_status st = sparse_grad_run(g);
     if (!st && a->classes)
-        st = cpu_gemm(be, &top);
-    return st ? st : cpu_update(be, &a->upd);
+        st = gemm_run(&top);
+    return st ? st : update_run(&a->upd);
 }
 
+/* kernel_of: the reference runs each operation as one function, "cpu_<op>". */
+static const char *cpu_kernel_of(backend *be, op_kind op, const void *args, int *launches)
+{
+    (void)be, (void)args;
+    static const char *const names[OP_COUNT] = {
+        [OP_GATHER] = "cpu_gather",
+        [OP_GEMM] = "cpu_gemm",
+        [OP_LOSS] = "cpu_loss",
+        [OP_OUTPUT_STEP] = "cpu_output_step",
+        [OP_PROBS] = "cpu_probs",
+        [OP_UPDATE] = "cpu_update",
+        [OP_SUM] = "cpu_sum",
+        [OP_SEQUENTIAL] = "cpu_sequential",
+        [OP_SPARSE_FORWARD] = "cpu_sparse_forward",
+        [OP_SPARSE_FORWARD_OUTPUT] = "cpu_sparse_forward_output",
+        [OP_SPARSE_GRAD] = "cpu_sparse_grad",
+        [OP_SPARSE_BACKWARD_UPDATE] = "cpu_sparse_backward_update",
+    };
+    int known = op >= 0 && op < OP_COUNT;
+    if (launches)
+        *launches = known ? 1 : 0;
+    return known ? names[op] : NULL;
+}
+
+/* Frees the backend object (its buffers are the caller's to release first). */
 static void cpu_destroy(backend *be) { free(be); }
 
 static const backend_ops cpu_ops = {
@@ -437,9 +541,11 @@ static const backend_ops cpu_ops = {
     .sparse_forward_output = cpu_sparse_forward_output,
     .sparse_backward_update = cpu_sparse_backward_update,
     .sparse_grad = cpu_sparse_grad,
+    .kernel_of = cpu_kernel_of,
     .destroy = cpu_destroy,
 };
 
+/* The CPU reference backend (NULL when out of memory). */
 backend *backend_cpu_create(void)
 {
     backend *be = calloc(1, sizeof *be);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backend/backend_ops.h"
+#include "backend/op_contract.h"
 #include "backend/opencl/backend_cl.h"
 #include "io/tune_cache.h"
 #include "backend/opencl/ocl_util.h"
@@ -25,20 +26,40 @@ enum {
     K_OUTPUT_STEP,
     K_PROBS,
     K_SUM,
-    K_SGD,
+    K_PARAM_UPDATE,
     K_SEQ,
     K_CSR_FORWARD,
     K_CSR_FORWARD_OUTPUT,
     K_CSR_GRAD,
-    K_CSR_BACKWARD_SGD,
+    K_CSR_BACKWARD_UPDATE,
     K_COUNT
 };
 
 static const char *const kernel_names[K_COUNT] = {
-    "gather_batch", "gemm_naive", "gemm_rb_nn", "gemm_rb_tn", "gemm_rb_nt",  "gemm_rb_ntg", "gemm_tiled_nn", "gemm_tiled_nt", "gemm_tiled_tn",
-    "loss_rows",    "output_step", "probs_rows", "sum_stats",  "sgd_update",
-    "train_sequential", "csr_forward", "csr_forward_output", "csr_weight_grad", "csr_backward_sgd",
+    [K_GATHER] = "gather_batch",
+    [K_GEMM_NAIVE] = "gemm_naive",
+    [K_GEMM_RB_NN] = "gemm_rb_nn",
+    [K_GEMM_RB_TN] = "gemm_rb_tn",
+    [K_GEMM_RB_NT] = "gemm_rb_nt",
+    [K_GEMM_RB_NTG] = "gemm_rb_ntg",
+    [K_GEMM_TILED_NN] = "gemm_tiled_nn",
+    [K_GEMM_TILED_NT] = "gemm_tiled_nt",
+    [K_GEMM_TILED_TN] = "gemm_tiled_tn",
+    [K_LOSS] = "loss_rows",
+    [K_OUTPUT_STEP] = "output_step",
+    [K_PROBS] = "probs_rows",
+    [K_SUM] = "sum_stats",
+    [K_PARAM_UPDATE] = "param_update",
+    [K_SEQ] = "train_sequential",
+    [K_CSR_FORWARD] = "csr_forward",
+    [K_CSR_FORWARD_OUTPUT] = "csr_forward_output",
+    [K_CSR_GRAD] = "csr_weight_grad",
+    [K_CSR_BACKWARD_UPDATE] = "csr_backward_update",
 };
+
+/* gemm_rb_ntg (the NN tile with B's columns gathered) takes NT products with k below this;
+   gemm_rb_nt's float16 dot products along k take the others. */
+#define RB_NTG_BELOW_K 32
 
 typedef struct {
     backend base;
@@ -48,6 +69,7 @@ typedef struct {
     cl_command_queue queue;
     cl_program program;
     cl_kernel kernels[K_COUNT];
+    cl_uint kernel_args[K_COUNT]; /* CL_KERNEL_NUM_ARGS of each kernel */
     cl_ulong max_alloc;  /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
     size_t max_wg;       /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     size_t sum_wg;       /* work-group size sum_stats was built for */
@@ -56,7 +78,7 @@ typedef struct {
     char key[512];       /* "platform|device|driver": the tuning cache's key */
     char tuning_source[4096]; /* the cache file the tuning came from, or "" */
     size_t elem_wg;      /* work-group size of element-wise kernels */
-    size_t row_wg;       /* work-group size of one-item-per-row kernels (gather, loss, sgd) */
+    size_t row_wg;       /* work-group size of one-item-per-row kernels (gather, loss, update) */
     int output_rows;     /* rows per output_step work-item (OUTPUT_ROWS in loss.cl) */
     int gather_rows;     /* GATHER_ROWS: one work-item per image row (CPU devices) */
     cl_mem dummy;        /* bound to kernel arguments a call does not use */
@@ -78,6 +100,24 @@ typedef struct {
 } karg;
 #define ARG(v) {sizeof(v), &(v)}
 
+/* An update rule's kernel arguments (UPDATE_RULE_PARAMS in update.cl) as OpenCL types. */
+typedef struct {
+    cl_int kind;
+    cl_float lr, momentum, weight_decay;
+} cl_rule;
+
+/* The kernel arguments of rule r (see RULE_KARGS). */
+static cl_rule cl_rule_of(const update_rule *r)
+{
+    cl_rule c = {r->kind, r->lr, r->momentum, r->weight_decay};
+    return c;
+}
+
+/* Appends a rule's kernel arguments, in UPDATE_RULE_PARAMS's order, to a karg list: the
+   one place the host spells them out (a new rule's parameters go here and in update.cl). */
+#define RULE_KARGS(c) ARG((c).kind), ARG((c).lr), ARG((c).momentum), ARG((c).weight_decay)
+
+/* The backend object behind be (which must be an OpenCL one). */
 static cl_backend *cl_of(backend *be) { return (cl_backend *)be; }
 
 /* The cl_mem behind a reference, or the dummy buffer for a NULL one. */
@@ -130,24 +170,33 @@ static void profile_report(cl_backend *cb)
     fprintf(stderr, "mnistcl profile (device time per kernel, MNISTCL_PROFILE):\n");
     for (int i = 0; i < K_COUNT; i++)
         if (cb->kernel_calls[i])
-            fprintf(stderr, "  %-18s %8ld calls %10.1f ms %8.1f us/call %5.1f%%\n",
+            fprintf(stderr, "  %-19s %8ld calls %10.1f ms %8.1f us/call %5.1f%%\n",
                     kernel_names[i], cb->kernel_calls[i], cb->kernel_ms[i],
                     1e3 * cb->kernel_ms[i] / cb->kernel_calls[i], 100 * cb->kernel_ms[i] / total);
 }
 
 /*
- * Sets the arguments of kernel `which` and enqueues it over `global` (rounded up to a
- * multiple of `local` when local is given).
+ * Sets the nargs arguments of kernel `which` and enqueues it over `global` (rounded up to
+ * a multiple of `local` when local is given). nargs must be the kernel's own count
+ * (CL_KERNEL_NUM_ARGS): otherwise nothing is enqueued, the mismatch is reported as an
+ * internal error and MC_ERR_RUNTIME returned. Called through LAUNCH, which counts the
+ * arguments itself.
  */
-static mc_status launch(cl_backend *cb, int which, const karg *args, int nargs, cl_uint dims,
+static mc_status launch(cl_backend *cb, int which, const karg *args, size_t nargs, cl_uint dims,
                         const size_t *global, const size_t *local)
 {
     cl_kernel k = cb->kernels[which];
     char what[128];
-    for (int i = 0; i < nargs; i++) {
+    if (nargs != cb->kernel_args[which]) {
+        fprintf(stderr, "mnistcl: internal error: kernel %s takes %u arguments, the host "
+                        "passed %zu\n",
+                kernel_names[which], (unsigned)cb->kernel_args[which], nargs);
+        return MC_ERR_RUNTIME;
+    }
+    for (size_t i = 0; i < nargs; i++) {
         cl_int e = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
         if (e != CL_SUCCESS) {
-            snprintf(what, sizeof what, "clSetKernelArg(%s, arg %d)", kernel_names[which], i);
+            snprintf(what, sizeof what, "clSetKernelArg(%s, arg %zu)", kernel_names[which], i);
             ocl_failed(e, what);
             return MC_ERR_OPENCL;
         }
@@ -169,6 +218,11 @@ static mc_status launch(cl_backend *cb, int which, const karg *args, int nargs, 
     return MC_OK;
 }
 
+/* launch() with the karg array `args` (an array, not a pointer), counted here. */
+#define LAUNCH(cb, which, args, dims, global, local)                                          \
+    launch((cb), (which), (args), sizeof(args) / sizeof((args)[0]), (dims), (global), (local))
+
+/* A device buffer of `bytes` bytes (4 for 0); MC_ERR_NOMEM past the device's limits. */
 static mc_status cl_alloc(backend *be, size_t bytes, buf **out)
 {
     cl_backend *cb = cl_of(be);
@@ -199,6 +253,7 @@ static mc_status cl_alloc(backend *be, size_t bytes, buf **out)
     return MC_OK;
 }
 
+/* Releases a buffer (NULL: nothing). */
 static void cl_release(backend *be, buf *b)
 {
     (void)be;
@@ -208,6 +263,7 @@ static void cl_release(backend *be, buf *b)
     free(b);
 }
 
+/* Blocking copy of bytes from src into b at off. */
 static mc_status cl_write(backend *be, buf *b, size_t off, const void *src, size_t bytes)
 {
     cl_int e = clEnqueueWriteBuffer(cl_of(be)->queue, (cl_mem)b->handle, CL_TRUE, off, bytes, src,
@@ -215,6 +271,7 @@ static mc_status cl_write(backend *be, buf *b, size_t off, const void *src, size
     return ocl_failed(e, "clEnqueueWriteBuffer") ? MC_ERR_OPENCL : MC_OK;
 }
 
+/* Blocking copy of bytes of b from off into dst; collects the profile's events. */
 static mc_status cl_read(backend *be, buf *b, size_t off, void *dst, size_t bytes)
 {
     cl_backend *cb = cl_of(be);
@@ -227,6 +284,7 @@ static mc_status cl_read(backend *be, buf *b, size_t off, void *dst, size_t byte
     return MC_OK;
 }
 
+/* Waits for every queued kernel; collects the profile's events. */
 static mc_status cl_finish(backend *be)
 {
     cl_backend *cb = cl_of(be);
@@ -237,9 +295,11 @@ static mc_status cl_finish(backend *be)
     return MC_OK;
 }
 
+/* gather (gather_args): gather_batch, a work-item per image row (CPU paths) or per pixel. */
 static mc_status cl_gather(backend *be, const gather_args *a)
 {
     cl_backend *cb = cl_of(be);
+    OP_CONTRACT(gather, a);
     cl_mem x = mem_of(cb, a->x), y = mem_of(cb, a->y), img = mem_of(cb, a->images),
            lab = mem_of(cb, a->labels), idx = mem_of(cb, a->index);
     cl_int xo = (cl_int)a->x.off, yo = (cl_int)a->y.off, io = (cl_int)a->images.off,
@@ -250,10 +310,29 @@ static mc_status cl_gather(backend *be, const gather_args *a)
                    ARG(start), ARG(count), ARG(dim)};
     size_t global[1] = {cb->gather_rows ? (size_t)a->count : (size_t)a->dim * a->count};
     size_t local[1] = {cb->gather_rows ? cb->row_wg : cb->elem_wg};
-    return launch(cb, K_GATHER, args, 15, 1, global, local);
+    return LAUNCH(cb, K_GATHER, args, 1, global, local);
 }
 
-/* Enqueues one GEMM kernel (naive or a register-blocked one) with the arguments of g. */
+/*
+ * The GEMM kernel cl_gemm runs for g: by the variant in use (a forced one, else the
+ * device's: rb on the CPU paths, tiled on the GPU ones), the transposes and, for rb's NT,
+ * k. Both transposed (no caller does it) always takes gemm_naive. kernel_of reports it.
+ */
+static int gemm_kernel(const cl_backend *cb, const gemm_args *g)
+{
+    gemm_variant v = cb->forced != GEMM_AUTO ? cb->forced : cb->auto_gemm;
+    if (g->trans_a && g->trans_b)
+        return K_GEMM_NAIVE;
+    if (v == GEMM_TILED)
+        return g->trans_b ? K_GEMM_TILED_NT : g->trans_a ? K_GEMM_TILED_TN : K_GEMM_TILED_NN;
+    if (v == GEMM_RB)
+        return g->trans_b   ? (g->k < RB_NTG_BELOW_K ? K_GEMM_RB_NTG : K_GEMM_RB_NT)
+               : g->trans_a ? K_GEMM_RB_TN
+                            : K_GEMM_RB_NN;
+    return K_GEMM_NAIVE;
+}
+
+/* Enqueues GEMM kernel `which` (gemm_naive, a gemm_rb_* or a gemm_tiled_*) for g. */
 static mc_status launch_gemm(cl_backend *cb, int which, const gemm_args *g)
 {
     cl_int ta = g->trans_a, tb = g->trans_b, ones = g->a_ones_row && g->trans_a, m = g->m,
@@ -274,12 +353,8 @@ static mc_status launch_gemm(cl_backend *cb, int which, const gemm_args *g)
         size_t global[2] = {(size_t)n, (size_t)m};
         size_t local[2] = {16, 16};
         int is_gpu = (cb->type & CL_DEVICE_TYPE_GPU) != 0;
-        return launch(cb, which, args, 24, 2, global, is_gpu && cb->max_wg >= 256 ? local : NULL);
+        return LAUNCH(cb, which, args, 2, global, is_gpu && cb->max_wg >= 256 ? local : NULL);
     }
-    karg args[] = {ARG(ones),  ARG(m),     ARG(n),     ARG(k),     ARG(amem),  ARG(a_off),
-                   ARG(lda),   ARG(bmem),  ARG(b_off), ARG(ldb),   ARG(b_len), ARG(cmem),
-                   ARG(c_off), ARG(ldc),   ARG(alpha), ARG(beta),  ARG(epi),   ARG(bias),
-                   ARG(bias_off), ARG(act), ARG(aux),  ARG(aux_off), ARG(ldaux)};
     if (which == K_GEMM_TILED_NN || which == K_GEMM_TILED_NT || which == K_GEMM_TILED_TN) {
         karg targs[] = {ARG(ones),  ARG(m),     ARG(n),     ARG(k),     ARG(amem),  ARG(a_off),
                         ARG(lda),   ARG(bmem),  ARG(b_off), ARG(ldb),   ARG(cmem),  ARG(c_off),
@@ -289,39 +364,36 @@ static mc_status launch_gemm(cl_backend *cb, int which, const gemm_args *g)
         size_t rts = (size_t)(ts / cb->tuning.gt_wpt);
         size_t tglobal[2] = {(size_t)((n + ts - 1) / ts) * rts, (size_t)((m + ts - 1) / ts) * rts};
         size_t tlocal[2] = {rts, rts};
-        return launch(cb, which, targs, 22, 2, tglobal, tlocal);
+        return LAUNCH(cb, which, targs, 2, tglobal, tlocal);
     }
+    karg args[] = {ARG(ones),  ARG(m),     ARG(n),     ARG(k),     ARG(amem),  ARG(a_off),
+                   ARG(lda),   ARG(bmem),  ARG(b_off), ARG(ldb),   ARG(b_len), ARG(cmem),
+                   ARG(c_off), ARG(ldc),   ARG(alpha), ARG(beta),  ARG(epi),   ARG(bias),
+                   ARG(bias_off), ARG(act), ARG(aux),  ARG(aux_off), ARG(ldaux)};
     size_t global[2];
     if (which == K_GEMM_RB_NT)
-        global[0] = (size_t)(n + 3) / 4, global[1] = (size_t)(m + 3) / 4;
+        global[0] = (size_t)(n + NT_TN - 1) / NT_TN, global[1] = (size_t)(m + NT_TM - 1) / NT_TM;
     else
-        global[0] = (size_t)(n + 31) / 32,
+        global[0] = (size_t)(n + RB_TN - 1) / RB_TN,
         global[1] = (size_t)(m + cb->tuning.rb_tm - 1) / cb->tuning.rb_tm;
     /* several small work-groups: pocl's own choice can leave one core idle */
     size_t local[2] = {1, (size_t)cb->tuning.rb_local};
-    return launch(cb, which, args, 23, 2, global, local);
+    return LAUNCH(cb, which, args, 2, global, local);
 }
 
+/* gemm (gemm_args): the kernel gemm_kernel picks. */
 static mc_status cl_gemm(backend *be, const gemm_args *g)
 {
     cl_backend *cb = cl_of(be);
-    gemm_variant v = cb->forced != GEMM_AUTO ? cb->forced : cb->auto_gemm;
-    if (v == GEMM_TILED && !(g->trans_a && g->trans_b)) {
-        int which = g->trans_b ? K_GEMM_TILED_NT : g->trans_a ? K_GEMM_TILED_TN : K_GEMM_TILED_NN;
-        return launch_gemm(cb, which, g);
-    }
-    if (v == GEMM_RB && !(g->trans_a && g->trans_b)) {
-        int which = g->trans_b ? (g->k < 32 ? K_GEMM_RB_NTG : K_GEMM_RB_NT)
-                    : g->trans_a ? K_GEMM_RB_TN
-                                 : K_GEMM_RB_NN;
-        return launch_gemm(cb, which, g);
-    }
-    return launch_gemm(cb, K_GEMM_NAIVE, g);
+    OP_CONTRACT(gemm, g);
+    return launch_gemm(cb, gemm_kernel(cb, g), g);
 }
 
+/* loss (loss_args): loss_rows, a work-item per row. */
 static mc_status cl_loss(backend *be, const loss_args *a)
 {
     cl_backend *cb = cl_of(be);
+    OP_CONTRACT(loss, a);
     cl_mem d = mem_of(cb, a->delta), l = mem_of(cb, a->loss), c = mem_of(cb, a->correct),
            z = mem_of(cb, a->logits), y = mem_of(cb, a->labels);
     cl_int kind = a->kind, d_off = (cl_int)a->delta.off, has_d = a->delta.b != NULL,
@@ -333,17 +405,17 @@ static mc_status cl_loss(backend *be, const loss_args *a)
                    ARG(l_off), ARG(c),    ARG(c_off), ARG(z),     ARG(z_off),
                    ARG(y),    ARG(y_off), ARG(count), ARG(classes), ARG(scale)};
     size_t global[1] = {(size_t)a->count}, local[1] = {cb->row_wg};
-    return launch(cb, K_LOSS, args, 15, 1, global, local);
+    return LAUNCH(cb, K_LOSS, args, 1, global, local);
 }
 
+/* output_step (output_step_args): output_step, output_rows rows per work-item. */
 static mc_status cl_output_step(backend *be, const output_step_args *a)
 {
     cl_backend *cb = cl_of(be);
-    if (a->classes > OUTPUT_STEP_MAX_CLASSES)
-        return MC_ERR_USAGE;
+    OP_CONTRACT(output_step, a);
     cl_mem h = mem_of(cb, a->h), w = mem_of(cb, a->W), b = mem_of(cb, a->b),
-           y = mem_of(cb, a->labels), d = mem_of(cb, a->delta_out), dh = mem_of(cb, a->delta_hidden),
-           l = mem_of(cb, a->loss), c = mem_of(cb, a->correct);
+           y = mem_of(cb, a->labels), d = mem_of(cb, a->delta_out),
+           dh = mem_of(cb, a->delta_hidden), l = mem_of(cb, a->loss), c = mem_of(cb, a->correct);
     cl_int kind = a->kind, h_off = (cl_int)a->h.off, hidden = a->hidden, w_off = (cl_int)a->W.off,
            w_len = (cl_int)(a->W.b->bytes / sizeof(float) - a->W.off), b_off = (cl_int)a->b.off,
            classes = a->classes, count = a->count, y_off = (cl_int)a->labels.off,
@@ -357,36 +429,43 @@ static mc_status cl_output_step(backend *be, const output_step_args *a)
                    ARG(has_dh), ARG(act),    ARG(l),     ARG(l_off),  ARG(c),     ARG(c_off)};
     size_t global[1] = {(size_t)(a->count + cb->output_rows - 1) / cb->output_rows},
            local[1] = {cb->output_rows > 1 ? 2 : cb->row_wg};
-    return launch(cb, K_OUTPUT_STEP, args, 24, 1, global, local);
+    return LAUNCH(cb, K_OUTPUT_STEP, args, 1, global, local);
 }
 
+/* probs (probs_args): probs_rows, a work-item per row. */
 static mc_status cl_probs(backend *be, const probs_args *a)
 {
     cl_backend *cb = cl_of(be);
+    OP_CONTRACT(probs, a);
     cl_mem o = mem_of(cb, a->out), z = mem_of(cb, a->logits);
     cl_int kind = a->kind, o_off = (cl_int)a->out.off, z_off = (cl_int)a->logits.off,
            count = a->count, classes = a->classes;
     karg args[] = {ARG(kind), ARG(o), ARG(o_off), ARG(z), ARG(z_off), ARG(count), ARG(classes)};
     size_t global[1] = {(size_t)a->count}, local[1] = {cb->row_wg};
-    return launch(cb, K_PROBS, args, 7, 1, global, local);
+    return LAUNCH(cb, K_PROBS, args, 1, global, local);
 }
 
+/* update (update_args): param_update, PARAM_UPDATE_WIDTH parameters per work-item. */
 static mc_status cl_update(backend *be, const update_args *a)
 {
     cl_backend *cb = cl_of(be);
+    OP_CONTRACT(update, a);
     cl_mem p = mem_of(cb, a->params), g = mem_of(cb, a->grads), v = mem_of(cb, a->state);
     cl_int p_off = (cl_int)a->params.off, g_off = (cl_int)a->grads.off,
-           v_off = (cl_int)a->state.off, use_m = a->rule.momentum != 0.0f, n = (cl_int)a->n;
-    cl_float lr = a->rule.lr, mom = a->rule.momentum, wd = a->rule.weight_decay;
-    karg args[] = {ARG(p), ARG(p_off), ARG(g), ARG(g_off), ARG(v), ARG(v_off),
-                   ARG(use_m), ARG(n), ARG(lr), ARG(mom), ARG(wd)};
-    size_t global[1] = {(a->n + 15) / 16}, local[1] = {cb->row_wg};
-    return launch(cb, K_SGD, args, 11, 1, global, local);
+           v_off = (cl_int)a->state.off, n = (cl_int)a->n;
+    cl_rule rule = cl_rule_of(&a->rule);
+    karg args[] = {ARG(p), ARG(p_off), ARG(g),   ARG(g_off), ARG(v),
+                   ARG(v_off), ARG(n), RULE_KARGS(rule)};
+    size_t global[1] = {(a->n + PARAM_UPDATE_WIDTH - 1) / PARAM_UPDATE_WIDTH},
+           local[1] = {cb->row_wg};
+    return LAUNCH(cb, K_PARAM_UPDATE, args, 1, global, local);
 }
 
+/* sum (sum_args): sum_stats, one work-group of SUM_WG. */
 static mc_status cl_sum(backend *be, const sum_args *a)
 {
     cl_backend *cb = cl_of(be);
+    OP_CONTRACT(sum, a);
     cl_mem ls = mem_of(cb, a->loss_sum), cs = mem_of(cb, a->correct_sum),
            l = mem_of(cb, a->loss), c = mem_of(cb, a->correct);
     cl_int ls_off = (cl_int)a->loss_sum.off, cs_off = (cl_int)a->correct_sum.off,
@@ -394,15 +473,31 @@ static mc_status cl_sum(backend *be, const sum_args *a)
     karg args[] = {ARG(ls), ARG(ls_off), ARG(cs), ARG(cs_off), ARG(l),
                    ARG(l_off), ARG(c), ARG(c_off), ARG(n)};
     size_t wg[1] = {cb->sum_wg};
-    return launch(cb, K_SUM, args, 9, 1, wg, wg);
+    return LAUNCH(cb, K_SUM, args, 1, wg, wg);
 }
 
+/* Reports a buffer offset a kernel cannot take: it indexes that buffer from element 0. */
+#define REQUIRE_ZERO_OFF(op, kernel, off)                                                     \
+    OP_REQUIRE(op, (off) == 0, "%s %zu; %s indexes this buffer from element 0", #off,         \
+               (size_t)(off), kernel)
+
+/* sequential (sequential_args): train_sequential, one work-group of SEQ_WG. */
 static mc_status cl_sequential(backend *be, const sequential_args *a)
 {
     cl_backend *cb = cl_of(be);
+    OP_CONTRACT(sequential, a);
+    const char *op = op_name(OP_SEQUENTIAL), *kernel = kernel_names[K_SEQ];
+    REQUIRE_ZERO_OFF(op, kernel, a->params.off);
+    REQUIRE_ZERO_OFF(op, kernel, a->state.off);
+    REQUIRE_ZERO_OFF(op, kernel, a->scratch.off);
+    REQUIRE_ZERO_OFF(op, kernel, a->images.off);
+    REQUIRE_ZERO_OFF(op, kernel, a->labels.off);
+    REQUIRE_ZERO_OFF(op, kernel, a->index.off);
+    REQUIRE_ZERO_OFF(op, kernel, a->loss.off);
+    REQUIRE_ZERO_OFF(op, kernel, a->correct.off);
+    REQUIRE_ZERO_OFF(op, kernel, a->sparse.pixels.off);
+    REQUIRE_ZERO_OFF(op, kernel, a->sparse.offsets.off);
     const mlp_spec *s = a->spec;
-    if (s->n_layers > SEQ_MAX_LAYERS)
-        return MC_ERR_USAGE;
     cl_mem p = mem_of(cb, a->params), v = mem_of(cb, a->state), sc = mem_of(cb, a->scratch),
            img = mem_of(cb, a->images), lab = mem_of(cb, a->labels), idx = mem_of(cb, a->index),
            l = mem_of(cb, a->loss), c = mem_of(cb, a->correct),
@@ -412,26 +507,37 @@ static mc_status cl_sequential(backend *be, const sequential_args *a)
            act = s->hidden_act, out = s->output;
     for (int i = 0; i <= s->n_layers; i++)
         sz[i] = s->sizes[i];
-    cl_float lr = a->rule.lr, mom = a->rule.momentum, wd = a->rule.weight_decay;
-    /* the kernel indexes its buffers from 0: offsets are not supported here */
-    if (a->params.off || a->state.off || a->scratch.off || a->images.off || a->labels.off ||
-        a->index.off || a->loss.off || a->correct.off || a->sparse.pixels.off ||
-        a->sparse.offsets.off)
-        return MC_ERR_USAGE;
+    cl_rule rule = cl_rule_of(&a->rule);
+    /* the kernel takes the sizes as s0 .. s4 (train_seq.cl checks SEQ_MAX_LAYERS too) */
+    _Static_assert(SEQ_MAX_LAYERS == 4, "train_sequential's arguments s0 .. s4");
     karg args[] = {ARG(p),     ARG(v),     ARG(sc),    ARG(img),   ARG(lab),  ARG(idx),
                    ARG(start), ARG(count), ARG(nl),    ARG(sz[0]), ARG(sz[1]), ARG(sz[2]),
-                   ARG(sz[3]), ARG(sz[4]), ARG(act),   ARG(out),   ARG(lr),   ARG(mom),
-                   ARG(wd),    ARG(l),     ARG(c),     ARG(has_sparse), ARG(sp), ARG(so)};
+                   ARG(sz[3]), ARG(sz[4]), ARG(act),   ARG(out),   RULE_KARGS(rule),
+                   ARG(l),     ARG(c),     ARG(has_sparse), ARG(sp), ARG(so)};
     size_t wg[1] = {cb->seq_wg};
-    return launch(cb, K_SEQ, args, 24, 1, wg, wg);
+    return LAUNCH(cb, K_SEQ, args, 1, wg, wg);
 }
 
+/* The limits csr_forward and csr_forward_output add to the contract, reported as op:
+   they index the pixel lists, the index and the labels from element 0. */
+static mc_status csr_forward_limits(const char *op, const char *kernel,
+                                    const sparse_forward_args *f)
+{
+    REQUIRE_ZERO_OFF(op, kernel, f->images.pixels.off);
+    REQUIRE_ZERO_OFF(op, kernel, f->images.offsets.off);
+    REQUIRE_ZERO_OFF(op, kernel, f->index.off);
+    REQUIRE_ZERO_OFF(op, kernel, f->labels.off);
+    return MC_OK;
+}
+
+/* sparse_forward (sparse_forward_args): csr_forward over (rows, column blocks). */
 static mc_status cl_sparse_forward(backend *be, const sparse_forward_args *a)
 {
     cl_backend *cb = cl_of(be);
-    /* the kernel indexes the lists and the index from 0 */
-    if (a->images.pixels.off || a->images.offsets.off || a->index.off || a->labels.off)
-        return MC_ERR_USAGE;
+    OP_CONTRACT(sparse_forward, a);
+    mc_status st = csr_forward_limits(op_name(OP_SPARSE_FORWARD), kernel_names[K_CSR_FORWARD], a);
+    if (st)
+        return st;
     cl_mem out = mem_of(cb, a->out), w = mem_of(cb, a->W), bias = mem_of(cb, a->bias),
            px = mem_of(cb, a->images.pixels), off = mem_of(cb, a->images.offsets),
            idx = mem_of(cb, a->index), y = mem_of(cb, a->y), lab = mem_of(cb, a->labels);
@@ -443,24 +549,23 @@ static mc_status cl_sparse_forward(backend *be, const sparse_forward_args *a)
                    ARG(bias),  ARG(bias_off), ARG(act),  ARG(px),    ARG(off),   ARG(idx),
                    ARG(start), ARG(rows),    ARG(y),     ARG(y_off), ARG(has_y), ARG(lab),
                    ARG(has_labels)};
-    size_t cols = n >= 256 ? 256 : 128; /* csr_forward's block of columns */
+    size_t cols = CSR_FORWARD_COLS((size_t)n); /* csr_forward's block of columns */
     size_t global[2] = {(size_t)rows, ((size_t)n + cols - 1) / cols}, local[2] = {4, 1};
-    return launch(cb, K_CSR_FORWARD, args, 19, 2, global, local);
+    return LAUNCH(cb, K_CSR_FORWARD, args, 2, global, local);
 }
 
+/* sparse_forward_output (sparse_forward_output_args): csr_forward_output, a work-item per
+   batch row. */
 static mc_status cl_sparse_forward_output(backend *be, const sparse_forward_output_args *a)
 {
     cl_backend *cb = cl_of(be);
+    OP_CONTRACT(sparse_forward_output, a);
     const sparse_forward_args *f = &a->f;
     const output_step_args *o = &a->o;
-    /* the kernel indexes the lists and the index from 0; the output step reads the row
-       the forward part just wrote */
-    if (f->images.pixels.off || f->images.offsets.off || f->index.off || f->labels.off ||
-        f->n > SPARSE_OUTPUT_MAX_HIDDEN || o->classes > OUTPUT_STEP_MAX_CLASSES ||
-        o->hidden != f->n || o->count != f->rows || o->h.b != f->out.b ||
-        o->h.off != f->out.off || o->labels.b != f->y.b || o->labels.off != f->y.off ||
-        !f->y.b || !o->delta_hidden.b)
-        return MC_ERR_USAGE;
+    mc_status st = csr_forward_limits(op_name(OP_SPARSE_FORWARD_OUTPUT),
+                                      kernel_names[K_CSR_FORWARD_OUTPUT], f);
+    if (st)
+        return st;
     cl_mem out = mem_of(cb, f->out), w = mem_of(cb, f->W), bias = mem_of(cb, f->bias),
            px = mem_of(cb, f->images.pixels), off = mem_of(cb, f->images.offsets),
            idx = mem_of(cb, f->index), y = mem_of(cb, f->y), lab = mem_of(cb, f->labels),
@@ -483,15 +588,28 @@ static mc_status cl_sparse_forward_output(backend *be, const sparse_forward_outp
                    ARG(scale),   ARG(d),       ARG(d_off),  ARG(dh),         ARG(dh_off),
                    ARG(hidden_act), ARG(l),    ARG(l_off),  ARG(c),          ARG(c_off)};
     size_t global[1] = {(size_t)rows}, local[1] = {4};
-    return launch(cb, K_CSR_FORWARD_OUTPUT, args, 35, 1, global, local);
+    return LAUNCH(cb, K_CSR_FORWARD_OUTPUT, args, 1, global, local);
 }
 
+/* The limits csr_weight_grad and csr_backward_update add to the contract, reported as op:
+   they index the scratch, the pixel lists and the index from element 0. */
+static mc_status csr_grad_limits(const char *op, const char *kernel, const sparse_grad_args *g)
+{
+    REQUIRE_ZERO_OFF(op, kernel, g->scratch.off);
+    REQUIRE_ZERO_OFF(op, kernel, g->images.pixels.off);
+    REQUIRE_ZERO_OFF(op, kernel, g->images.offsets.off);
+    REQUIRE_ZERO_OFF(op, kernel, g->index.off);
+    return MC_OK;
+}
+
+/* sparse_grad (sparse_grad_args): csr_weight_grad over (column blocks, pixel bands). */
 static mc_status cl_sparse_grad(backend *be, const sparse_grad_args *a)
 {
     cl_backend *cb = cl_of(be);
-    if (!a->scratch.b || a->scratch.off || a->images.pixels.off || a->images.offsets.off ||
-        a->index.off || a->scratch.b->bytes < sparse_grad_scratch(a->dim, a->n) * 4)
-        return MC_ERR_USAGE;
+    OP_CONTRACT(sparse_grad, a);
+    mc_status st = csr_grad_limits(op_name(OP_SPARSE_GRAD), kernel_names[K_CSR_GRAD], a);
+    if (st)
+        return st;
     cl_mem out = mem_of(cb, a->out), scratch = mem_of(cb, a->scratch), d = mem_of(cb, a->delta),
            px = mem_of(cb, a->images.pixels), off = mem_of(cb, a->images.offsets),
            idx = mem_of(cb, a->index);
@@ -502,42 +620,75 @@ static mc_status cl_sparse_grad(backend *be, const sparse_grad_args *a)
                    ARG(idx), ARG(start),   ARG(acc)};
     size_t global[2] = {(size_t)(n + SPARSE_GRAD_COLS - 1) / SPARSE_GRAD_COLS, PIXEL_BANDS},
            local[2] = {1, 1};
-    return launch(cb, K_CSR_GRAD, args, 13, 2, global, local);
+    return LAUNCH(cb, K_CSR_GRAD, args, 2, global, local);
 }
 
+/* sparse_backward_update (sparse_backward_update_args): csr_backward_update over (column
+   blocks, pixel bands and, with classes > 0, one band more for [dW2; db2]). */
 static mc_status cl_sparse_backward_update(backend *be, const sparse_backward_update_args *a)
 {
     cl_backend *cb = cl_of(be);
+    OP_CONTRACT(sparse_backward_update, a);
     const sparse_grad_args *g = &a->g;
     const update_args *u = &a->upd;
+    const char *op = op_name(OP_SPARSE_BACKWARD_UPDATE);
+    mc_status st = csr_grad_limits(op, kernel_names[K_CSR_BACKWARD_UPDATE], g);
+    if (st)
+        return st;
+    /* the kernel addresses the state at the parameters' offsets */
+    OP_REQUIRE(op, !u->state.b || u->state.off == u->params.off,
+               "upd.state.off %zu, upd.params.off %zu", u->state.off, u->params.off);
     size_t first = ((size_t)g->dim + 1) * g->n;
-    if (!g->scratch.b || g->scratch.off || g->images.pixels.off || g->images.offsets.off ||
-        g->index.off || g->scratch.b->bytes < sparse_grad_scratch(g->dim, g->n) * 4 ||
-        g->accumulate || a->classes < 0 || a->classes > OUTPUT_STEP_MAX_CLASSES ||
-        u->params.b == NULL || (u->rule.momentum != 0.0f && u->state.b == NULL) ||
-        (u->state.b && u->state.off != u->params.off) ||
-        u->n != first + (a->classes ? ((size_t)g->n + 1) * a->classes : 0))
-        return MC_ERR_USAGE;
     cl_mem p = mem_of(cb, u->params), v = mem_of(cb, u->state), scratch = mem_of(cb, g->scratch),
            d = mem_of(cb, g->delta), px = mem_of(cb, g->images.pixels),
            off = mem_of(cb, g->images.offsets), idx = mem_of(cb, g->index), h = mem_of(cb, a->h),
            d2 = mem_of(cb, a->delta2);
     cl_int p1_off = (cl_int)u->params.off, p2_off = (cl_int)(u->params.off + first),
-           use_m = u->rule.momentum != 0.0f, d_off = (cl_int)g->delta.off, n = g->n, rows = g->rows,
-           dim = g->dim, start = g->start, h_off = (cl_int)a->h.off,
-           d2_off = (cl_int)a->delta2.off, classes = a->classes;
-    cl_float lr = u->rule.lr, mom = u->rule.momentum, wd = u->rule.weight_decay;
-    karg args[] = {ARG(p),     ARG(p1_off), ARG(p2_off), ARG(v),     ARG(use_m), ARG(lr),
-                   ARG(mom),   ARG(wd),     ARG(scratch), ARG(d),    ARG(d_off), ARG(n),
-                   ARG(rows),  ARG(dim),    ARG(px),     ARG(off),   ARG(idx),   ARG(start),
-                   ARG(h),     ARG(h_off),  ARG(d2),     ARG(d2_off), ARG(classes)};
+           d_off = (cl_int)g->delta.off, n = g->n, rows = g->rows, dim = g->dim,
+           start = g->start, h_off = (cl_int)a->h.off, d2_off = (cl_int)a->delta2.off,
+           classes = a->classes;
+    cl_rule rule = cl_rule_of(&u->rule);
+    karg args[] = {ARG(p),     ARG(p1_off), ARG(p2_off), ARG(v),     ARG(scratch), ARG(d),
+                   ARG(d_off), ARG(n),      ARG(rows),   ARG(dim),   ARG(px),      ARG(off),
+                   ARG(idx),   ARG(start),  ARG(h),      ARG(h_off), ARG(d2),      ARG(d2_off),
+                   ARG(classes), RULE_KARGS(rule)};
     /* the extra band of work-items takes [dW2; db2] */
     size_t global[2] = {(size_t)(n + SPARSE_GRAD_COLS - 1) / SPARSE_GRAD_COLS,
                         PIXEL_BANDS + (classes > 0)},
            local[2] = {1, 1};
-    return launch(cb, K_CSR_BACKWARD_SGD, args, 23, 2, global, local);
+    return LAUNCH(cb, K_CSR_BACKWARD_UPDATE, args, 2, global, local);
 }
 
+/*
+ * kernel_of: the kernel operation `op` runs with arguments `args` (its *_args struct; only
+ * gemm's are read, for gemm_kernel's choice) and its launches (always 1 here); NULL and 0
+ * for an unknown op.
+ */
+static const char *cl_kernel_of(backend *be, op_kind op, const void *args, int *launches)
+{
+    cl_backend *cb = cl_of(be);
+    int which = -1;
+    switch (op) {
+    case OP_GATHER: which = K_GATHER; break;
+    case OP_GEMM: which = args ? gemm_kernel(cb, args) : -1; break;
+    case OP_LOSS: which = K_LOSS; break;
+    case OP_OUTPUT_STEP: which = K_OUTPUT_STEP; break;
+    case OP_PROBS: which = K_PROBS; break;
+    case OP_UPDATE: which = K_PARAM_UPDATE; break;
+    case OP_SUM: which = K_SUM; break;
+    case OP_SEQUENTIAL: which = K_SEQ; break;
+    case OP_SPARSE_FORWARD: which = K_CSR_FORWARD; break;
+    case OP_SPARSE_FORWARD_OUTPUT: which = K_CSR_FORWARD_OUTPUT; break;
+    case OP_SPARSE_GRAD: which = K_CSR_GRAD; break;
+    case OP_SPARSE_BACKWARD_UPDATE: which = K_CSR_BACKWARD_UPDATE; break;
+    case OP_COUNT: break;
+    }
+    if (launches)
+        *launches = which >= 0 ? 1 : 0;
+    return which >= 0 ? kernel_names[which] : NULL;
+}
+
+/* Releases every object of the backend, printing the profile first (MNISTCL_PROFILE). */
 static void cl_destroy(backend *be)
 {
     cl_backend *cb = cl_of(be);
@@ -583,6 +734,7 @@ static const backend_ops cl_ops = {
     .sparse_forward_output = cl_sparse_forward_output,
     .sparse_backward_update = cl_sparse_backward_update,
     .sparse_grad = cl_sparse_grad,
+    .kernel_of = cl_kernel_of,
     .destroy = cl_destroy,
 };
 
@@ -592,7 +744,9 @@ static const backend_ops cl_ops = {
  */
 static mc_status choose_tuning(cl_backend *cb, const cl_tuning *given, mc_error *err)
 {
-    cl_tuning t = {.rb_tm = 8, .rb_local = 4, .gt_ts = cb->max_wg >= 256 ? 64 : 32, .gt_wpt = 4};
+    int gt_ts = cb->max_wg >= 256 ? DEFAULT_GT_TS : DEFAULT_GT_TS_SMALL;
+    cl_tuning t = {.rb_tm = DEFAULT_RB_TM, .rb_local = DEFAULT_RB_LOCAL, .gt_ts = gt_ts,
+                   .gt_wpt = DEFAULT_GT_WPT};
     cl_tuning found = {0};
     int have = 0;
     if (given) {
@@ -615,10 +769,11 @@ static mc_status choose_tuning(cl_backend *cb, const cl_tuning *given, mc_error 
         if (found.gt_wpt)
             t.gt_wpt = found.gt_wpt;
     }
+    /* gemm_gpu.cl's conditions: (GT_TS / GT_WPT)^2 work-items, dividing GT_TS * GT_TK */
     size_t rts = (size_t)(t.gt_ts / t.gt_wpt);
-    if (rts * rts > cb->max_wg || (t.gt_ts * 16) % (int)(rts * rts) != 0) {
-        t.gt_ts = cb->max_wg >= 256 ? 64 : 32;
-        t.gt_wpt = 4;
+    if (rts * rts > cb->max_wg || (t.gt_ts * DEFAULT_GT_TK) % (int)(rts * rts) != 0) {
+        t.gt_ts = gt_ts;
+        t.gt_wpt = DEFAULT_GT_WPT;
     }
     if ((size_t)t.rb_local > cb->max_wg)
         t.rb_local = 1;
@@ -640,7 +795,7 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, const cl_tunin
     /* explicit sizes: with none, pocl may make work-groups of one item */
     cb->elem_wg = cb->max_wg < 256 ? cb->max_wg : 256;
     cb->row_wg = cb->max_wg < 32 ? cb->max_wg : 32;
-    cb->sum_wg = 256;
+    cb->sum_wg = DEFAULT_SUM_WG;
     while (cb->sum_wg > cb->max_wg && cb->sum_wg > 1)
         cb->sum_wg /= 2;
     /* CPU devices take the CPU code paths, others the GPU ones. MNISTCL_GPU_PATHS=1 / =0
@@ -658,7 +813,7 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, const cl_tunin
                                    .sequential_max_layers = SEQ_MAX_LAYERS,
                                    .sequential_pixel_lists = 1};
     /* one work-item per group on CPU devices (vectorised loops), 64 elsewhere */
-    cb->seq_wg = cpu_paths ? 1 : 64;
+    cb->seq_wg = cpu_paths ? DEFAULT_SEQ_WG_CPU : DEFAULT_SEQ_WG_GPU;
     const char *seq_env = getenv("MNISTCL_SEQ_WG");
     if (seq_env && atoi(seq_env) > 0)
         cb->seq_wg = (size_t)atoi(seq_env);
@@ -693,14 +848,16 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, const cl_tunin
     if (st)
         return st;
     char options[256];
-    cb->gather_rows = cpu_paths;
+    cb->gather_rows = cpu_paths ? DEFAULT_GATHER_ROWS_CPU : DEFAULT_GATHER_ROWS_GPU;
     /* CPU devices: four rows side by side hide the FMA latency of each row's logit sums */
-    cb->output_rows = cpu_paths ? 4 : 1;
+    cb->output_rows = cpu_paths ? DEFAULT_OUTPUT_ROWS_CPU : DEFAULT_OUTPUT_ROWS_GPU;
+    /* every tunable the kernels take (kernel_interface.h); the constants they share with
+       the host come with the program text's headers */
     snprintf(options, sizeof options,
              "-cl-std=CL1.2 -DSUM_WG=%zu -DSEQ_WG=%zu -DRB_TM=%d -DGATHER_ROWS=%d -DGT_TS=%d "
-             "-DGT_WPT=%d -DSG_CHUNKS=%d -DPIXEL_BANDS=%d -DOUTPUT_ROWS=%d",
+             "-DGT_TK=%d -DGT_WPT=%d -DOUTPUT_ROWS=%d",
              cb->sum_wg, cb->seq_wg, cb->tuning.rb_tm, cb->gather_rows, cb->tuning.gt_ts,
-             cb->tuning.gt_wpt, SPARSE_GRAD_COLS / 16, PIXEL_BANDS, cb->output_rows);
+             DEFAULT_GT_TK, cb->tuning.gt_wpt, cb->output_rows);
     st = ocl_build(cb->context, d->device, text, options, &cb->program, err);
     free(text);
     if (st)
@@ -712,10 +869,18 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, const cl_tunin
         if (ocl_failed(e, what))
             return mc_fail(err, MC_ERR_OPENCL, "kernel %s is missing from the program",
                            kernel_names[i]);
+        /* launch() checks every call's argument count against it */
+        e = clGetKernelInfo(cb->kernels[i], CL_KERNEL_NUM_ARGS, sizeof cb->kernel_args[i],
+                            &cb->kernel_args[i], NULL);
+        snprintf(what, sizeof what, "clGetKernelInfo(%s, CL_KERNEL_NUM_ARGS)", kernel_names[i]);
+        if (ocl_failed(e, what))
+            return mc_fail(err, MC_ERR_OPENCL, "cannot query the arguments of kernel %s",
+                           kernel_names[i]);
     }
     return MC_OK;
 }
 
+/* Opens device platform:device as a backend (mnistcl/opencl.h). */
 mc_status backend_cl_create(int platform, int device, const cl_tuning *tuning, backend **out,
                             mc_error *err)
 {
@@ -753,33 +918,39 @@ mc_status backend_cl_create(int platform, int device, const cl_tuning *tuning, b
     return MC_OK;
 }
 
+/* The tunables in use; all 0 for a backend that is not OpenCL. */
 cl_tuning backend_cl_tuning(backend *be)
 {
     cl_tuning none = {0};
     return be && be->is_opencl ? cl_of(be)->tuning : none;
 }
 
+/* The tuning cache the tunables came from, or NULL. */
 const char *backend_cl_tuning_source(backend *be)
 {
     return be && be->is_opencl && cl_of(be)->tuning_source[0] ? cl_of(be)->tuning_source : NULL;
 }
 
+/* The device's "platform|device|driver" key of the tuning cache ("" if not OpenCL). */
 const char *backend_cl_device_key(backend *be)
 {
     return be && be->is_opencl ? cl_of(be)->key : "";
 }
 
+/* The command queue (as void *), NULL if not OpenCL. */
 void *backend_cl_queue(backend *be)
 {
     return be && be->is_opencl ? (void *)cl_of(be)->queue : NULL;
 }
 
+/* Forces GEMM variant v (GEMM_AUTO: the device's own choice again). */
 void backend_cl_force_gemm(backend *be, gemm_variant v)
 {
     if (be && be->is_opencl)
         cl_of(be)->forced = v;
 }
 
+/* "auto", "naive", "rb", "tiled"; "?" for anything else. */
 const char *gemm_variant_name(gemm_variant v)
 {
     static const char *const names[GEMM_VARIANT_COUNT] = {"auto", "naive", "rb", "tiled"};

@@ -6,6 +6,7 @@
 #define MAX_PLATFORMS 16
 #define MAX_DEVICES_PER_PLATFORM 32
 
+/* Every device of every platform, up to max (ocl_util.h). */
 int ocl_enumerate(ocl_device_ref *out, int max)
 {
     cl_platform_id platforms[MAX_PLATFORMS];
@@ -33,6 +34,7 @@ int ocl_enumerate(ocl_device_ref *out, int max)
     return count;
 }
 
+/* Whether the device is Mesa's llvmpipe, whose loops stop at 65535 iterations. */
 int ocl_loops_capped(const ocl_device_ref *d)
 {
     char name[256] = "";
@@ -41,6 +43,7 @@ int ocl_loops_capped(const ocl_device_ref *d)
     return strncmp(name, "llvmpipe", 8) == 0;
 }
 
+/* "GPU", "CPU", "accelerator", ... for a device type. */
 const char *ocl_type_name(cl_device_type type)
 {
     if (type & CL_DEVICE_TYPE_GPU)
@@ -52,6 +55,7 @@ const char *ocl_type_name(cl_device_type type)
     return "other";
 }
 
+/* "NAME (PLATFORM, TYPE)" into buf. */
 void ocl_describe(const ocl_device_ref *d, char *buf, size_t len)
 {
     char name[256] = "?", platform[256] = "?";

@@ -69,6 +69,7 @@ static const struct {
     {-1001, "CL_PLATFORM_NOT_FOUND_KHR"},
 };
 
+/* The CL_* name of an error code, or "unknown OpenCL error". */
 const char *ocl_error_name(cl_int err)
 {
     for (size_t i = 0; i < sizeof error_names / sizeof error_names[0]; i++)
@@ -76,6 +77,7 @@ const char *ocl_error_name(cl_int err)
             return error_names[i].name;
     return "unknown OpenCL error";
 }
+/* Prints a failed call (not CL_SUCCESS) with its error and source location; 1 if failed. */
 int ocl_report(cl_int err, const char *call, const char *file, int line)
 {
     if (err == CL_SUCCESS)

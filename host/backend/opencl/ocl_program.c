@@ -40,12 +40,37 @@ static char *read_text_file(const char *path, mc_error *err)
     return text;
 }
 
+/* Appends "#line 1 \"NAME\"\nTEXT\n" at text + *used (room for it is there): the #line
+   makes the compiler's messages name the file and its own line numbers. */
+static void append_part(char *text, size_t total, size_t *used, const char *name,
+                        const char *part)
+{
+    *used += (size_t)snprintf(text + *used, total - *used, "#line 1 \"%s\"\n%s\n", name, part);
+}
+
+/* Bytes append_part writes for one file, its terminating NUL not counted. */
+static size_t part_size(const char *name, const char *part)
+{
+    return strlen(part) + strlen(name) + 16;
+}
+
+/*
+ * The program text: the shared headers (mnistcl/mlp_kinds.h, kernel_interface.h), always
+ * the copies embedded at build time since they must match the compiled host, then the
+ * .cl files, from $MNISTCL_KERNEL_DIR when set, else embedded. Each part starts with a
+ * #line directive naming its file.
+ */
 mc_status ocl_program_text(char **out, mc_error *err)
 {
     const char *dir = getenv("MNISTCL_KERNEL_DIR");
     size_t total = 1;
     char *parts[64] = {0};
     mc_status st = MC_OK;
+    if (embedded_kernel_count > (int)(sizeof parts / sizeof parts[0]))
+        return mc_fail(err, MC_ERR_RUNTIME, "internal error: %d kernel files, room for %d",
+                       embedded_kernel_count, (int)(sizeof parts / sizeof parts[0]));
+    for (int i = 0; i < embedded_header_count; i++)
+        total += part_size(embedded_headers[i].name, embedded_headers[i].text);
     for (int i = 0; i < embedded_kernel_count; i++) {
         if (dir && *dir) {
             char path[4096];
@@ -56,8 +81,8 @@ mc_status ocl_program_text(char **out, mc_error *err)
                 goto out_free_parts;
             }
         }
-        total += strlen(parts[i] ? parts[i] : embedded_kernels[i].text) + 64 +
-                 strlen(embedded_kernels[i].name);
+        total += part_size(embedded_kernels[i].name,
+                           parts[i] ? parts[i] : embedded_kernels[i].text);
     }
     char *text = malloc(total);
     if (!text) {
@@ -65,10 +90,11 @@ mc_status ocl_program_text(char **out, mc_error *err)
         goto out_free_parts;
     }
     size_t used = 0;
+    for (int i = 0; i < embedded_header_count; i++)
+        append_part(text, total, &used, embedded_headers[i].name, embedded_headers[i].text);
     for (int i = 0; i < embedded_kernel_count; i++)
-        used += (size_t)snprintf(text + used, total - used, "#line 1 \"%s\"\n%s\n",
-                                 embedded_kernels[i].name,
-                                 parts[i] ? parts[i] : embedded_kernels[i].text);
+        append_part(text, total, &used, embedded_kernels[i].name,
+                    parts[i] ? parts[i] : embedded_kernels[i].text);
     *out = text;
 out_free_parts:
     for (int i = 0; i < embedded_kernel_count; i++)
@@ -76,6 +102,7 @@ out_free_parts:
     return st;
 }
 
+/* Builds `text` for one device with `options`; on failure prints the build log. */
 mc_status ocl_build(cl_context ctx, cl_device_id dev, const char *text, const char *options,
                     cl_program *out, mc_error *err)
 {

@@ -49,9 +49,11 @@ void ocl_describe(const ocl_device_ref *d, char *buf, size_t len);
 const char *ocl_type_name(cl_device_type type);
 
 /**
- * Concatenates the kernel sources into one NUL-terminated program text (caller frees),
- * taken from the files in $MNISTCL_KERNEL_DIR when that is set, otherwise from the copies
- * embedded at build time. Each file is preceded by a #line directive naming it.
+ * Concatenates the program into one NUL-terminated text (caller frees): first the headers
+ * shared with the host (mnistcl/mlp_kinds.h, kernel_interface.h), always as embedded at
+ * build time, then the kernel sources, taken from the files in $MNISTCL_KERNEL_DIR when
+ * that is set, otherwise from the copies embedded at build time. Each file is preceded by
+ * a #line directive naming it.
  */
 mc_status ocl_program_text(char **out, mc_error *err);
 

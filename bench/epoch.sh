@@ -6,7 +6,7 @@
 set -euo pipefail
 epochs=${1:-3}
 device=${2:-auto}
-bin=build/mnistcl
+bin=${MNISTCL_BIN:-build/mnistcl} # MNISTCL_BIN: another build, e.g. the previous commit's
 [ -x "$bin" ] || { echo "build first: bash .ci/setup" >&2; exit 1; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 printf "%-20s %10s %12s %8s\n" network s/epoch images/s test%

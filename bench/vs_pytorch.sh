@@ -15,7 +15,7 @@ layers=${1:-784,128,10}
 epochs=${2:-3}
 rounds=${3:-3}
 device=${4:-auto}
-bin=build/mnistcl
+bin=${MNISTCL_BIN:-build/mnistcl} # MNISTCL_BIN: another build, e.g. the previous commit's
 py=/usr/bin/python3
 [ -x "$bin" ] || { echo "build first: bash .ci/setup" >&2; exit 1; }
 "$py" -c 'import torch' 2>/dev/null || { echo "needs Debian's python3-torch" >&2; exit 1; }

@@ -10,7 +10,7 @@
  * sparse_input.cl, train_sequential in train_seq.cl) applies it through update_one (one
  * parameter) or update16 (16 consecutive ones), so every update computes alike and a rule
  * is written once: a new one adds its parameters to UPDATE_RULE_PARAMS and
- * UPDATE_RULE_ARGS (and to the host's rule_kargs in backend_cl.c) and its case below.
+ * UPDATE_RULE_ARGS (and to cl_rule / RULE_KARGS in backend_cl.c) and its case below.
  */
 #define UPDATE_RULE_PARAMS int rule, float lr, float momentum, float weight_decay
 #define UPDATE_RULE_ARGS rule, lr, momentum, weight_decay

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "mnistcl/opencl.h"
-#include "backend/backend_ops.h"
 #include "backend/opencl/ocl_util.h"
 
 /*
@@ -123,28 +122,4 @@ mc_status ocl_print_devices(FILE *out, mc_error *err)
                        "pocl-opencl-icd; `clinfo` shows what the ICD loader sees)");
     fprintf(out, "  cpu      the CPU reference backend (plain C, always available)\n");
     return MC_OK;
-}
-
-void backend_destroy(backend *be)
-{
-    if (be)
-        be->ops->destroy(be);
-}
-
-const char *backend_name(const backend *be)
-{
-    return be->name;
-}
-
-int backend_is_opencl(const backend *be)
-{
-    return be->is_opencl;
-}
-
-const char *op_name(op_kind op)
-{
-    static const char *const names[OP_COUNT] = {
-        "gather", "gemm", "loss", "output_step", "probs", "update", "sum", "sequential",
-        "sparse_forward", "sparse_forward_output", "sparse_grad", "sparse_backward_update"};
-    return op >= 0 && op < OP_COUNT ? names[op] : "?";
 }

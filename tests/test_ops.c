@@ -1,26 +1,57 @@
 /*
- * Parity of every non-GEMM kernel family against the CPU reference at awkward sizes:
- *   gather.cl   gather_batch        exact (same float multiply on both sides)
- *   loss.cl     loss_rows           softmax-CE and sigmoid-MSE: delta, loss, correct
- *               output_step         last layer + loss + first delta back, fused
- *               probs_rows          softmax and sigmoid outputs
- *   reduce.cl   sum_stats           the loss/accuracy sums
- *   update.cl   sgd_update          with and without momentum and weight decay
- *   sparse_input.cl csr_forward     gather + first layer from the pixel lists, and labels
- *               csr_forward_output  csr_forward + output_step in one pass (one hidden
- *                                   layer <= 128): the reference's tolerances, and exactly
- *                                   OpenCL's own two-step results
- *               csr_weight_grad first-layer [dW; db] from the pixel lists
- *               csr_backward_sgd    the first layer's gradient and SGD step in one, or a
- *                                   one-hidden-layer net's whole backward pass and step:
- *                                   the reference's tolerances, and exactly OpenCL's own
- *                                   sparse_grad + TN GEMM + sgd_update
- *   train_seq.cl train_sequential   fused per-sample SGD, 1 to 4 layers, plain SGD (zero
- *                                   inputs skipped) and momentum + decay, pixels scanned
- *                                   or read from the nonzero-pixel list
- * Each check's tolerance is written beside it.
+ * Table-driven parity tests of the backend operations (backend_ops.h), after ggml's
+ * tests/test-backend-ops.cpp. Each op has one case table (all in tables[] below): its
+ * parameters (axes, whose cross product gives the cases, and options, which rotate with
+ * the axes' indices), a function declaring a case's buffers (random inputs; outputs with
+ * their tolerances) and one filling the op's args from them. One runner, for every case,
+ * runs the op on every backend (the CPU reference, the OpenCL device) from the same
+ * inputs and compares every output with the reference's; a table's other ways to the same
+ * results run on every backend but the reference, compared bit-exactly with that
+ * backend's op (the unfused ops) or with the reference in tolerance. Every run is also
+ * checked exactly on its own: elements outside an output's compared range (before the
+ * op's offset, ...) keep their contents; labels written out (y) are the images' labels;
+ * and outputs start filled with a value of the run's own (on the device: in the ways' runs
+ * and where the first check needs it), so an element left unwritten shows.
+ *
+ * The checks: full sizes [under MNISTCL_TEST_SMALL=1, for oclgrind and rusticl];
+ * tolerances (atol, rtol) against the reference; EXACT: equal values.
+ *  gather       dim 1,10,63,784 [1,10,33] x count 1,63,127,128,200 [1,63] of 300 images:
+ *               x (offset 5) EXACT, y (offset 2) EXACT
+ *  loss         softmax-xent, sigmoid-mse x classes 10,1,63 x count 1,63,127,128,784
+ *               [1,63], logits +-30 with ties: delta (1e-7, 1e-5), loss (1e-6, 1e-5),
+ *               correct EXACT; way eval only (no delta, scale 1): loss and correct in
+ *               the same tolerances against the reference, the delta buffer untouched
+ *  output_step  hidden 1,63,127,784 [1,63] x classes 1,10,16 x count 1,63,128 [1,63];
+ *               kind, act relu/sigmoid/tanh, delta_hidden or not rotate: delta_out (1e-6,
+ *               1e-4), loss (1e-5, 1e-4), correct EXACT, delta_hidden (1e-7, 1e-4)
+ *  sparse_forward  dim 1,63,784 [1,63] x n 1,10,127,128,300 [no 127] x rows 1,63,128
+ *               [1,63]; act (all four), W at offset 0 or 7 rotate: out (offset 3) (2e-7 dim
+ *               + 1e-6, 1e-5), y (offset 1) EXACT
+ *  sparse_forward_output  dim, rows as above x n 1,10,63,127,128; classes 1,10,16, act,
+ *               kind rotate: h (2e-7 dim + 1e-6, 1e-5), y EXACT, delta_out and delta_hidden
+ *               (1e-6, 1e-4), loss (1e-5, 1e-4), correct EXACT; way sparse_forward +
+ *               output_step: all six EXACT against the fused op
+ *  sparse_grad  as sparse_forward; accumulate rotates: out (offset 5, starting random)
+ *               (2e-7 rows + 1e-6, 1e-6)
+ *  sparse_backward_update  as sparse_grad; classes 0 (first layer only),1,10,16, momentum
+ *               0/0.9, decay 0/1e-4 rotate, lr 0.1: params (offset 3) (0.1 (2e-7 rows +
+ *               1e-6), 1e-6), state (offset 3) (2e-7 rows + 1e-6, 1e-6); way sparse_grad +
+ *               TN GEMM with the ones row + update: both EXACT against the fused op
+ *  probs        softmax, sigmoid x count 1,63,127,128,784 [1,63], 10 classes: out (1e-7,
+ *               1e-5)
+ *  update       n 1,63,127,101770 [1,63,127,1000] x lr 0.1 / 0.01 momentum 0.9 / 0.05
+ *               momentum 0.9 decay 5e-4, two steps: params, state (1e-7, 1e-6)
+ *  sum          n 1,63,127,255,256,257,10000,60000 [600, 1000 for the last two]: loss_sum
+ *               (offset 1) (0, 1e-6), correct_sum (offset 1) EXACT
+ *  sequential   10-10, 63-1-10, 784-20-10, 127-63-10-10, 784-64-32-16-10 [10-10, 63-1-10,
+ *               40-20-10, 33-17-10-10, 20-12-8-5-10] x pixels scanned / listed x lr 0.01 /
+ *               0.005 momentum 0.5 decay 1e-3, 33 images from 4 (the reference ignores
+ *               the lists): params, state, loss[4..37) (1e-6, 1e-5), correct[4..37) EXACT
+ * Beyond the per-op runners this replaced: state is compared at momentum 0 too (no
+ * backend may touch it), sparse_forward_output's correct is compared with the reference,
+ * and the exact checks of every run above apply to all ops.
+ * The cases draw their inputs in turn from one stream seeded 7 (not the old draws).
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,815 +59,774 @@
 #include "mnistcl/dataset.h"
 #include "test_util.h"
 
-static const int row_counts_full[] = {1, 63, 127, 128, 784}, row_counts_small[] = {1, 63};
-static const int *row_counts = row_counts_full;
-static int N_ROWS = 5;
+enum { MAX_VALUES = 8, MAX_PARAMS = 6, MAX_BUFS = 16, MAX_WAYS = 2, N_BACKENDS = 2 };
+enum { A0 = 1, A1 = 2, A2 = 4 }; /* the axes (by parameter index) an option rotates with */
+#define DROP (-1.0)              /* a small value of an axis: that index is not run small */
+#define UNPAREN(...) __VA_ARGS__
+#define NV(...) ((int)(sizeof((double[]){__VA_ARGS__}) / sizeof(double)))
+/* AXIS("n", (full values), (small values), show); OPTION("act", axes, (values), show) */
+#define AXIS(nm, f, s, show_) \
+    {.name = nm, .n = NV f, .n_small = NV s, .full = {UNPAREN f}, .small = {UNPAREN s}, \
+     .show = show_}
+#define OPTION(nm, axes, f, show_) \
+    {.name = nm, .n = NV f, .full = {UNPAREN f}, .by = axes, .show = show_}
 
-static void test_gather(backend *cpu, backend *cl, rng *r)
-{
-    const int n_images = 300, dims[] = {1, 10, 63, 784}, small_dims[] = {1, 10, 33};
-    for (int di = 0; di < (test_small() ? 3 : 4); di++) {
-        int dim = test_small() ? small_dims[di] : dims[di];
-        unsigned char *images = malloc((size_t)n_images * dim), labels[300];
-        for (int i = 0; i < n_images * dim; i++)
-            images[i] = (unsigned char)rng_below(r, 256);
-        for (int i = 0; i < n_images; i++)
-            labels[i] = (unsigned char)rng_below(r, 10);
-        int index[300];
-        for (int i = 0; i < n_images; i++)
-            index[i] = i;
-        rng_shuffle(r, index, n_images);
-        for (int ci = 0; ci < N_ROWS; ci++) {
-            int count = row_counts[ci] < 200 ? row_counts[ci] : 200, start = 300 - count - 3;
-            float *x[2];
-            int *y[2];
-            backend *bes[2] = {cpu, cl};
-            for (int b = 0; b < 2; b++) {
-                backend *be = bes[b];
-                buf *bi = upload_u8(be, images, (size_t)n_images * dim),
-                    *bl = upload_u8(be, labels, 300), *bx = NULL, *by = NULL,
-                    *bidx = upload_i32(be, index, 300);
-                be->ops->alloc(be, ((size_t)count * dim + 5) * 4, &bx);
-                be->ops->alloc(be, ((size_t)count + 2) * 4, &by);
-                gather_args g = {bref_at(bx, 5), bref_at(by, 2), bref_at(bi, 0), bref_at(bl, 0),
-                                 bref_at(bidx, 0), start, count, dim};
-                if (be->ops->gather(be, &g))
-                    test_fail("gather launch");
-                x[b] = malloc(((size_t)count * dim + 5) * 4);
-                y[b] = malloc(((size_t)count + 2) * 4);
-                download_f32(be, bx, x[b], (size_t)count * dim + 5);
-                download_i32(be, by, y[b], (size_t)count + 2);
-                buf *all[] = {bi, bl, bx, by, bidx};
-                for (int i = 0; i < 5; i++)
-                    be->ops->release(be, all[i]);
-            }
-            char what[96];
-            snprintf(what, sizeof what, "gather dim=%d count=%d x", dim, count);
-            check_close(what, x[1] + 5, x[0] + 5, (size_t)count * dim, 0, 0); /* bit-exact */
-            snprintf(what, sizeof what, "gather dim=%d count=%d y", dim, count);
-            check_equal_int(what, y[1] + 2, y[0] + 2, (size_t)count);
-            for (int b = 0; b < 2; b++)
-                free(x[b]), free(y[b]);
-        }
-        free(images);
-    }
-}
-
-/* Runs loss_rows (delta wanted or not) on be; outputs into delta/loss/correct. */
-static void run_loss(backend *be, output_kind kind, const float *z, const int *y, int count,
-                     int classes, float scale, int want_delta, float *delta, float *loss,
-                     int *correct)
-{
-    size_t nz = (size_t)count * classes;
-    buf *bz = upload_f32(be, z, nz), *by = upload_i32(be, y, (size_t)count), *bd = NULL,
-        *bl = NULL, *bc = NULL;
-    be->ops->alloc(be, nz * 4, &bd);
-    be->ops->alloc(be, (size_t)count * 4, &bl);
-    be->ops->alloc(be, (size_t)count * 4, &bc);
-    loss_args a = {kind,       want_delta ? bref_at(bd, 0) : bref_at(NULL, 0),
-                   bref_at(bl, 0), bref_at(bc, 0), bref_at(bz, 0), bref_at(by, 0), count,
-                   classes,   scale};
-    if (be->ops->loss(be, &a))
-        test_fail("loss launch");
-    if (want_delta)
-        download_f32(be, bd, delta, nz);
-    download_f32(be, bl, loss, (size_t)count);
-    download_i32(be, bc, correct, (size_t)count);
-    buf *all[] = {bz, by, bd, bl, bc};
-    for (int i = 0; i < 5; i++)
-        be->ops->release(be, all[i]);
-}
-
-static void test_loss(backend *cpu, backend *cl, rng *r)
-{
-    const int class_counts[] = {10, 1, 63};
-    for (int kind = 0; kind < 2; kind++) {
-        for (int cc = 0; cc < 3; cc++) {
-            int classes = class_counts[cc];
-            for (int ci = 0; ci < N_ROWS; ci++) {
-                int count = row_counts[ci];
-                size_t nz = (size_t)count * classes;
-                float *z = malloc(nz * 4), *d[2], *l[2];
-                int *y = malloc((size_t)count * 4), *c[2];
-                /* logits up to +-30 (softmax must stay stable); a few exact ties */
-                fill_uniform(r, z, nz, -30, 30);
-                for (int i = 0; i < count; i++) {
-                    y[i] = (int)rng_below(r, (uint32_t)classes);
-                    if (i % 7 == 3 && classes > 1)
-                        z[(size_t)i * classes + 1] = z[(size_t)i * classes];
-                }
-                backend *bes[2] = {cpu, cl};
-                for (int b = 0; b < 2; b++) {
-                    d[b] = malloc(nz * 4), l[b] = malloc((size_t)count * 4);
-                    c[b] = malloc((size_t)count * 4);
-                    run_loss(bes[b], (output_kind)kind, z, y, count, classes, 1.0f / count, 1,
-                             d[b], l[b], c[b]);
-                }
-                char what[128];
-                const char *kn = kind ? "sigmoid-mse" : "softmax-xent";
-                /* exp/log in float: a few ulp; delta carries the 1/count scale */
-                snprintf(what, sizeof what, "loss %s count=%d classes=%d delta", kn, count,
-                         classes);
-                check_close(what, d[1], d[0], nz, 1e-7, 1e-5);
-                snprintf(what, sizeof what, "loss %s count=%d classes=%d loss", kn, count,
-                         classes);
-                check_close(what, l[1], l[0], (size_t)count, 1e-6, 1e-5);
-                snprintf(what, sizeof what, "loss %s count=%d classes=%d correct", kn, count,
-                         classes);
-                check_equal_int(what, c[1], c[0], (size_t)count);
-                /* evaluation only: same loss and correct, delta untouched */
-                float *l2 = malloc((size_t)count * 4);
-                int *c2 = malloc((size_t)count * 4);
-                run_loss(cl, (output_kind)kind, z, y, count, classes, 1.0f, 0, NULL, l2, c2);
-                snprintf(what, sizeof what, "loss %s eval-only count=%d", kn, count);
-                check_close(what, l2, l[0], (size_t)count, 1e-6, 1e-5);
-                check_equal_int(what, c2, c[0], (size_t)count);
-                free(l2), free(c2);
-                for (int b = 0; b < 2; b++)
-                    free(d[b]), free(l[b]), free(c[b]);
-                free(z), free(y);
-            }
-        }
-    }
-}
-
-static void test_output_step(backend *cpu, backend *cl, rng *r)
-{
-    const int hiddens[] = {1, 63, 127, 784}, class_counts[] = {1, 10, 16}, counts[] = {1, 63, 128};
-    const act_kind acts[] = {ACT_RELU, ACT_SIGMOID, ACT_TANH};
-    int cases = 0, small = test_small();
-    for (int hi = 0; hi < (small ? 2 : 4); hi++)
-        for (int ci = 0; ci < 3; ci++)
-            for (int ni = 0; ni < (small ? 2 : 3); ni++) {
-                int hidden = hiddens[hi], classes = class_counts[ci], count = counts[ni];
-                output_kind kind = (output_kind)((hi + ci + ni) % 2);
-                act_kind act = acts[(hi + ni) % 3];
-                int want_dh = (hi + ci) % 3 != 0;
-                size_t nh = (size_t)count * hidden, nw = (size_t)hidden * classes;
-                float *h = malloc(nh * 4), *w = malloc(nw * 4), bias[16];
-                int *y = malloc((size_t)count * 4);
-                fill_uniform(r, h, nh, act == ACT_RELU ? -0.5f : 0.0f, 1);
-                for (size_t q = 0; act == ACT_RELU && q < nh; q++)
-                    h[q] = h[q] < 0 ? 0 : h[q]; /* relu outputs: some exact zeros */
-                fill_uniform(r, w, nw, -0.3f, 0.3f);
-                fill_uniform(r, bias, 16, -1, 1);
-                for (int q = 0; q < count; q++)
-                    y[q] = (int)rng_below(r, (uint32_t)classes);
-                float *d[2], *dh[2], *l[2];
-                int *c[2];
-                backend *bes[2] = {cpu, cl};
-                for (int b = 0; b < 2; b++) {
-                    backend *be = bes[b];
-                    /* W exactly at the end of its buffer, so row reads past it would show */
-                    buf *bh = upload_f32(be, h, nh), *bw = upload_f32(be, w, nw),
-                        *bb = upload_f32(be, bias, (size_t)classes), *by = upload_i32(be, y, (size_t)count),
-                        *bd = NULL, *bdh = NULL, *bl = NULL, *bc = NULL;
-                    be->ops->alloc(be, (size_t)count * classes * 4, &bd);
-                    be->ops->alloc(be, nh * 4, &bdh);
-                    be->ops->alloc(be, (size_t)count * 4, &bl);
-                    be->ops->alloc(be, (size_t)count * 4, &bc);
-                    output_step_args a = {kind, bref_at(bh, 0), hidden, bref_at(bw, 0),
-                                          bref_at(bb, 0), classes, count, bref_at(by, 0),
-                                          1.0f / count, bref_at(bd, 0),
-                                          bref_at(want_dh ? bdh : NULL, 0), act, bref_at(bl, 0),
-                                          bref_at(bc, 0)};
-                    if (be->ops->output_step(be, &a))
-                        test_fail("output_step launch");
-                    d[b] = malloc((size_t)count * classes * 4), dh[b] = malloc(nh * 4);
-                    l[b] = malloc((size_t)count * 4), c[b] = malloc((size_t)count * 4);
-                    download_f32(be, bd, d[b], (size_t)count * classes);
-                    if (want_dh)
-                        download_f32(be, bdh, dh[b], nh);
-                    download_f32(be, bl, l[b], (size_t)count);
-                    download_i32(be, bc, c[b], (size_t)count);
-                    buf *all[] = {bh, bw, bb, by, bd, bdh, bl, bc};
-                    for (int q = 0; q < 8; q++)
-                        be->ops->release(be, all[q]);
-                }
-                char what[128];
-                snprintf(what, sizeof what, "output_step %s hidden=%d classes=%d count=%d",
-                         output_name(kind), hidden, classes, count);
-                /* k = hidden float products into the logits, then exp: a few ulp */
-                check_close(what, d[1], d[0], (size_t)count * classes, 1e-6, 1e-4);
-                check_close(what, l[1], l[0], (size_t)count, 1e-5, 1e-4);
-                check_equal_int(what, c[1], c[0], (size_t)count);
-                if (want_dh)
-                    check_close(what, dh[1], dh[0], nh, 1e-7, 1e-4);
-                for (int b = 0; b < 2; b++)
-                    free(d[b]), free(dh[b]), free(l[b]), free(c[b]);
-                free(h), free(w), free(y);
-                cases++;
-            }
-    printf("output_step: %d cases\n", cases);
-}
-
-/* Random images with 80% zero pixels, as in MNIST, and their pixel lists on be. */
+/* One parameter of an op's cases: an axis (by 0) or an option. */
 typedef struct {
-    unsigned char *images, labels[150];
+    const char *name;
+    int n, n_small;           /* values; an axis has as many small values as full ones */
+    double full[MAX_VALUES];  /* an option takes value [(sum of its axes' indices) % n] */
+    double small[MAX_VALUES]; /* an axis's values under MNISTCL_TEST_SMALL, index for index */
+    unsigned by;              /* an option: the axes (A0 | A2 ...) it rotates with */
+    const char *(*show)(int); /* a value's name in case descriptions, or NULL: the number */
+} param;
+
+typedef enum { F32, I32, U8 } elem_type; /* outputs are F32 or I32 */
+typedef enum { IN, INOUT, OUT, SCRATCH } buf_role;
+
+/* One buffer of a case; OUT and INOUT buffers are compared after the op. */
+typedef struct {
+    const char *name;
+    elem_type type;
+    buf_role role;
+    size_t n, off;     /* elements (>= 1); the op sees the buffer from element off */
+    size_t lo, hi;     /* compared elements, [off, n) unless set; the others stay as they were */
+    double atol, rtol; /* tolerance against the reference; ints compare exactly */
+    void *host;        /* IN, INOUT: the contents every backend starts from */
+    int *expect;       /* or NULL: what every backend must write into [lo, hi) */
+} tbuf;
+
+typedef struct op_case op_case;
+
+/* Another way to an op's results, run with the op's args on every backend but the reference. */
+typedef struct {
+    const char *name;
+    mc_status (*run)(backend *be, const op_case *c, op_args *a);
+    int exact;        /* 1: bit-exactly the same backend's op; 0: the reference, in tolerance */
+    const char *skip; /* an output this way does not produce: it must stay untouched */
+} op_way;
+
+/* An op's case table and how to set up one case. */
+typedef struct {
+    op_kind op;
+    param p[MAX_PARAMS];                 /* until one without a name */
+    void (*declare)(op_case *c, rng *r); /* the case's buffers, inputs drawn from r */
+    void (*args)(const op_case *c, buf *const *b, op_args *a); /* from one backend's buffers */
+    int runs;                            /* times the op runs in a row (0: once) */
+    op_way way[MAX_WAYS];                /* until one without a name */
+} op_table;
+
+struct op_case {
+    const op_table *t;
+    double v[MAX_PARAMS]; /* this case's value of each parameter */
+    char desc[200];       /* "dim=63 n=10 ..." */
+    int n_bufs;
+    tbuf b[MAX_BUFS];
+};
+
+static const char *const backend_names[N_BACKENDS] = {"reference", "opencl"};
+static int comparisons; /* made so far, for the summary lines */
+
+/* ---- what the declare and args functions use --------------------------------------- */
+
+static size_t elem_size(elem_type t) { return t == U8 ? 1 : 4; }
+
+/* The value of parameter `name` in case c (exits when the table has no such parameter). */
+static double par(const op_case *c, const char *name)
+{
+    for (int i = 0; i < MAX_PARAMS && c->t->p[i].name; i++)
+        if (!strcmp(c->t->p[i].name, name))
+            return c->v[i];
+    fprintf(stderr, "test_ops: %s has no parameter %s\n", op_name(c->t->op), name);
+    exit(2);
+}
+#define P(name) ((int)par(c, name))
+
+/*
+ * Declares buffer `name` of case c: n elements (at least 1) of type t, seen by the op from
+ * element off; IN and INOUT get zeroed host contents for the caller to fill, OUT and INOUT
+ * are compared on [off, n) within (atol, rtol).
+ */
+static tbuf *decl(op_case *c, const char *name, elem_type t, buf_role role, size_t n,
+                  size_t off, double atol, double rtol)
+{
+    if (c->n_bufs == MAX_BUFS)
+        fprintf(stderr, "test_ops: more than %d buffers\n", MAX_BUFS), exit(2);
+    tbuf *b = &c->b[c->n_bufs++];
+    n = n ? n : 1;
+    *b = (tbuf){name, t, role, n, off, off, n, atol, rtol, NULL, NULL};
+    if (role == IN || role == INOUT)
+        b->host = calloc(n, elem_size(t));
+    return b;
+}
+#define IN_(name, t, n, off) decl(c, name, t, IN, n, off, 0, 0)
+#define OUT_(name, t, n, off, atol, rtol) decl(c, name, t, OUT, n, off, atol, rtol)
+#define INOUT_(name, n, off, atol, rtol) decl(c, name, F32, INOUT, n, off, atol, rtol)
+#define SCRATCH_(name, n, off) decl(c, name, F32, SCRATCH, n, off, 0, 0)
+
+/* Fills float buffer b's host contents uniformly in [lo, hi); returns them. */
+static float *uniform(tbuf *b, rng *r, float lo, float hi)
+{
+    fill_uniform(r, b->host, b->n, lo, hi);
+    return b->host;
+}
+
+/* Index of buffer `name` in c; -1 when c does not declare it and `optional`, else exits. */
+static int find(const op_case *c, const char *name, int optional)
+{
+    for (int i = 0; i < c->n_bufs; i++)
+        if (!strcmp(c->b[i].name, name))
+            return i;
+    if (!optional)
+        fprintf(stderr, "test_ops: %s has no buffer %s\n", op_name(c->t->op), name), exit(2);
+    return -1;
+}
+
+/* Buffer `name` as allocated on one backend (b), at its declared offset (NULL if none). */
+static bref at(const op_case *c, buf *const *b, const char *name, int optional)
+{
+    int i = find(c, name, optional);
+    return i < 0 ? bref_at(NULL, 0) : bref_at(b[i], c->b[i].off);
+}
+#define AT(name) at(c, b, name, 0)
+#define MAYBE(name) at(c, b, name, 1)
+#define LISTS ((pixel_lists){MAYBE("pixels"), MAYBE("offsets")})
+
+/*
+ * Declares `count` random images of dim pixels (one draw a pixel: zero with probability
+ * zeros / 10, else uniform in 0..255): "index" (a shuffled int32 permutation), with
+ * classes > 0 "labels" (uint8, below classes), with `dense` the images ("images", uint8)
+ * and with `lists` their pixel lists ("pixels", "offsets", as the trainer builds them).
+ */
+static void images(op_case *c, rng *r, int count, int dim, int zeros, int classes, int dense,
+                   int lists)
+{
+    size_t n = (size_t)count * dim, total, no = (size_t)count * PIXEL_BANDS + 1;
+    unsigned char *img = malloc(n), *lab = classes ? IN_("labels", U8, count, 0)->host : NULL;
+    for (size_t q = 0; q < n; q++) {
+        uint64_t x = rng_next(r);
+        img[q] = ((x >> 32) * 10 >> 32) < (uint64_t)zeros ? 0 : (unsigned char)x;
+    }
+    int *index = IN_("index", I32, count, 0)->host;
+    for (int q = 0; q < count; q++)
+        index[q] = q;
+    for (int q = 0; lab && q < count; q++)
+        lab[q] = (unsigned char)rng_below(r, (uint32_t)classes);
+    rng_shuffle(r, index, (size_t)count);
+    if (dense)
+        memcpy(IN_("images", U8, n, 0)->host, img, n);
     uint32_t *pixels;
     int32_t *offsets;
-    size_t total;
-    int index[150];
-} sparse_images;
-
-enum { SPARSE_IMAGES = 150 };
-
-static void sparse_images_make(sparse_images *s, int dim, rng *r)
-{
-    s->images = malloc((size_t)SPARSE_IMAGES * dim);
-    for (int q = 0; q < SPARSE_IMAGES * dim; q++)
-        s->images[q] = rng_below(r, 10) < 8 ? 0 : (unsigned char)rng_below(r, 256);
-    for (int q = 0; q < SPARSE_IMAGES; q++) {
-        s->labels[q] = (unsigned char)rng_below(r, 10);
-        s->index[q] = q;
+    if (lists && dataset_pixel_lists(img, count, dim, PIXEL_BANDS, &pixels, &offsets, &total))
+        test_fail("dataset_pixel_lists dim=%d", dim), exit(1);
+    if (lists) {
+        memcpy(IN_("pixels", I32, total, 0)->host, pixels, total * 4);
+        memcpy(IN_("offsets", I32, no, 0)->host, offsets, no * 4);
+        free(pixels), free(offsets);
     }
-    rng_shuffle(r, s->index, SPARSE_IMAGES);
-    if (dataset_pixel_lists(s->images, SPARSE_IMAGES, dim, PIXEL_BANDS, &s->pixels, &s->offsets,
-                            &s->total))
-        test_fail("dataset_pixel_lists dim=%d", dim);
+    free(img);
 }
 
-static void sparse_images_free(sparse_images *s)
+/* Sets output y's expected contents: row p holds the label of image index[start + p]. */
+static void expect_labels(op_case *c, tbuf *y, int start)
 {
-    free(s->images), free(s->pixels), free(s->offsets);
+    const unsigned char *lab = c->b[find(c, "labels", 0)].host;
+    const int *index = c->b[find(c, "index", 0)].host;
+    y->expect = calloc(y->n, sizeof(int));
+    for (size_t p = y->lo; p < y->hi; p++)
+        y->expect[p] = lab[index[start + (int)(p - y->lo)]];
 }
 
-/* The lists of s uploaded to be (release both buffers after use). */
-static pixel_lists sparse_images_upload(backend *be, const sparse_images *s)
+static const char *act_str(int v) { return act_name((act_kind)v); }
+static const char *output_str(int v) { return output_name((output_kind)v); }
+
+/* ---- the ops: declare, args, other ways, table ------------------------------------- */
+
+enum { GATHER_IMAGES = 300, SPARSE_IMAGES = 150 };
+
+/* 300 random images; rows start .. start + count of a shuffled index, 3 before its end */
+static void gather_declare(op_case *c, rng *r)
 {
-    pixel_lists p = {
-        bref_at(upload_i32(be, (const int *)s->pixels, s->total ? s->total : 1), 0),
-        bref_at(upload_i32(be, s->offsets, SPARSE_IMAGES * PIXEL_BANDS + 1), 0)};
-    return p;
+    int dim = P("dim"), count = P("count");
+    images(c, r, GATHER_IMAGES, dim, 0, 10, 1, 0);
+    OUT_("x", F32, (size_t)count * dim + 5, 5, 0, 0); /* the same float multiply: exact */
+    expect_labels(c, OUT_("y", I32, (size_t)count + 2, 2, 0, 0), GATHER_IMAGES - count - 3);
 }
 
-static void test_sparse_forward(backend *cpu, backend *cl, rng *r)
+static void gather_args_of(const op_case *c, buf *const *b, op_args *a)
 {
-    const int dims[] = {1, 63, 784}, ns[] = {1, 10, 127, 128, 300}, rows_list[] = {1, 63, 128};
-    const act_kind acts[] = {ACT_SIGMOID, ACT_RELU, ACT_TANH, ACT_IDENTITY};
-    int cases = 0, small = test_small();
-    for (int di = 0; di < (small ? 2 : 3); di++)
-        for (int ni = 0; ni < 5; ni++)
-            for (int ri = 0; ri < (small ? 2 : 3); ri++) {
-                if (small && ns[ni] == 127)
-                    continue;
-                int dim = dims[di], n = ns[ni], rows = rows_list[ri];
-                act_kind act = acts[(di + ni + ri) % 4];
-                int w_off = (ni % 2) * 7; /* W at an offset, or at the start */
-                sparse_images s;
-                sparse_images_make(&s, dim, r);
-                /* W (dim, n) ends its buffer: reads past its last row would be caught */
-                size_t nw = (size_t)w_off + (size_t)dim * n, no = (size_t)rows * n + 3;
-                float *w = malloc(nw * 4), *bias = malloc((size_t)n * 4), *o[2];
-                int *y[2];
-                fill_uniform(r, w, nw, -1, 1);
-                fill_uniform(r, bias, (size_t)n, -1, 1);
-                backend *bes[2] = {cpu, cl};
-                for (int b = 0; b < 2; b++) {
-                    backend *be = bes[b];
-                    pixel_lists pl = sparse_images_upload(be, &s);
-                    buf *bw = upload_f32(be, w, nw), *bb = upload_f32(be, bias, (size_t)n),
-                        *bx = upload_i32(be, s.index, SPARSE_IMAGES),
-                        *bl = upload_u8(be, s.labels, SPARSE_IMAGES), *bo = NULL, *by = NULL;
-                    be->ops->alloc(be, no * 4, &bo);
-                    be->ops->alloc(be, ((size_t)rows + 1) * 4, &by);
-                    sparse_forward_args a = {bref_at(bo, 3), n, dim, rows, bref_at(bw, w_off),
-                                             bref_at(bb, 0), act, pl, bref_at(bx, 0), 9,
-                                             bref_at(by, 1), bref_at(bl, 0)};
-                    if (be->ops->sparse_forward(be, &a))
-                        test_fail("sparse_forward launch");
-                    o[b] = malloc(no * 4);
-                    y[b] = malloc(((size_t)rows + 1) * 4);
-                    download_f32(be, bo, o[b], no);
-                    download_i32(be, by, y[b], (size_t)rows + 1);
-                    buf *all[] = {bw, bb, bx, bl, bo, by, pl.pixels.b, pl.offsets.b};
-                    for (int q = 0; q < 8; q++)
-                        be->ops->release(be, all[q]);
-                }
-                char what[128];
-                snprintf(what, sizeof what, "sparse_forward dim=%d n=%d rows=%d act=%d", dim, n,
-                         rows, (int)act);
-                /* float sums of up to dim terms against double, as the NN GEMM */
-                check_close(what, o[1] + 3, o[0] + 3, (size_t)rows * n, 2e-7 * dim + 1e-6, 1e-5);
-                check_equal_int(what, y[1] + 1, y[0] + 1, (size_t)rows);
-                for (int p = 0; p < rows; p++)
-                    if (y[0][1 + p] != s.labels[s.index[9 + p]])
-                        test_fail("%s: label of row %d is %d, not %d", what, p, y[0][1 + p],
-                                  s.labels[s.index[9 + p]]);
-                free(o[0]), free(o[1]), free(y[0]), free(y[1]), free(w), free(bias);
-                sparse_images_free(&s);
-                cases++;
-            }
-    printf("sparse_forward: %d cases\n", cases);
+    a->gather = (gather_args){AT("x"), AT("y"), AT("images"), AT("labels"), AT("index"),
+                              GATHER_IMAGES - P("count") - 3, P("count"), P("dim")};
 }
 
-/* Outputs of one sparse_forward_output case (see test_sparse_forward_output). */
-typedef struct {
-    float *h, *d, *dh, *loss;
-    int *y, *correct;
-} sfo_result;
-
-/*
- * Runs the first layer and the output step on be, fused (one sparse_forward_output) or
- * as sparse_forward then output_step, and downloads every output into res.
- */
-static void sfo_run(backend *be, int fused, const sparse_images *s, int dim, int n, int classes,
-                    int rows, act_kind act, output_kind kind, const float *w1, const float *b1,
-                    const float *w2, const float *b2, sfo_result *res)
+/* logits up to +-30 (softmax must stay stable), an exact tie in every 7th row */
+static void loss_declare(op_case *c, rng *r)
 {
-    pixel_lists pl = sparse_images_upload(be, s);
-    size_t nw1 = (size_t)dim * n, nw2 = (size_t)n * classes, nh = (size_t)rows * n;
+    int classes = P("classes"), count = P("count");
+    size_t nz = (size_t)count * classes;
+    float *z = uniform(IN_("logits", F32, nz, 0), r, -30, 30);
+    int *y = IN_("labels", I32, count, 0)->host;
+    for (int i = 0; i < count; i++) {
+        y[i] = (int)rng_below(r, (uint32_t)classes);
+        if (i % 7 == 3 && classes > 1)
+            z[(size_t)i * classes + 1] = z[(size_t)i * classes];
+    }
+    /* exp/log in float: a few ulp; delta carries the 1/count scale */
+    OUT_("delta", F32, nz, 0, 1e-7, 1e-5);
+    OUT_("loss", F32, count, 0, 1e-6, 1e-5);
+    OUT_("correct", I32, count, 0, 0, 0);
+}
+
+static void loss_args_of(const op_case *c, buf *const *b, op_args *a)
+{
+    a->loss = (loss_args){(output_kind)P("kind"), AT("delta"),  AT("loss"),
+                          AT("correct"),          AT("logits"), AT("labels"),
+                          P("count"),             P("classes"), 1.0f / P("count")};
+}
+
+/* Evaluation only: the loss without delta, at scale 1. */
+static mc_status loss_eval_only(backend *be, const op_case *c, op_args *a)
+{
+    (void)c;
+    a->loss.delta = bref_at(NULL, 0);
+    a->loss.scale = 1.0f;
+    return be->ops->loss(be, &a->loss);
+}
+
+static void output_step_declare(op_case *c, rng *r)
+{
+    int hidden = P("hidden"), classes = P("classes"), count = P("count");
+    int relu = P("act") == ACT_RELU;
+    size_t nh = (size_t)count * hidden;
+    float *h = uniform(IN_("h", F32, nh, 0), r, relu ? -0.5f : 0.0f, 1);
+    for (size_t q = 0; relu && q < nh; q++)
+        h[q] = h[q] < 0 ? 0 : h[q]; /* relu outputs: some exact zeros */
+    /* W exactly fills its buffer, so reads past it would show */
+    uniform(IN_("W", F32, (size_t)hidden * classes, 0), r, -0.3f, 0.3f);
+    uniform(IN_("b", F32, classes, 0), r, -1, 1);
+    int *y = IN_("labels", I32, count, 0)->host;
+    for (int q = 0; q < count; q++)
+        y[q] = (int)rng_below(r, (uint32_t)classes);
+    /* k = hidden float products into the logits, then exp: a few ulp */
+    OUT_("delta_out", F32, (size_t)count * classes, 0, 1e-6, 1e-4);
+    OUT_("loss", F32, count, 0, 1e-5, 1e-4);
+    OUT_("correct", I32, count, 0, 0, 0);
+    if (P("delta_hidden"))
+        OUT_("delta_hidden", F32, nh, 0, 1e-7, 1e-4);
+}
+
+static void output_step_args_of(const op_case *c, buf *const *b, op_args *a)
+{
+    a->output_step = (output_step_args){
+        (output_kind)P("kind"), AT("h"), P("hidden"), AT("W"), AT("b"), P("classes"),
+        P("count"), AT("labels"), 1.0f / P("count"), AT("delta_out"), MAYBE("delta_hidden"),
+        (act_kind)P("act"), AT("loss"), AT("correct")};
+}
+
+/* 150 images, 80% zero pixels as in MNIST; rows from index position 9 */
+static void sparse_forward_declare(op_case *c, rng *r)
+{
+    int dim = P("dim"), n = P("n"), rows = P("rows"), w_off = P("w_off");
+    images(c, r, SPARSE_IMAGES, dim, 8, 10, 0, 1);
+    /* W (dim, n) ends its buffer: reads past its last row would be caught */
+    uniform(IN_("W", F32, (size_t)w_off + (size_t)dim * n, w_off), r, -1, 1);
+    uniform(IN_("b", F32, n, 0), r, -1, 1);
+    /* float sums of up to dim terms against double, as the NN GEMM */
+    OUT_("out", F32, (size_t)rows * n + 3, 3, 2e-7 * dim + 1e-6, 1e-5);
+    expect_labels(c, OUT_("y", I32, (size_t)rows + 1, 1, 0, 0), 9);
+}
+
+static void sparse_forward_args_of(const op_case *c, buf *const *b, op_args *a)
+{
+    a->sparse_forward = (sparse_forward_args){
+        AT("out"), P("n"), P("dim"), P("rows"), AT("W"), AT("b"), (act_kind)P("act"), LISTS,
+        AT("index"), 9, AT("y"), AT("labels")};
+}
+
+/* rows from index position 5; labels below classes */
+static void sfo_declare(op_case *c, rng *r)
+{
+    int dim = P("dim"), n = P("n"), rows = P("rows"), classes = P("classes");
+    images(c, r, SPARSE_IMAGES, dim, 8, classes, 0, 1);
     /* both weight matrices end their buffers: reads past them would be caught */
-    buf *bw1 = upload_f32(be, w1, nw1), *bb1 = upload_f32(be, b1, (size_t)n),
-        *bw2 = upload_f32(be, w2, nw2), *bb2 = upload_f32(be, b2, (size_t)classes),
-        *bx = upload_i32(be, s->index, SPARSE_IMAGES), *bl = upload_u8(be, s->labels, SPARSE_IMAGES),
-        *bh = NULL, *by = NULL, *bd = NULL, *bdh = NULL, *bloss = NULL, *bc = NULL;
-    be->ops->alloc(be, nh * 4, &bh);
-    be->ops->alloc(be, (size_t)rows * 4, &by);
-    be->ops->alloc(be, (size_t)rows * classes * 4, &bd);
-    be->ops->alloc(be, nh * 4, &bdh);
-    be->ops->alloc(be, (size_t)rows * 4, &bloss);
-    be->ops->alloc(be, (size_t)rows * 4, &bc);
-    sparse_forward_output_args a = {
-        {bref_at(bh, 0), n, dim, rows, bref_at(bw1, 0), bref_at(bb1, 0), act, pl, bref_at(bx, 0),
-         5, bref_at(by, 0), bref_at(bl, 0)},
-        {kind, bref_at(bh, 0), n, bref_at(bw2, 0), bref_at(bb2, 0), classes, rows, bref_at(by, 0),
-         1.0f / rows, bref_at(bd, 0), bref_at(bdh, 0), act, bref_at(bloss, 0), bref_at(bc, 0)}};
-    mc_status st = fused ? be->ops->sparse_forward_output(be, &a)
-                         : be->ops->sparse_forward(be, &a.f);
-    if (!st && !fused)
-        st = be->ops->output_step(be, &a.o);
+    uniform(IN_("W1", F32, (size_t)dim * n, 0), r, -0.5f, 0.5f);
+    uniform(IN_("b1", F32, n, 0), r, -0.5f, 0.5f);
+    uniform(IN_("W2", F32, (size_t)n * classes, 0), r, -0.5f, 0.5f);
+    uniform(IN_("b2", F32, classes, 0), r, -0.5f, 0.5f);
+    /* the tolerances of sparse_forward and output_step */
+    OUT_("h", F32, (size_t)rows * n, 0, 2e-7 * dim + 1e-6, 1e-5);
+    expect_labels(c, OUT_("y", I32, rows, 0, 0, 0), 5);
+    OUT_("delta_out", F32, (size_t)rows * classes, 0, 1e-6, 1e-4);
+    OUT_("delta_hidden", F32, (size_t)rows * n, 0, 1e-6, 1e-4);
+    OUT_("loss", F32, rows, 0, 1e-5, 1e-4);
+    OUT_("correct", I32, rows, 0, 0, 0);
+}
+
+static void sfo_args_of(const op_case *c, buf *const *b, op_args *a)
+{
+    int n = P("n"), rows = P("rows");
+    act_kind act = (act_kind)P("act");
+    a->sparse_forward_output = (sparse_forward_output_args){
+        {AT("h"), n, P("dim"), rows, AT("W1"), AT("b1"), act, LISTS, AT("index"), 5, AT("y"),
+         AT("labels")},
+        {(output_kind)P("kind"), AT("h"), n, AT("W2"), AT("b2"), P("classes"), rows, AT("y"),
+         1.0f / rows, AT("delta_out"), AT("delta_hidden"), act, AT("loss"), AT("correct")}};
+}
+
+/* sparse_forward, then output_step on its result: the same float operations in order */
+static mc_status sfo_two_steps(backend *be, const op_case *c, op_args *a)
+{
+    (void)c;
+    mc_status st = be->ops->sparse_forward(be, &a->sparse_forward_output.f);
+    return st ? st : be->ops->output_step(be, &a->sparse_forward_output.o);
+}
+
+/* rows from index position 9; out starts random (accumulate adds to it) */
+static void sparse_grad_declare(op_case *c, rng *r)
+{
+    int dim = P("dim"), n = P("n"), rows = P("rows");
+    images(c, r, SPARSE_IMAGES, dim, 8, 0, 0, 1);
+    uniform(IN_("delta", F32, (size_t)rows * n, 0), r, -1, 1);
+    /* float sums of `rows` terms against double, as the TN GEMM */
+    uniform(INOUT_("out", ((size_t)dim + 1) * n + 5, 5, 2e-7 * rows + 1e-6, 1e-6), r, -1, 1);
+    SCRATCH_("scratch", sparse_grad_scratch(dim, n), 0);
+}
+
+static void sparse_grad_args_of(const op_case *c, buf *const *b, op_args *a)
+{
+    a->sparse_grad = (sparse_grad_args){AT("out"), AT("delta"), P("n"), P("rows"), P("dim"),
+                                        LISTS, AT("index"), 9, P("accumulate"), AT("scratch")};
+}
+
+/* The parameters sparse_backward_update steps: [W1; b1] and, with classes, [W2; b2]. */
+static size_t sbu_count(const op_case *c)
+{
+    return ((size_t)P("dim") + 1) * P("n") + ((size_t)P("n") + 1) * P("classes");
+}
+
+/* rows from index position 7; params, state and grads from element 3 of their buffers */
+static void sbu_declare(op_case *c, rng *r)
+{
+    int dim = P("dim"), n = P("n"), rows = P("rows");
+    images(c, r, SPARSE_IMAGES, dim, 8, 0, 0, 1);
+    uniform(IN_("delta1", F32, (size_t)rows * n, 0), r, -1, 1);
+    uniform(IN_("h", F32, (size_t)rows * n, 0), r, 0, 1);
+    uniform(IN_("delta2", F32, (size_t)rows * P("classes") + 1, 0), r, -1, 1);
+    /* gradients: float sums of `rows` terms against double (as sparse_grad), then lr 0.1 */
+    uniform(INOUT_("params", sbu_count(c) + 3, 3, 0.1 * (2e-7 * rows + 1e-6), 1e-6), r, -1, 1);
+    uniform(INOUT_("state", sbu_count(c) + 3, 3, 2e-7 * rows + 1e-6, 1e-6), r, -1, 1);
+    SCRATCH_("grads", sbu_count(c) + 3, 3);
+    SCRATCH_("scratch", sparse_grad_scratch(dim, n), 0);
+}
+
+static void sbu_args_of(const op_case *c, buf *const *b, op_args *a)
+{
+    update_rule rule = {UPDATE_SGD, 0.1f, (float)par(c, "momentum"), (float)par(c, "decay")};
+    a->sparse_backward_update = (sparse_backward_update_args){
+        {AT("grads"), AT("delta1"), P("n"), P("rows"), P("dim"), LISTS, AT("index"), 7, 0,
+         AT("scratch")},
+        AT("h"), AT("delta2"), P("classes"),
+        {AT("params"), AT("grads"), AT("state"), sbu_count(c), rule}};
+}
+
+/* sparse_grad, the TN GEMM with the ones row for [dW2; db2], then update */
+static mc_status sbu_three_steps(backend *be, const op_case *c, op_args *args)
+{
+    const sparse_backward_update_args *a = &args->sparse_backward_update;
+    size_t first = ((size_t)P("dim") + 1) * P("n");
+    gemm_args top = {.trans_a = 1, .a_ones_row = 1, .m = a->g.n + 1, .n = a->classes,
+                     .k = a->g.rows, .a = a->h, .lda = a->g.n, .b = a->delta2,
+                     .ldb = a->classes, .c = bref_at(a->upd.grads.b, a->upd.grads.off + first),
+                     .ldc = a->classes, .alpha = 1.0f, .epilogue = EPI_NONE};
+    mc_status st = be->ops->sparse_grad(be, &a->g);
+    if (!st && a->classes)
+        st = be->ops->gemm(be, &top);
+    return st ? st : be->ops->update(be, &a->upd);
+}
+
+static void probs_declare(op_case *c, rng *r)
+{
+    uniform(IN_("logits", F32, (size_t)P("count") * 10, 0), r, -20, 20);
+    OUT_("out", F32, (size_t)P("count") * 10, 0, 1e-7, 1e-5); /* exp in float: a few ulp */
+}
+
+static void probs_args_of(const op_case *c, buf *const *b, op_args *a)
+{
+    a->probs = (probs_args){(output_kind)P("kind"), AT("out"), AT("logits"), P("count"), 10};
+}
+
+static const update_rule sgd_rules[] = {
+    {UPDATE_SGD, 0.1f, 0, 0}, {UPDATE_SGD, 0.01f, 0.9f, 0}, {UPDATE_SGD, 0.05f, 0.9f, 5e-4f}};
+
+static const char *sgd_rule_str(int v)
+{
+    return (const char *const[]){"lr0.1", "lr0.01,momentum0.9", "lr0.05,momentum0.9,decay5e-4"}[v];
+}
+
+static void update_declare(op_case *c, rng *r)
+{
+    /* a few float roundings */
+    uniform(INOUT_("params", (size_t)P("n"), 0, 1e-7, 1e-6), r, -1, 1);
+    uniform(IN_("grads", F32, (size_t)P("n"), 0), r, -1, 1);
+    uniform(INOUT_("state", (size_t)P("n"), 0, 1e-7, 1e-6), r, -1, 1);
+}
+
+static void update_args_of(const op_case *c, buf *const *b, op_args *a)
+{
+    a->update = (update_args){AT("params"), AT("grads"), AT("state"), (size_t)P("n"),
+                              sgd_rules[P("rule")]};
+}
+
+static void sum_declare(op_case *c, rng *r)
+{
+    uniform(IN_("loss", F32, P("n"), 0), r, 0, 3);
+    int *correct = IN_("correct", I32, P("n"), 0)->host;
+    for (int j = 0; j < P("n"); j++)
+        correct[j] = (int)rng_below(r, 2);
+    OUT_("loss_sum", F32, 2, 1, 0, 1e-6); /* pairwise float sum */
+    OUT_("correct_sum", I32, 2, 1, 0, 0);
+}
+
+static void sum_args_of(const op_case *c, buf *const *b, op_args *a)
+{
+    a->sum = (sum_args){AT("loss_sum"), AT("correct_sum"), AT("loss"), AT("correct"), P("n")};
+}
+
+/* The networks sequential trains: the full ones, then the small ones. */
+static const mlp_spec seq_specs[] = {
+    {1, {10, 10}, ACT_SIGMOID, OUT_SOFTMAX_XENT},
+    {2, {63, 1, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
+    {2, {784, 20, 10}, ACT_SIGMOID, OUT_SIGMOID_MSE},
+    {3, {127, 63, 10, 10}, ACT_TANH, OUT_SIGMOID_MSE},
+    {4, {784, 64, 32, 16, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
+    {1, {10, 10}, ACT_SIGMOID, OUT_SOFTMAX_XENT},
+    {2, {63, 1, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
+    {2, {40, 20, 10}, ACT_SIGMOID, OUT_SIGMOID_MSE},
+    {3, {33, 17, 10, 10}, ACT_TANH, OUT_SIGMOID_MSE},
+    {4, {20, 12, 8, 5, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
+};
+
+/* well-conditioned settings: a diverging run would amplify rounding, not test it */
+static const update_rule seq_rules[] = {{UPDATE_SGD, 0.01f, 0, 0},
+                                        {UPDATE_SGD, 0.005f, 0.5f, 1e-3f}};
+
+static const char *seq_rule_str(int v) { return v ? "lr0.005,momentum0.5,decay1e-3" : "lr0.01"; }
+
+static const char *seq_spec_str(int v)
+{
+    static char s[96];
+    mlp_format_layers(&seq_specs[v], s, sizeof s);
+    size_t len = strlen(s);
+    snprintf(s + len, sizeof s - len, ",%s,%s", act_name(seq_specs[v].hidden_act),
+             output_name(seq_specs[v].output));
+    return s;
+}
+
+enum { SEQ_IMAGES = 40, SEQ_START = 4, SEQ_COUNT = 33 };
+
+/* 40 images, 70% zero pixels; images 4 .. 36 of the index trained on in order */
+static void sequential_declare(op_case *c, rng *r)
+{
+    const mlp_spec *spec = &seq_specs[P("spec")];
+    size_t np = mlp_param_count(spec);
+    images(c, r, SEQ_IMAGES, spec->sizes[0], 7, spec->sizes[spec->n_layers], 1, P("listed"));
+    /* 33 dependent float updates against double ones */
+    mlp_init_params(spec, INIT_XAVIER, r, INOUT_("params", np, 0, 1e-6, 1e-5)->host);
+    uniform(INOUT_("state", np, 0, 1e-6, 1e-5), r, -0.01f, 0.01f);
+    SCRATCH_("scratch", seq_scratch_floats(spec), 0);
+    tbuf *loss = OUT_("loss", F32, SEQ_IMAGES, 0, 1e-6, 1e-5);
+    tbuf *correct = OUT_("correct", I32, SEQ_IMAGES, 0, 0, 0);
+    loss->lo = correct->lo = SEQ_START;
+    loss->hi = correct->hi = SEQ_START + SEQ_COUNT;
+}
+
+/* the reference ignores the pixel lists (caps.sequential_pixel_lists 0) */
+static void sequential_args_of(const op_case *c, buf *const *b, op_args *a)
+{
+    a->sequential = (sequential_args){
+        &seq_specs[P("spec")], AT("params"), AT("state"), AT("scratch"), AT("images"),
+        AT("labels"), AT("index"), SEQ_START, SEQ_COUNT, AT("loss"), AT("correct"),
+        seq_rules[P("rule")], LISTS};
+}
+
+/* The axes of the pixel-list ops; small leaves n 127 out */
+#define SPARSE_DIM AXIS("dim", (1, 63, 784), (1, 63, DROP), NULL)
+#define SPARSE_N AXIS("n", (1, 10, 127, 128, 300), (1, 10, DROP, 128, 300), NULL)
+#define SPARSE_ROWS AXIS("rows", (1, 63, 128), (1, 63, DROP), NULL)
+
+/* Every op's case table, in the order they run: AXIS(name, (full values), (small values),
+   show), OPTION(name, the axes it rotates with, (values), show) */
+static const op_table tables[] = {
+    {.op = OP_GATHER,
+     .p = {AXIS("dim", (1, 10, 63, 784), (1, 10, 33, DROP), NULL),
+           AXIS("count", (1, 63, 127, 128, 200), (1, 63, DROP, DROP, DROP), NULL)},
+     .declare = gather_declare, .args = gather_args_of},
+    {.op = OP_LOSS,
+     .p = {AXIS("kind", (0, 1), (0, 1), output_str),
+           AXIS("classes", (10, 1, 63), (10, 1, 63), NULL),
+           AXIS("count", (1, 63, 127, 128, 784), (1, 63, DROP, DROP, DROP), NULL)},
+     .declare = loss_declare, .args = loss_args_of,
+     .way = {{"eval only", loss_eval_only, 0, "delta"}}},
+    {.op = OP_OUTPUT_STEP,
+     .p = {AXIS("hidden", (1, 63, 127, 784), (1, 63, DROP, DROP), NULL),
+           AXIS("classes", (1, 10, 16), (1, 10, 16), NULL),
+           AXIS("count", (1, 63, 128), (1, 63, DROP), NULL),
+           OPTION("kind", A0 | A1 | A2, (0, 1), output_str),
+           OPTION("act", A0 | A2, (ACT_RELU, ACT_SIGMOID, ACT_TANH), act_str),
+           OPTION("delta_hidden", A0 | A1, (0, 1, 1), NULL)},
+     .declare = output_step_declare, .args = output_step_args_of},
+    {.op = OP_SPARSE_FORWARD,
+     .p = {SPARSE_DIM, SPARSE_N, SPARSE_ROWS,
+           OPTION("act", A0 | A1 | A2, (ACT_SIGMOID, ACT_RELU, ACT_TANH, ACT_IDENTITY), act_str),
+           OPTION("w_off", A1, (0, 7), NULL)},
+     .declare = sparse_forward_declare, .args = sparse_forward_args_of},
+    {.op = OP_SPARSE_FORWARD_OUTPUT,
+     .p = {SPARSE_DIM, AXIS("n", (1, 10, 63, 127, 128), (1, 10, 63, 127, 128), NULL),
+           SPARSE_ROWS,
+           OPTION("classes", A0 | A1 | A2, (1, 10, 16), NULL),
+           OPTION("act", A0 | A1, (ACT_RELU, ACT_SIGMOID, ACT_TANH), act_str),
+           OPTION("kind", A1 | A2, (0, 1), output_str)},
+     .declare = sfo_declare, .args = sfo_args_of,
+     .way = {{"sparse_forward + output_step", sfo_two_steps, 1, NULL}}},
+    {.op = OP_SPARSE_GRAD,
+     .p = {SPARSE_DIM, SPARSE_N, SPARSE_ROWS, OPTION("accumulate", A0 | A1 | A2, (0, 1), NULL)},
+     .declare = sparse_grad_declare, .args = sparse_grad_args_of},
+    {.op = OP_SPARSE_BACKWARD_UPDATE,
+     .p = {SPARSE_DIM, SPARSE_N, SPARSE_ROWS,
+           OPTION("classes", A0 | A1 | A2, (0, 1, 10, 16), NULL),
+           OPTION("momentum", A1 | A2, (0, 0.9), NULL), OPTION("decay", A0 | A2, (0, 1e-4), NULL)},
+     .declare = sbu_declare, .args = sbu_args_of,
+     .way = {{"sparse_grad + gemm + update", sbu_three_steps, 1, NULL}}},
+    {.op = OP_PROBS,
+     .p = {AXIS("kind", (0, 1), (0, 1), output_str),
+           AXIS("count", (1, 63, 127, 128, 784), (1, 63, DROP, DROP, DROP), NULL)},
+     .declare = probs_declare, .args = probs_args_of},
+    {.op = OP_UPDATE,
+     .p = {AXIS("n", (1, 63, 127, 101770), (1, 63, 127, 1000), NULL),
+           AXIS("rule", (0, 1, 2), (0, 1, 2), sgd_rule_str)},
+     .declare = update_declare, .args = update_args_of,
+     .runs = 2}, /* so the state written by the first step is read by the second */
+    {.op = OP_SUM,
+     .p = {AXIS("n", (1, 63, 127, 255, 256, 257, 10000, 60000),
+                (1, 63, 127, 255, 256, 257, 600, 1000), NULL)},
+     .declare = sum_declare, .args = sum_args_of},
+    {.op = OP_SEQUENTIAL,
+     .p = {AXIS("spec", (0, 1, 2, 3, 4), (5, 6, 7, 8, 9), seq_spec_str),
+           AXIS("listed", (0, 1), (0, 1), NULL), AXIS("rule", (0, 1), (0, 1), seq_rule_str)},
+     .declare = sequential_declare, .args = sequential_args_of},
+};
+
+/* ---- the runner ---------------------------------------------------------------------- */
+
+/*
+ * What buffer t holds before run number `run` of its case: its host contents, or for an
+ * output without them the run's own value in every element (in *made, malloc'd, else
+ * NULL), so that an element a run leaves unwritten differs from the other runs'.
+ */
+static const void *initial(const tbuf *t, int run, void **made)
+{
+    *made = NULL;
+    if (t->host)
+        return t->host;
+    *made = malloc(t->n * elem_size(t->type));
+    for (size_t i = 0; i < t->n; i++)
+        if (t->type == F32)
+            ((float *)*made)[i] = -1000.0f - (float)run;
+        else
+            ((int *)*made)[i] = -1000 - run;
+    return *made;
+}
+
+/*
+ * Runs case c once on be, as the op (w NULL) or way w: allocates each declared buffer and
+ * fills it as initial() says (scratch left as allocated; OUT buffers too, unless
+ * `fill_all` or they have elements outside their compared range), fills the op's args,
+ * runs, reads every OUT and INOUT buffer back into res[i] (malloc'd; NULL for the others)
+ * and releases the buffers. Returns 1, or 0 (a failure recorded, res all NULL) when the
+ * backend reports an error.
+ */
+static int run_once(const op_case *c, backend *be, const char *label, const op_way *w,
+                    int run, int fill_all, void **res)
+{
+    buf *b[MAX_BUFS] = {0};
+    for (int i = 0; i < c->n_bufs; i++) {
+        const tbuf *t = &c->b[i];
+        size_t bytes = t->n * elem_size(t->type);
+        void *made = NULL;
+        int fill = t->role == IN || t->role == INOUT ||
+                   (t->role == OUT && (fill_all || t->lo > 0 || t->hi < t->n));
+        const void *init = fill ? initial(t, run, &made) : NULL;
+        if (be->ops->alloc(be, bytes, &b[i]) || (init && be->ops->write(be, b[i], 0, init, bytes)))
+            fprintf(stderr, "FAIL: cannot allocate/upload %zu bytes\n", bytes), exit(1);
+        free(made);
+    }
+    op_args a;
+    memset(&a, 0, sizeof a);
+    c->t->args(c, b, &a);
+    mc_status st = MC_OK;
+    for (int k = 0; k < (c->t->runs ? c->t->runs : 1) && !st; k++)
+        st = w ? w->run(be, c, &a) : backend_run(be, c->t->op, &a);
     if (st)
-        test_fail("sparse_forward_output launch (%s)", fused ? "fused" : "two steps");
-    res->h = malloc(nh * 4), res->dh = malloc(nh * 4);
-    res->d = malloc((size_t)rows * classes * 4), res->loss = malloc((size_t)rows * 4);
-    res->y = malloc((size_t)rows * 4), res->correct = malloc((size_t)rows * 4);
-    download_f32(be, bh, res->h, nh);
-    download_f32(be, bdh, res->dh, nh);
-    download_f32(be, bd, res->d, (size_t)rows * classes);
-    download_f32(be, bloss, res->loss, (size_t)rows);
-    download_i32(be, by, res->y, (size_t)rows);
-    download_i32(be, bc, res->correct, (size_t)rows);
-    buf *all[] = {bw1, bb1, bw2, bb2, bx, bl, bh, by, bd, bdh, bloss, bc, pl.pixels.b, pl.offsets.b};
-    for (size_t q = 0; q < sizeof all / sizeof all[0]; q++)
-        be->ops->release(be, all[q]);
+        test_fail("%s [%s] %s: the backend reported error %d", op_name(c->t->op), c->desc, label,
+                  (int)st);
+    for (int i = 0; i < c->n_bufs; i++) {
+        size_t bytes = c->b[i].n * elem_size(c->b[i].type);
+        res[i] = NULL;
+        if (!st && (c->b[i].role == OUT || c->b[i].role == INOUT)) {
+            res[i] = malloc(bytes);
+            if (be->ops->read(be, b[i], 0, res[i], bytes))
+                fprintf(stderr, "FAIL: cannot read a buffer back\n"), exit(1);
+        }
+        be->ops->release(be, b[i]);
+    }
+    return st == MC_OK;
 }
 
-static void sfo_free(sfo_result *r)
+/* Compares output t's elements [lo, hi), got against want, in t's tolerance or (exact, or
+   ints) exactly; `label` and `check` name the comparison in a failure. */
+static void compare(const op_case *c, const tbuf *t, const char *label, const char *check,
+                    const void *got, const void *want, size_t lo, size_t hi, int exact)
 {
-    free(r->h), free(r->d), free(r->dh), free(r->loss), free(r->y), free(r->correct);
+    char what[640];
+    if (lo >= hi)
+        return;
+    comparisons++;
+    snprintf(what, sizeof what, "%s [%s] %s: %s%s%s", op_name(c->t->op), c->desc, label,
+             t->name, check, exact || t->type == I32 ? " (exact)" : "");
+    if (t->type == F32)
+        check_close_at(what, got, want, lo, hi, exact ? 0 : t->atol, exact ? 0 : t->rtol);
+    else
+        check_equal_int_at(what, got, want, lo, hi);
 }
 
 /*
- * sparse_forward_output: OpenCL's fused kernel against the reference (tolerances of
- * sparse_forward and output_step) and, exactly, against OpenCL's own two-step way.
+ * Checks the outputs `got` of run number `run`, named `name` ("opencl, eval only"): on
+ * their own, exactly: outside their compared ranges (everywhere, for the output way w
+ * skips) as before the run, inside them as expected where an output has expectations;
+ * with want given (the run named want_name), against it on the compared ranges, exactly
+ * or in each output's tolerance.
  */
-static void test_sparse_forward_output(backend *cpu, backend *cl, rng *r)
+static void check_outputs(const op_case *c, const char *name, const op_way *w, int run,
+                          void *const *got, void *const *want, const char *want_name, int exact)
 {
-    const int dims[] = {1, 63, 784}, ns[] = {1, 10, 63, 127, 128}, class_counts[] = {1, 10, 16},
-              rows_list[] = {1, 63, 128};
-    const act_kind acts[] = {ACT_RELU, ACT_SIGMOID, ACT_TANH};
-    int cases = 0, small = test_small();
-    for (int di = 0; di < (small ? 2 : 3); di++)
-        for (int ni = 0; ni < 5; ni++)
-            for (int ri = 0; ri < (small ? 2 : 3); ri++) {
-                int dim = dims[di], n = ns[ni], rows = rows_list[ri];
-                int classes = class_counts[(di + ni + ri) % 3];
-                act_kind act = acts[(di + ni) % 3];
-                output_kind kind = (output_kind)((ni + ri) % 2);
-                sparse_images s;
-                sparse_images_make(&s, dim, r);
-                for (int q = 0; q < SPARSE_IMAGES; q++) /* the labels must name a class */
-                    s.labels[q] = (unsigned char)(s.labels[q] % classes);
-                size_t nw1 = (size_t)dim * n, nw2 = (size_t)n * classes, nh = (size_t)rows * n;
-                float *w1 = malloc(nw1 * 4), *b1 = malloc((size_t)n * 4), *w2 = malloc(nw2 * 4),
-                      b2[16];
-                fill_uniform(r, w1, nw1, -0.5f, 0.5f);
-                fill_uniform(r, b1, (size_t)n, -0.5f, 0.5f);
-                fill_uniform(r, w2, nw2, -0.5f, 0.5f);
-                fill_uniform(r, b2, 16, -0.5f, 0.5f);
-                sfo_result ref, fused, two;
-                sfo_run(cpu, 1, &s, dim, n, classes, rows, act, kind, w1, b1, w2, b2, &ref);
-                sfo_run(cl, 1, &s, dim, n, classes, rows, act, kind, w1, b1, w2, b2, &fused);
-                sfo_run(cl, 0, &s, dim, n, classes, rows, act, kind, w1, b1, w2, b2, &two);
-                char what[160];
-                snprintf(what, sizeof what,
-                         "sparse_forward_output %s dim=%d n=%d classes=%d rows=%d act=%d",
-                         output_name(kind), dim, n, classes, rows, (int)act);
-                check_close(what, fused.h, ref.h, nh, 2e-7 * dim + 1e-6, 1e-5);
-                check_equal_int(what, fused.y, ref.y, (size_t)rows);
-                check_close(what, fused.d, ref.d, (size_t)rows * classes, 1e-6, 1e-4);
-                check_close(what, fused.loss, ref.loss, (size_t)rows, 1e-5, 1e-4);
-                check_close(what, fused.dh, ref.dh, nh, 1e-6, 1e-4);
-                /* the same float operations in the same order as the two-step way */
-                snprintf(what, sizeof what,
-                         "sparse_forward_output fused vs two steps dim=%d n=%d classes=%d rows=%d",
-                         dim, n, classes, rows);
-                check_close(what, fused.h, two.h, nh, 0, 0);
-                check_close(what, fused.d, two.d, (size_t)rows * classes, 0, 0);
-                check_close(what, fused.loss, two.loss, (size_t)rows, 0, 0);
-                check_close(what, fused.dh, two.dh, nh, 0, 0);
-                check_equal_int(what, fused.y, two.y, (size_t)rows);
-                check_equal_int(what, fused.correct, two.correct, (size_t)rows);
-                sfo_free(&ref), sfo_free(&fused), sfo_free(&two);
-                free(w1), free(b1), free(w2);
-                sparse_images_free(&s);
-                cases++;
-            }
-    printf("sparse_forward_output: %d cases\n", cases);
-}
-
-static void test_sparse_grad(backend *cpu, backend *cl, rng *r)
-{
-    const int dims[] = {1, 63, 784}, ns[] = {1, 10, 127, 128, 300}, rows_list[] = {1, 63, 128};
-    int cases = 0, small = test_small();
-    for (int di = 0; di < (small ? 2 : 3); di++)
-        for (int ni = 0; ni < 5; ni++)
-            for (int ri = 0; ri < (small ? 2 : 3); ri++) {
-                if (small && ns[ni] == 127)
-                    continue;
-                int dim = dims[di], n = ns[ni], rows = rows_list[ri];
-                int accumulate = (di + ni + ri) % 2;
-                sparse_images s;
-                sparse_images_make(&s, dim, r);
-                size_t nd = (size_t)rows * n, no = (size_t)(dim + 1) * n + 5;
-                float *d = malloc(nd * 4), *out0 = malloc(no * 4), *o[2];
-                fill_uniform(r, d, nd, -1, 1);
-                fill_uniform(r, out0, no, -1, 1);
-                backend *bes[2] = {cpu, cl};
-                for (int b = 0; b < 2; b++) {
-                    backend *be = bes[b];
-                    pixel_lists pl = sparse_images_upload(be, &s);
-                    buf *bd = upload_f32(be, d, nd), *bo = upload_f32(be, out0, no),
-                        *bx = upload_i32(be, s.index, SPARSE_IMAGES), *bs = NULL;
-                    be->ops->alloc(be, sparse_grad_scratch(dim, n) * 4, &bs);
-                    sparse_grad_args a = {bref_at(bo, 5), bref_at(bd, 0), n, rows, dim, pl,
-                                          bref_at(bx, 0), 9, accumulate, bref_at(bs, 0)};
-                    if (be->ops->sparse_grad(be, &a))
-                        test_fail("sparse_grad launch");
-                    o[b] = malloc(no * 4);
-                    download_f32(be, bo, o[b], no);
-                    buf *all[] = {bd, bo, bx, bs, pl.pixels.b, pl.offsets.b};
-                    for (int q = 0; q < 6; q++)
-                        be->ops->release(be, all[q]);
-                }
-                char what[128];
-                snprintf(what, sizeof what, "sparse_grad dim=%d n=%d rows=%d accumulate=%d", dim,
-                         n, rows, accumulate);
-                /* float sums of `rows` terms against double, as the TN GEMM; the 5 floats
-                   before out must be untouched */
-                check_close(what, o[1], o[0], no, 2e-7 * rows + 1e-6, 1e-6);
-                for (int q = 0; q < 5; q++)
-                    if (o[1][q] != out0[q])
-                        test_fail("%s: wrote before its output", what);
-                free(o[0]), free(o[1]), free(d), free(out0);
-                sparse_images_free(&s);
-                cases++;
-            }
-    printf("sparse_grad: %d cases\n", cases);
+    char vs[200];
+    snprintf(vs, sizeof vs, "%s vs %s", name, want_name);
+    for (int i = 0; i < c->n_bufs; i++) {
+        const tbuf *t = &c->b[i];
+        if (!got[i])
+            continue;
+        int skipped = w && w->skip && !strcmp(w->skip, t->name);
+        size_t lo = skipped ? t->n : t->lo, hi = skipped ? t->n : t->hi;
+        if (lo > 0 || hi < t->n) {
+            void *made;
+            const void *init = initial(t, run, &made);
+            compare(c, t, name, " outside its outputs untouched", got[i], init, 0, lo, 1);
+            compare(c, t, name, " outside its outputs untouched", got[i], init, hi, t->n, 1);
+            free(made);
+        }
+        if (t->expect)
+            compare(c, t, name, " as expected", got[i], t->expect, lo, hi, 1);
+        if (want && want[i])
+            compare(c, t, vs, "", got[i], want[i], lo, hi, exact);
+    }
 }
 
 /*
- * One fused backward + SGD step (sparse_backward_sgd) on be, or (fused 0) the same as
- * sparse_grad, the TN GEMM and sgd; params / velocity (count floats from offset 3 of their
- * buffers) are updated in place.
+ * Runs case c: the op on every backend, each checked against the reference's (bes[0]) in
+ * tolerance; then each of the table's ways on every backend but the reference (where they
+ * are its definition of the op), checked against the same backend's op (exact ways) or
+ * the reference's (others). Outputs start filled (see initial()) on the reference, where
+ * it costs a copy, in the ways' runs, where a buffer freed by the op's run and reused
+ * could hold its results, and where elements outside the compared range are checked.
  */
-static void sbs_run(backend *be, int fused, const sparse_images *s, int dim, int n, int classes,
-                    int rows, const float *d1, const float *h, const float *d2, float momentum,
-                    float weight_decay, float *params, float *velocity, size_t count)
+static void run_case(const op_case *c, backend *const *bes)
 {
-    pixel_lists pl = sparse_images_upload(be, s);
-    size_t first = ((size_t)dim + 1) * n;
-    buf *bp = upload_f32(be, params, count + 3), *bv = upload_f32(be, velocity, count + 3),
-        *bd1 = upload_f32(be, d1, (size_t)rows * n), *bh = upload_f32(be, h, (size_t)rows * n),
-        *bd2 = upload_f32(be, d2, (size_t)rows * classes + 1),
-        *bx = upload_i32(be, s->index, SPARSE_IMAGES), *bg = NULL, *bs = NULL;
-    be->ops->alloc(be, (count + 3) * 4, &bg);
-    be->ops->alloc(be, sparse_grad_scratch(dim, n) * 4, &bs);
-    sparse_backward_update_args a = {
-        {bref_at(bg, 3), bref_at(bd1, 0), n, rows, dim, pl, bref_at(bx, 0), 7, 0, bref_at(bs, 0)},
-        bref_at(bh, 0),
-        bref_at(bd2, 0),
-        classes,
-        {bref_at(bp, 3), bref_at(bg, 3), bref_at(bv, 3), count, {UPDATE_SGD, 0.1f, momentum, weight_decay}}};
-    mc_status st;
-    if (fused) {
-        st = be->ops->sparse_backward_update(be, &a);
-    } else {
-        gemm_args top = {.trans_a = 1, .a_ones_row = 1, .m = n + 1, .n = classes, .k = rows,
-                         .a = a.h, .lda = n, .b = a.delta2, .ldb = classes,
-                         .c = bref_at(bg, 3 + first), .ldc = classes, .alpha = 1.0f,
-                         .epilogue = EPI_NONE};
-        st = be->ops->sparse_grad(be, &a.g);
-        st = st || !classes ? st : be->ops->gemm(be, &top);
-        st = st ? st : be->ops->update(be, &a.upd);
+    void *op_res[N_BACKENDS][MAX_BUFS] = {{0}}, *way_res[MAX_BUFS] = {0};
+    int ok[N_BACKENDS], run = 0;
+    char name[96], want_name[96];
+    for (int k = 0; k < N_BACKENDS; k++, run++) {
+        ok[k] = run_once(c, bes[k], backend_names[k], NULL, run, k == 0, op_res[k]);
+        if (ok[k])
+            check_outputs(c, backend_names[k], NULL, run, op_res[k],
+                          k && ok[0] ? op_res[0] : NULL, backend_names[0], 0);
     }
-    if (st)
-        test_fail("sparse_backward_sgd launch (%s)", fused ? "fused" : "three steps");
-    download_f32(be, bp, params, count + 3);
-    download_f32(be, bv, velocity, count + 3);
-    buf *all[] = {bp, bv, bd1, bh, bd2, bx, bg, bs, pl.pixels.b, pl.offsets.b};
-    for (size_t q = 0; q < sizeof all / sizeof all[0]; q++)
-        be->ops->release(be, all[q]);
+    for (int wi = 0; wi < MAX_WAYS && c->t->way[wi].name; wi++) {
+        const op_way *w = &c->t->way[wi];
+        for (int k = 1; k < N_BACKENDS; k++, run++) {
+            int against = w->exact ? k : 0;
+            snprintf(name, sizeof name, "%s, %s", backend_names[k], w->name);
+            snprintf(want_name, sizeof want_name, "%s %s", backend_names[against],
+                     op_name(c->t->op));
+            if (!run_once(c, bes[k], name, w, run, 1, way_res))
+                continue;
+            check_outputs(c, name, w, run, way_res, ok[against] ? op_res[against] : NULL,
+                          want_name, w->exact);
+            for (int i = 0; i < c->n_bufs; i++)
+                free(way_res[i]);
+        }
+    }
+    for (int k = 0; k < N_BACKENDS; k++)
+        for (int i = 0; i < c->n_bufs; i++)
+            free(op_res[k][i]);
 }
 
 /*
- * sparse_backward_sgd: parameters and velocity after one fused step, against the
- * reference (its gradients in double) and, exactly, against OpenCL's own three steps.
+ * Runs every case of table t: the cross product of its axes, the last varying fastest
+ * (under MNISTCL_TEST_SMALL their small values, DROP ones left out), each option the
+ * value its axes' indices select; prints the op's summary line.
  */
-static void test_sparse_backward_sgd(backend *cpu, backend *cl, rng *r)
+static void run_table(const op_table *t, backend *const *bes, rng *r)
 {
-    /* classes 0: the first layer alone */
-    const int dims[] = {1, 63, 784}, ns[] = {1, 10, 127, 128, 300}, class_counts[] = {0, 1, 10, 16},
-              rows_list[] = {1, 63, 128};
-    int cases = 0, small = test_small();
-    for (int di = 0; di < (small ? 2 : 3); di++)
-        for (int ni = 0; ni < 5; ni++)
-            for (int ri = 0; ri < (small ? 2 : 3); ri++) {
-                if (small && ns[ni] == 127)
-                    continue;
-                int dim = dims[di], n = ns[ni], rows = rows_list[ri];
-                int classes = class_counts[(di + ni + ri) % 4];
-                float momentum = (ni + ri) % 2 ? 0.9f : 0.0f;
-                float weight_decay = (di + ri) % 2 ? 1e-4f : 0.0f;
-                sparse_images s;
-                sparse_images_make(&s, dim, r);
-                size_t count = ((size_t)dim + 1) * n + ((size_t)n + 1) * classes;
-                size_t nd1 = (size_t)rows * n, nd2 = (size_t)rows * classes + 1;
-                float *d1 = malloc(nd1 * 4), *h = malloc(nd1 * 4), *d2 = malloc(nd2 * 4);
-                float *p0 = malloc((count + 3) * 4), *v0 = malloc((count + 3) * 4);
-                fill_uniform(r, d1, nd1, -1, 1);
-                fill_uniform(r, h, nd1, 0, 1);
-                fill_uniform(r, d2, nd2, -1, 1);
-                fill_uniform(r, p0, count + 3, -1, 1);
-                fill_uniform(r, v0, count + 3, -1, 1);
-                float *p[3], *v[3];
-                for (int k = 0; k < 3; k++) {
-                    p[k] = malloc((count + 3) * 4), v[k] = malloc((count + 3) * 4);
-                    memcpy(p[k], p0, (count + 3) * 4), memcpy(v[k], v0, (count + 3) * 4);
-                }
-                sbs_run(cpu, 1, &s, dim, n, classes, rows, d1, h, d2, momentum, weight_decay,
-                        p[0], v[0], count);
-                sbs_run(cl, 1, &s, dim, n, classes, rows, d1, h, d2, momentum, weight_decay,
-                        p[1], v[1], count);
-                sbs_run(cl, 0, &s, dim, n, classes, rows, d1, h, d2, momentum, weight_decay,
-                        p[2], v[2], count);
-                char what[160];
-                snprintf(what, sizeof what,
-                         "sparse_backward_sgd dim=%d n=%d classes=%d rows=%d momentum=%g decay=%g",
-                         dim, n, classes, rows, momentum, weight_decay);
-                /* gradients: float sums of `rows` terms against double (as sparse_grad), then
-                   lr 0.1; the 3 floats before the parameters must be untouched */
-                check_close(what, p[1], p[0], count + 3, 0.1 * (2e-7 * rows + 1e-6), 1e-6);
-                if (momentum != 0.0f)
-                    check_close(what, v[1], v[0], count + 3, 2e-7 * rows + 1e-6, 1e-6);
-                for (int q = 0; q < 3; q++)
-                    if (p[1][q] != p0[q] || v[1][q] != v0[q])
-                        test_fail("%s: wrote before the parameters", what);
-                snprintf(what, sizeof what,
-                         "sparse_backward_sgd fused vs three steps dim=%d n=%d classes=%d rows=%d",
-                         dim, n, classes, rows);
-                check_close(what, p[1], p[2], count + 3, 0, 0);
-                check_close(what, v[1], v[2], count + 3, 0, 0);
-                for (int k = 0; k < 3; k++)
-                    free(p[k]), free(v[k]);
-                free(d1), free(h), free(d2), free(p0), free(v0);
-                sparse_images_free(&s);
-                cases++;
-            }
-    printf("sparse_backward_sgd: %d cases\n", cases);
-}
-
-static void test_probs(backend *cpu, backend *cl, rng *r)
-{
-    for (int kind = 0; kind < 2; kind++) {
-        for (int ci = 0; ci < N_ROWS; ci++) {
-            int count = row_counts[ci], classes = 10;
-            size_t nz = (size_t)count * classes;
-            float *z = malloc(nz * 4), *p[2];
-            fill_uniform(r, z, nz, -20, 20);
-            backend *bes[2] = {cpu, cl};
-            for (int b = 0; b < 2; b++) {
-                backend *be = bes[b];
-                buf *bz = upload_f32(be, z, nz), *bo = NULL;
-                be->ops->alloc(be, nz * 4, &bo);
-                probs_args a = {(output_kind)kind, bref_at(bo, 0), bref_at(bz, 0), count, classes};
-                if (be->ops->probs(be, &a))
-                    test_fail("probs launch");
-                p[b] = malloc(nz * 4);
-                download_f32(be, bo, p[b], nz);
-                be->ops->release(be, bz), be->ops->release(be, bo);
-            }
-            char what[96];
-            snprintf(what, sizeof what, "probs %s count=%d", kind ? "sigmoid" : "softmax", count);
-            check_close(what, p[1], p[0], nz, 1e-7, 1e-5); /* exp in float: a few ulp */
-            free(p[0]), free(p[1]), free(z);
+    int np = 0, idx[MAX_PARAMS] = {0}, small = test_small(), cases = 0;
+    int failures = test_failures, compared = comparisons;
+    while (np < MAX_PARAMS && t->p[np].name)
+        np++;
+    for (int i = 0; i < np; i++)
+        if (!t->p[i].by && t->p[i].n != t->p[i].n_small)
+            fprintf(stderr, "test_ops: %s: axis %s needs as many small values as full ones\n",
+                    op_name(t->op), t->p[i].name), exit(2);
+    for (int i = 0; i >= 0;) {
+        op_case c = {.t = t};
+        int dropped = 0;
+        size_t len = 0;
+        for (int j = 0; j < np; j++) {
+            const param *p = &t->p[j];
+            int sum = 0, used;
+            for (int k = 0; k < np; k++)
+                sum += p->by >> k & 1 ? idx[k] : 0;
+            c.v[j] = p->by ? p->full[sum % p->n] : small ? p->small[idx[j]] : p->full[idx[j]];
+            dropped |= !p->by && c.v[j] == DROP;
+            used = p->show ? snprintf(c.desc + len, sizeof c.desc - len, "%s%s=%s", j ? " " : "",
+                                      p->name, p->show((int)c.v[j]))
+                           : snprintf(c.desc + len, sizeof c.desc - len, "%s%s=%g", j ? " " : "",
+                                      p->name, c.v[j]);
+            len += used > 0 && (size_t)used < sizeof c.desc - len ? (size_t)used : 0;
         }
-    }
-}
-
-static void test_sgd(backend *cpu, backend *cl, rng *r)
-{
-    const size_t full_sizes[] = {1, 63, 127, 101770}, small_sizes[] = {1, 63, 127, 1000};
-    const size_t *sizes = test_small() ? small_sizes : full_sizes;
-    const float cfg[][3] = {{0.1f, 0, 0}, {0.01f, 0.9f, 0}, {0.05f, 0.9f, 5e-4f}};
-    for (int si = 0; si < 4; si++) {
-        for (int k = 0; k < 3; k++) {
-            size_t n = sizes[si];
-            float *p = malloc(n * 4), *g = malloc(n * 4), *v = malloc(n * 4), *po[2], *vo[2];
-            fill_uniform(r, p, n, -1, 1);
-            fill_uniform(r, g, n, -1, 1);
-            fill_uniform(r, v, n, -1, 1);
-            backend *bes[2] = {cpu, cl};
-            for (int b = 0; b < 2; b++) {
-                backend *be = bes[b];
-                buf *bp = upload_f32(be, p, n), *bg = upload_f32(be, g, n),
-                    *bv = upload_f32(be, v, n);
-                update_args a = {bref_at(bp, 0), bref_at(bg, 0), bref_at(bv, 0), n,
-                                 {UPDATE_SGD, cfg[k][0], cfg[k][1], cfg[k][2]}};
-                /* two steps, so the velocity written by the first is read by the second */
-                if (be->ops->update(be, &a) || be->ops->update(be, &a))
-                    test_fail("sgd launch");
-                po[b] = malloc(n * 4), vo[b] = malloc(n * 4);
-                download_f32(be, bp, po[b], n);
-                download_f32(be, bv, vo[b], n);
-                be->ops->release(be, bp), be->ops->release(be, bg), be->ops->release(be, bv);
-            }
-            char what[96];
-            snprintf(what, sizeof what, "sgd n=%zu lr=%g momentum=%g wd=%g params", n, cfg[k][0],
-                     cfg[k][1], cfg[k][2]);
-            check_close(what, po[1], po[0], n, 1e-7, 1e-6); /* a few float roundings */
-            snprintf(what, sizeof what, "sgd n=%zu momentum=%g velocity", n, cfg[k][1]);
-            check_close(what, vo[1], vo[0], n, 1e-7, 1e-6);
-            for (int b = 0; b < 2; b++)
-                free(po[b]), free(vo[b]);
-            free(p), free(g), free(v);
+        if (!dropped) {
+            t->declare(&c, r);
+            run_case(&c, bes);
+            for (int j = 0; j < c.n_bufs; j++)
+                free(c.b[j].host), free(c.b[j].expect);
+            cases++;
         }
+        for (i = np - 1; i >= 0; i--) /* the next combination of the axes' indices */
+            if (!t->p[i].by && ++idx[i] < t->p[i].n)
+                break;
+            else if (!t->p[i].by)
+                idx[i] = 0;
     }
-}
-
-static void test_sum(backend *cpu, backend *cl, rng *r)
-{
-    const int full_ns[] = {1, 63, 127, 255, 256, 257, 10000, 60000},
-              small_ns[] = {1, 63, 127, 255, 256, 257, 600, 1000};
-    const int *ns = test_small() ? small_ns : full_ns;
-    for (int i = 0; i < 8; i++) {
-        int n = ns[i];
-        float *loss = malloc((size_t)n * 4), ls[2];
-        int *correct = malloc((size_t)n * 4), cs[2];
-        fill_uniform(r, loss, (size_t)n, 0, 3);
-        for (int j = 0; j < n; j++)
-            correct[j] = rng_below(r, 2);
-        backend *bes[2] = {cpu, cl};
-        for (int b = 0; b < 2; b++) {
-            backend *be = bes[b];
-            buf *bl = upload_f32(be, loss, (size_t)n), *bc = upload_i32(be, correct, (size_t)n),
-                *bls = NULL, *bcs = NULL;
-            be->ops->alloc(be, 8, &bls);
-            be->ops->alloc(be, 8, &bcs);
-            sum_args a = {bref_at(bls, 1), bref_at(bcs, 1), bref_at(bl, 0), bref_at(bc, 0), n};
-            if (be->ops->sum(be, &a))
-                test_fail("sum launch");
-            float l2[2];
-            int c2[2];
-            download_f32(be, bls, l2, 2);
-            download_i32(be, bcs, c2, 2);
-            ls[b] = l2[1], cs[b] = c2[1];
-            buf *all[] = {bl, bc, bls, bcs};
-            for (int j = 0; j < 4; j++)
-                be->ops->release(be, all[j]);
-        }
-        char what[64];
-        snprintf(what, sizeof what, "sum_stats n=%d loss", n);
-        check_close(what, &ls[1], &ls[0], 1, 0, 1e-6); /* pairwise float sum */
-        snprintf(what, sizeof what, "sum_stats n=%d correct", n);
-        check_equal_int(what, &cs[1], &cs[0], 1);
-        free(loss), free(correct);
-    }
-}
-
-static void test_sequential(backend *cpu, backend *cl, rng *r)
-{
-    const mlp_spec full_specs[] = {
-        {1, {10, 10}, ACT_SIGMOID, OUT_SOFTMAX_XENT},
-        {2, {63, 1, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
-        {2, {784, 20, 10}, ACT_SIGMOID, OUT_SIGMOID_MSE},
-        {3, {127, 63, 10, 10}, ACT_TANH, OUT_SIGMOID_MSE},
-        {4, {784, 64, 32, 16, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
-    };
-    const mlp_spec small_specs[] = {
-        {1, {10, 10}, ACT_SIGMOID, OUT_SOFTMAX_XENT},
-        {2, {63, 1, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
-        {2, {40, 20, 10}, ACT_SIGMOID, OUT_SIGMOID_MSE},
-        {3, {33, 17, 10, 10}, ACT_TANH, OUT_SIGMOID_MSE},
-        {4, {20, 12, 8, 5, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
-    };
-    const mlp_spec *specs = test_small() ? small_specs : full_specs;
-    /* well-conditioned settings: a diverging run would amplify rounding, not test it */
-    const float cfg[][3] = {{0.01f, 0, 0}, {0.005f, 0.5f, 1e-3f}};
-    const int n_images = 40, count = 33, start = 4;
-    for (size_t si = 0; si < 5; si++) {
-        const mlp_spec *spec = &specs[si];
-        int dim = spec->sizes[0], classes = spec->sizes[spec->n_layers];
-        unsigned char *images = malloc((size_t)n_images * dim), labels[40];
-        for (int i = 0; i < n_images * dim; i++) /* 70% zeros, as in MNIST */
-            images[i] = rng_below(r, 10) < 7 ? 0 : (unsigned char)rng_below(r, 256);
-        for (int i = 0; i < n_images; i++)
-            labels[i] = (unsigned char)rng_below(r, (uint32_t)classes);
-        int index[40];
-        for (int i = 0; i < n_images; i++)
-            index[i] = i;
-        rng_shuffle(r, index, n_images);
-        size_t np = mlp_param_count(spec);
-        float *p0 = malloc(np * 4), *v0 = malloc(np * 4);
-        mlp_init_params(spec, INIT_XAVIER, r, p0);
-        fill_uniform(r, v0, np, -0.01f, 0.01f);
-        /* the pixel lists the trainer builds for the fused path */
-        uint32_t *pixels;
-        int32_t *offsets;
-        size_t nnz;
-        if (dataset_pixel_lists(images, n_images, dim, PIXEL_BANDS, &pixels, &offsets, &nnz))
-            test_fail("dataset_pixel_lists");
-        for (int k = 0; k < 4; k++) {
-            int ci = k % 2, listed = k / 2; /* config, and whether OpenCL gets the list */
-            float *p[2], *v[2], *l[2];
-            int *c[2];
-            backend *bes[2] = {cpu, cl};
-            for (int b = 0; b < 2; b++) {
-                backend *be = bes[b];
-                buf *bp = upload_f32(be, p0, np), *bv = upload_f32(be, v0, np),
-                    *bi = upload_u8(be, images, (size_t)n_images * dim),
-                    *bl = upload_u8(be, labels, 40), *bx = upload_i32(be, index, 40), *bs = NULL,
-                    *bls = NULL, *bcs = NULL;
-                be->ops->alloc(be, seq_scratch_floats(spec) * 4, &bs);
-                be->ops->alloc(be, 40 * 4, &bls);
-                be->ops->alloc(be, 40 * 4, &bcs);
-                buf *bsp = NULL, *bso = NULL;
-                if (b == 1 && listed) {
-                    bsp = upload_i32(be, (const int *)pixels, nnz ? nnz : 1);
-                    bso = upload_i32(be, offsets, (size_t)n_images * PIXEL_BANDS + 1);
-                }
-                sequential_args a = {spec, bref_at(bp, 0), bref_at(bv, 0), bref_at(bs, 0),
-                                     bref_at(bi, 0), bref_at(bl, 0), bref_at(bx, 0), start,
-                                     count, bref_at(bls, 0), bref_at(bcs, 0),
-                                     {UPDATE_SGD, cfg[ci][0], cfg[ci][1], cfg[ci][2]},
-                                     {bref_at(bsp, 0), bref_at(bso, 0)}};
-                if (be->ops->sequential(be, &a))
-                    test_fail("sequential launch");
-                p[b] = malloc(np * 4), v[b] = malloc(np * 4), l[b] = malloc(40 * 4);
-                c[b] = malloc(40 * 4);
-                download_f32(be, bp, p[b], np);
-                download_f32(be, bv, v[b], np);
-                download_f32(be, bls, l[b], 40);
-                download_i32(be, bcs, c[b], 40);
-                buf *all[] = {bp, bv, bi, bl, bx, bs, bls, bcs, bsp, bso};
-                for (int i = 0; i < 10; i++)
-                    if (all[i])
-                        be->ops->release(be, all[i]);
-            }
-            char shape[64], what[160];
-            mlp_format_layers(spec, shape, sizeof shape);
-            /* 33 dependent float updates against double ones */
-            snprintf(what, sizeof what, "sequential %s %s momentum=%g %s: parameters", shape,
-                     output_name(spec->output), cfg[ci][1], listed ? "listed pixels" : "scan");
-            check_close(what, p[1], p[0], np, 1e-6, 1e-5);
-            if (cfg[ci][1] != 0.0f) {
-                snprintf(what, sizeof what, "sequential %s: velocity", shape);
-                check_close(what, v[1], v[0], np, 1e-6, 1e-5);
-            }
-            snprintf(what, sizeof what, "sequential %s: per-image loss", shape);
-            check_close(what, l[1] + start, l[0] + start, count, 1e-6, 1e-5);
-            snprintf(what, sizeof what, "sequential %s: per-image hits", shape);
-            check_equal_int(what, c[1] + start, c[0] + start, count);
-            for (int b = 0; b < 2; b++)
-                free(p[b]), free(v[b]), free(l[b]), free(c[b]);
-        }
-        free(images), free(p0), free(v0), free(pixels), free(offsets);
-    }
+    printf("%-23s %3d cases, %4d comparisons, %s\n", op_name(t->op), cases,
+           comparisons - compared, test_failures == failures ? "passed" : "FAILED");
 }
 
 int main(void)
 {
-    backend *cpu = backend_cpu_create();
-    backend *cl = test_open_opencl();
-    if (test_small()) {
-        row_counts = row_counts_small;
-        N_ROWS = 2;
-    }
+    backend *bes[N_BACKENDS] = {backend_cpu_create(), test_open_opencl()};
     rng r;
     rng_seed(&r, 7);
-    test_gather(cpu, cl, &r);
-    test_loss(cpu, cl, &r);
-    test_output_step(cpu, cl, &r);
-    test_sparse_forward(cpu, cl, &r);
-    test_sparse_forward_output(cpu, cl, &r);
-    test_sparse_grad(cpu, cl, &r);
-    test_sparse_backward_sgd(cpu, cl, &r);
-    test_probs(cpu, cl, &r);
-    test_sgd(cpu, cl, &r);
-    test_sum(cpu, cl, &r);
-    test_sequential(cpu, cl, &r);
-    backend_destroy(cl);
-    backend_destroy(cpu);
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
+        run_table(&tables[i], bes, &r);
+    for (int k = N_BACKENDS - 1; k >= 0; k--)
+        backend_destroy(bes[k]);
     return test_exit_code();
 }

@@ -35,9 +35,22 @@ void test_fail(const char *fmt, ...)
 int check_close(const char *what, const float *got, const float *ref, size_t n, double atol,
                 double rtol)
 {
+    return check_close_at(what, got, ref, 0, n, atol, rtol);
+}
+
+int check_close_at(const char *what, const float *got, const float *ref, size_t first,
+                   size_t end, double atol, double rtol)
+{
+    size_t i = first; /* a first, fast pass: the statistics are only wanted on failure */
+    while (i < end && fabs((double)got[i] - ref[i]) <= atol + rtol * fabs((double)ref[i]) &&
+           !isnan((double)got[i]) == !isnan((double)ref[i]) &&
+           !isinf((double)got[i]) == !isinf((double)ref[i]))
+        i++;
+    if (i == end)
+        return 1;
     double max_abs = 0, max_rel = 0, worst_excess = -1;
-    size_t worst = 0, bad = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t worst = first, bad = 0;
+    for (i = first; i < end; i++) {
         double g = got[i], r = ref[i];
         double abs_err = fabs(g - r);
         double rel_err = r != 0 ? abs_err / fabs(r) : (abs_err ? INFINITY : 0);
@@ -60,13 +73,20 @@ int check_close(const char *what, const float *got, const float *ref, size_t n, 
         return 1;
     test_fail("%s: %zu of %zu elements out of tolerance (atol %g, rtol %g): max abs err %.3g, "
               "max rel err %.3g, worst element [%zu] got %.9g want %.9g",
-              what, bad, n, atol, rtol, max_abs, max_rel, worst, got[worst], ref[worst]);
+              what, bad, end - first, atol, rtol, max_abs, max_rel, worst, got[worst],
+              ref[worst]);
     return 0;
 }
 
 int check_equal_int(const char *what, const int *got, const int *ref, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    return check_equal_int_at(what, got, ref, 0, n);
+}
+
+int check_equal_int_at(const char *what, const int *got, const int *ref, size_t first,
+                       size_t end)
+{
+    for (size_t i = first; i < end; i++) {
         if (got[i] != ref[i]) {
             test_fail("%s: element [%zu] got %d want %d", what, i, got[i], ref[i]);
             return 0;

@@ -25,8 +25,19 @@ void test_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int check_close(const char *what, const float *got, const float *ref, size_t n, double atol,
                 double rtol);
 
+/**
+ * check_close over the elements [first, end) of got and ref only; the worst element is
+ * named by its index in the arrays.
+ */
+int check_close_at(const char *what, const float *got, const float *ref, size_t first,
+                   size_t end, double atol, double rtol);
+
 /** Exact equality of n ints; prints the first mismatch. Returns 1 when all equal. */
 int check_equal_int(const char *what, const int *got, const int *ref, size_t n);
+
+/** check_equal_int over the elements [first, end) only, named by their array index. */
+int check_equal_int_at(const char *what, const int *got, const int *ref, size_t first,
+                       size_t end);
 
 /**
  * Opens the OpenCL device for a test: $MNISTCL_TEST_DEVICE if set, else "opencl" (first

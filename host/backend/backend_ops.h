@@ -302,6 +302,28 @@ typedef enum {
 /** "gather", "gemm", ..., as the table's slots are named. */
 const char *op_name(op_kind op);
 
+/** The arguments of any operation of the table, named as the operation. */
+typedef union {
+    gather_args gather;
+    gemm_args gemm;
+    loss_args loss;
+    output_step_args output_step;
+    probs_args probs;
+    update_args update;
+    sum_args sum;
+    sequential_args sequential;
+    sparse_forward_args sparse_forward;
+    sparse_forward_output_args sparse_forward_output;
+    sparse_grad_args sparse_grad;
+    sparse_backward_update_args sparse_backward_update;
+} op_args;
+
+/**
+ * Runs operation `op` of be's table with the member of `a` that op names; an op outside
+ * the table is an internal error (MC_ERR_RUNTIME, reported).
+ */
+mc_status backend_run(backend *be, op_kind op, const op_args *a);
+
 /** The operation table. Every function returns MC_OK or an error (message printed). */
 typedef struct {
     mc_status (*alloc)(backend *be, size_t bytes, buf **out);

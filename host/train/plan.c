@@ -59,27 +59,7 @@ void stage_moves_count(stage *s, int *field)
 
 mc_status stage_run(backend *be, const stage *s)
 {
-    const backend_ops *o = be->ops;
-    const op_args *a = &s->a;
-    switch (s->op) {
-    case OP_GATHER: return o->gather(be, &a->gather);
-    case OP_GEMM: return o->gemm(be, &a->gemm);
-    case OP_LOSS: return o->loss(be, &a->loss);
-    case OP_OUTPUT_STEP: return o->output_step(be, &a->output_step);
-    case OP_PROBS: return o->probs(be, &a->probs);
-    case OP_UPDATE: return o->update(be, &a->update);
-    case OP_SUM: return o->sum(be, &a->sum);
-    case OP_SEQUENTIAL: return o->sequential(be, &a->sequential);
-    case OP_SPARSE_FORWARD: return o->sparse_forward(be, &a->sparse_forward);
-    case OP_SPARSE_FORWARD_OUTPUT: return o->sparse_forward_output(be, &a->sparse_forward_output);
-    case OP_SPARSE_GRAD: return o->sparse_grad(be, &a->sparse_grad);
-    case OP_SPARSE_BACKWARD_UPDATE:
-        return o->sparse_backward_update(be, &a->sparse_backward_update);
-    case OP_COUNT: break;
-    }
-    fprintf(stderr, "mnistcl: internal error: stage_run: stage op %d is not an operation\n",
-            (int)s->op);
-    return MC_ERR_RUNTIME;
+    return backend_run(be, s->op, &s->a);
 }
 
 mc_status plan_run(backend *be, plan *p, int first, int steps)

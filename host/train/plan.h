@@ -15,22 +15,6 @@
 
 #include "backend/backend_ops.h"
 
-/** The arguments of any operation of the table. */
-typedef union {
-    gather_args gather;
-    gemm_args gemm;
-    loss_args loss;
-    output_step_args output_step;
-    probs_args probs;
-    update_args update;
-    sum_args sum;
-    sequential_args sequential;
-    sparse_forward_args sparse_forward;
-    sparse_forward_output_args sparse_forward_output;
-    sparse_grad_args sparse_grad;
-    sparse_backward_update_args sparse_backward_update;
-} op_args;
-
 /**
  * One operation with its bound arguments. The fields that move with the step are named
  * by their byte offset inside the stage (0: none) and the value they hold at position 0:

@@ -20,10 +20,27 @@ typedef enum {
     EPI_ACT_GRAD = 2, /* C = alpha·P ⊙ act'(aux[i][j]), act' from act's output (backward) */
 } gemm_epilogue;
 
-/** The rule that turns a gradient into a parameter step (update_rule, update.cl). */
+/** The rule that turns a gradient into a parameter step (update_rule, update.cl), with
+ *  PyTorch's formulas (torch.optim.SGD, Adam, AdamW); t counts steps from 1:
+ *   SGD       g += wd·p; v = mu·v + g (mu != 0); p -= lr·v
+ *   NESTEROV  g += wd·p; v = mu·v + g; p -= lr·(g + mu·v)
+ *   ADAM      g += wd·p; m = b1·m + (1-b1)·g; v = b2·v + (1-b2)·g²;
+ *             p -= lr/(1-b1^t) · m / (sqrt(v)/sqrt(1-b2^t) + eps)
+ *   ADAMW     p *= 1 - lr·wd, then ADAM without the decay in g */
 typedef enum {
-    UPDATE_SGD = 0, /* g += wd·p; v = mu·v + g (mu != 0); p -= lr·v: PyTorch's SGD */
+    UPDATE_SGD = 0,
+    UPDATE_NESTEROV = 1,
+    UPDATE_ADAM = 2,
+    UPDATE_ADAMW = 3,
 } update_kind;
+
+/** How the learning rate moves with the step (step_rule.h's schedule_lr). */
+typedef enum {
+    SCHEDULE_CONSTANT = 0, /* lr */
+    SCHEDULE_STEP = 1,     /* lr · gamma^floor(t / every) */
+    SCHEDULE_COSINE = 2,   /* final + (lr - final)(1 + cos(pi t / total)) / 2 */
+    SCHEDULE_ONECYCLE = 3, /* up from lr/25 to lr, then down to lr/25e4 (PyTorch's OneCycleLR) */
+} schedule_kind;
 
 /* ---- limits of the fused kernels ------------------------------------------------------ */
 
@@ -94,5 +111,29 @@ typedef enum {
 /** gather_batch: one work-item per image row (GATHER_ROWS 1) or per pixel (0). */
 #define DEFAULT_GATHER_ROWS_CPU 1
 #define DEFAULT_GATHER_ROWS_GPU 0
+
+/* ---- dropout and augmentation (dropout.cl, augment.cl; dropout_args, augment_args) ---- */
+
+/** Columns of one dropout_rows work-item: eight Philox blocks of four words (the block of
+ *  column c is c / 4, its word c % 4: dropout_args). */
+#define DROPOUT_ITEM_COLS 32
+
+/** augment_batch: the largest image (width * height pixels; on OpenCL its elastic field,
+ *  16 bytes a pixel, must also fit the device's local memory) and the widest Gaussian of
+ *  the elastic field (radius ceil(3 sigma)). */
+#define AUGMENT_MAX_PIXELS 4096
+#define AUGMENT_MAX_RADIUS 32
+
+/** The Philox streams (counter word 3) of augment_batch's draws: one block per image for
+ *  the affine part, one per two pixels for the elastic field. */
+#define AUGMENT_STREAM_AFFINE 0x41464631u  /* "AFF1" */
+#define AUGMENT_STREAM_ELASTIC 0x454c4131u /* "ELA1" */
+/* The dropout masks' stream of layer l's input (0: the pixels; counter word 3, see
+   dropout_args): apart from the augmentation's */
+#define DROPOUT_STREAM(l) (0x44525030u + (unsigned)(l)) /* "DRP0" + l */
+
+/** augment_batch: work-items of its work-groups (one per image), lowered to what the
+ *  kernel may take on the device. */
+#define DEFAULT_AUGMENT_WG 64
 
 #endif

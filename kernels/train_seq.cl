@@ -8,7 +8,8 @@
  *   for l = L-1 .. 0:
  *     delta_l = (delta_{l+1} · W_lᵀ) ⊙ act'(a_l)     (l >= 1, with W_l before its update)
  *     W_l, b_l updated by the rule with gradients a_lᵀ · delta_{l+1} and delta_{l+1}
- *       (update_one, update.cl; SGD: g = grad + wd W_l;  v = mu v + g (mu != 0);  W_l -= lr v)
+ *       (update_one, update.cl, with the rule's values at the image's step of the run;
+ *        SGD: g = grad + wd W_l;  v = mu v + g (mu != 0);  W_l -= lr v)
  * the same arithmetic as a batch-1 step of the general path (backend_ops.h,
  * sequential_args).
  *
@@ -197,12 +198,20 @@ inline void seq_update(global const float *a_in, global const float *delta_out, 
         update_one(&b[j], delta_out[j], &vb[j], UPDATE_RULE_ARGS);
 }
 
-/* count batch-1 training steps in order, forward, loss, backward and update (see above) */
+/* The learning-rate schedule (lr_schedule in backend_ops.h), for schedule_lr (step_rule.h). */
+#define SCHEDULE_PARAMS                                                                     \
+    int sched_kind, float sched_lr, float sched_final_lr, float sched_gamma, float sched_scale, \
+        int sched_total, int sched_warmup, int sched_every
+
+/* count batch-1 training steps in order, forward, loss, backward and update (see above);
+   image n trains at step first_step + n of the run, with that step's rate and (Adam) bias
+   corrections, computed here as the host computes them (update_rule_at) */
 kernel __attribute__((reqd_work_group_size(SEQ_WG, 1, 1))) void
 train_sequential(global float *params, global float *state, global float *scratch,
                  global const uchar *images, global const uchar *labels, global const int *index,
                  int start, int count, int n_layers, int s0, int s1, int s2, int s3, int s4,
-                 int hidden_act, int output, UPDATE_RULE_PARAMS, global float *loss,
+                 int hidden_act, int output, UPDATE_RULE_PARAMS, SCHEDULE_PARAMS,
+                 int first_step, global float *loss,
                  global int *correct, int has_sparse, global const uint *sparse_pixels,
                  global const int *sparse_offsets)
 {
@@ -230,6 +239,14 @@ train_sequential(global float *params, global float *state, global float *scratc
 #endif
     for (int n = 0; n < count; n++) {
         int src = index[start + n];
+        /* this step's values of the rule, shadowing the (unused) arguments of that name */
+        int t = first_step + n;
+        float lr = schedule_lr(sched_kind, sched_lr, sched_final_lr, sched_total, sched_warmup,
+                               sched_every, sched_gamma, t) *
+                   sched_scale;
+        int adam = rule == UPDATE_ADAM || rule == UPDATE_ADAMW;
+        float step_size = adam ? adam_step_size(lr, beta1, t) : 0.0f;
+        float bc2_sqrt = adam ? adam_bc2_sqrt(beta2, t) : 0.0f;
 #if SEQ_WG == 1
         int nnz = 0;
         if (has_sparse) {

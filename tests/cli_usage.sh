@@ -46,4 +46,22 @@ expect 3 "junk.safetensors: header length" "$bin" eval --model "$tmp/junk.safete
 expect 2 "--set 'validation'" "$bin" eval --model x --set validation
 expect 2 "devices takes no arguments" "$bin" devices --all
 
+# validation, early stopping, reduce-on-plateau
+expect 0 "--val N\|F +hold out N of the training images \(or the fraction F: 0.1 = 10%.*not stratified.*lowest validation loss" "$bin" train --help
+expect 0 "--early-stop PATIENCE +stop when the validation loss.*needs --val; 0 = never\) \[0\]" "$bin" train --help
+expect 0 "--plateau FACTOR\[:PATIENCE\] +reduce on plateau \(PyTorch's ReduceLROnPlateau: mode min, threshold 0.*\(default 2\)" "$bin" train --help
+expect_message 2 "--early-stop needs --val N\|F" "$bin" train --early-stop 2
+expect_message 2 "--plateau needs --val N\|F" "$bin" train --plateau 0.5
+expect_message 2 "--early-stop -1: must be between 0 and" "$bin" train --val 100 --early-stop -1
+expect_message 2 "--val 'ten': give a number of images \(--val 5000\) or a fraction" "$bin" train --val ten
+expect_message 2 "--val 0: hold out at least 1 image" "$bin" train --val 0
+expect_message 2 "--val 1.5: a fraction of the training set lies strictly between 0 and 1" "$bin" train --val 1.5
+expect_message 2 "--val 70000: the training set has 60000 images \(after --train-limit\): hold out at most 59999" "$bin" train --val 70000 --device cpu
+expect_message 2 "--val 500: the training set has 500 images" "$bin" train --val 500 --train-limit 500 --device cpu
+expect_message 2 "--val 0.0001: 0.0001 of 1000 training images rounds to none" "$bin" train --val 0.0001 --train-limit 1000 --device cpu
+expect_message 2 "--batch 600 is larger than the training set \(500 images\)" "$bin" train --val 500 --train-limit 1000 --batch 600 --device cpu
+expect_message 2 "--plateau '1.5': the factor must lie strictly between 0 and 1" "$bin" train --val 100 --plateau 1.5
+expect_message 2 "--plateau '0': the factor must lie strictly between 0 and 1" "$bin" train --val 100 --plateau 0
+expect_message 2 "--plateau '0.5:x': the patience must be an integer from 0 to 1000000" "$bin" train --val 100 --plateau 0.5:x
+
 finish

@@ -3,6 +3,13 @@
 # of an epoch; the checkpoint must be a valid model (`eval --model` reads it), and resuming
 # it must end with the same weights as a run never interrupted: bit for bit on the CPU
 # reference, within the training-parity tolerance on OpenCL.
+# Then the same with a validation set, early stopping and reduce-on-plateau (--val 0.25
+# --early-stop 2 --plateau 0.5:0), killed in epoch 4 or later (after a reduction, with a
+# best epoch kept): the resumed run must end as the uninterrupted one did, with the same
+# best weights saved, the same last weights in the checkpoint, and, byte for byte, the same
+# epoch lines from the resumed epoch on (the timing columns aside; in the resumed epoch
+# also its training loss, summed in two parts), plateau and early-stop lines, and test
+# accuracy.
 # usage: kill_resume.sh PATH/TO/mnistcl PATH/TO/model_diff DEVICE
 set -u
 bin=$1
@@ -62,4 +69,55 @@ fi
 ref_acc=$(sed -n 's/^test accuracy //p' "$tmp/ref.log")
 res_acc=$(sed -n 's/^test accuracy //p' "$tmp/resume.log")
 [ "$ref_acc" = "$res_acc" ] || fatal "test accuracy $res_acc after resuming, $ref_acc uninterrupted"
+
+# ---- with --val, --early-stop and --plateau ----------------------------------------------
+# (on 9000 training images the uninterrupted run reduces the rate after epochs 2, 5, 8 and
+# 9, keeps epoch 7 and stops early after epoch 9)
+val=(train --device "$dev" --hidden 64 --train-limit 12000 --val 0.25 --lr 0.5 --epochs 12
+     --early-stop 2 --plateau 0.5:0 --checkpoint-every 5)
+"$bin" "${val[@]}" --checkpoint "$tmp/vref.ckpt" --save "$tmp/vref.st" >"$tmp/vref.log" ||
+    fatal "uninterrupted --val run: $(cat "$tmp/vref.log")"
+grep -q "^early stop after epoch" "$tmp/vref.log" && grep -q "^plateau after epoch" "$tmp/vref.log" ||
+    fatal "the uninterrupted --val run neither stopped early nor reduced its rate: $(cat "$tmp/vref.log")"
+"$bin" "${val[@]}" --checkpoint "$tmp/vrun.ckpt" --save "$tmp/vrun.st" >"$tmp/vrun.log" 2>&1 &
+pid=$!
+killed=
+for _ in $(seq 1 3000); do
+    read -r epoch step <<<"$(progress "$tmp/vrun.ckpt")"
+    if [ -n "${step:-}" ] && [ "$epoch" -ge 4 ] && [ "$step" -gt 0 ]; then
+        kill -9 "$pid"
+        killed=1
+        break
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.005
+done
+wait "$pid" 2>/dev/null
+[ -n "$killed" ] || fatal "the --val run ended before a checkpoint in epoch 4 or later was caught"
+read -r epoch step <<<"$(progress "$tmp/vrun.ckpt")"
+head -c 8192 "$tmp/vrun.ckpt" | grep -aq '"plateau.lr_scale":"0.5"' &&
+    head -c 8192 "$tmp/vrun.ckpt" | grep -aq '"best.params"' ||
+    fatal "the checkpoint of epoch $epoch lacks the plateau multiplier 0.5 or the best weights"
+echo "ok  --val run killed with SIGKILL; the checkpoint holds epoch $epoch step $step, multiplier 0.5, best.params"
+"$bin" train --device "$dev" --resume "$tmp/vrun.ckpt" --save "$tmp/vrun.st" >"$tmp/vresume.log" 2>&1 ||
+    fatal "resume of the --val run: $(cat "$tmp/vresume.log")"
+if [ "$dev" = cpu ]; then tol=(); else tol=(2e-6 1e-5); fi
+"$diff_tool" "$tmp/vrun.st" "$tmp/vref.st" "${tol[@]}" >/dev/null ||
+    fatal "the best weights saved after resuming differ from the uninterrupted run's"
+"$diff_tool" "$tmp/vrun.ckpt" "$tmp/vref.ckpt" "${tol[@]}" >/dev/null ||
+    fatal "the last weights (checkpoint) after resuming differ from the uninterrupted run's"
+echo "ok  resumed --val run: the saved best weights and the last ones match the uninterrupted run's"
+# the lines from epoch $epoch on: epoch lines without the timing columns (the resumed epoch's
+# training loss aside), plateau and early-stop lines, test accuracy, what was saved
+lines() {
+    awk -v from="$epoch" '
+        /^ +[0-9]+ / { if ($1 > from) print $1, $2, $3, $4, $5, $6; else if ($1 == from) print $1, $3, $4, $5, $6; next }
+        /^(plateau|early stop) after epoch/ { e = $0; sub(/^[a-z ]+after epoch /, "", e); sub(/:.*/, "", e); if (e + 0 >= from) print; next }
+        /^test accuracy|^saved/ { print }' "$1" | sed "s|$tmp/v[a-z]*\.st|MODEL|"
+}
+lines "$tmp/vref.log" >"$tmp/vref.lines"
+lines "$tmp/vresume.log" >"$tmp/vresume.lines"
+grep -q "^$epoch " "$tmp/vresume.lines" && diff "$tmp/vref.lines" "$tmp/vresume.lines" >"$tmp/vdiff" ||
+    fatal "the resumed run's lines differ from the uninterrupted run's: $(cat "$tmp/vdiff")"
+echo "ok  resumed --val run: $(wc -l <"$tmp/vresume.lines") lines from epoch $epoch on, byte for byte the uninterrupted run's"
 echo "all checks passed"

@@ -149,6 +149,26 @@ edited hits.ckpt step 3 && "$meta_set" "$tmp/hits.ckpt" epoch_correct 2636 &&
 edited data.ckpt setting.train-limit 900 && expect_message 2 "was made on other training data" "$bin" train --resume "$tmp/data.ckpt" --device cpu
 edited rng.ckpt rng 0000000000000000000000000000000000000000000000000000000000000000 &&
     expect_message 3 "rng.ckpt: .*rng" timeout 20 "$bin" train --resume "$tmp/rng.ckpt" --device cpu --epochs 3
+# a --val run's state: a best epoch, its weights, the counters, the plateau multiplier
+"$bin" train --device cpu --hidden 8 --epochs 2 --train-limit 1000 --val 200 --plateau 0.5:1 \
+    --checkpoint "$tmp/v.ckpt" >/dev/null 2>&1
+vedited() { # NAME KEY [VALUE]: a copy of v.ckpt with one metadata entry changed
+    cp "$tmp/v.ckpt" "$tmp/$1" && "$meta_set" "$tmp/$1" "${@:2}"
+}
+vedited vbest.ckpt val.best_epoch 3 && expect_message 3 "vbest.ckpt: val.best_epoch = '3' is not what a run of 2 finished epochs can have" "$bin" train --resume "$tmp/vbest.ckpt" --device cpu --epochs 3
+vedited vbad.ckpt val.epochs_without_improvement 5 && expect_message 3 "val.epochs_without_improvement = '5'" "$bin" train --resume "$tmp/vbad.ckpt" --device cpu --epochs 3
+vedited vscale.ckpt plateau.lr_scale 2 && expect_message 3 "plateau.lr_scale = '2'" "$bin" train --resume "$tmp/vscale.ckpt" --device cpu --epochs 3
+vedited vloss.ckpt val.best_loss && expect_message 3 "vloss.ckpt: val.best_loss is missing" "$bin" train --resume "$tmp/vloss.ckpt" --device cpu --epochs 3
+vedited vnone.ckpt val.best_epoch 0 && "$meta_set" "$tmp/vnone.ckpt" val.epochs_without_improvement 2 &&
+    expect_message 3 "vnone.ckpt: val.best_epoch = 0 but it holds best.params" "$bin" train --resume "$tmp/vnone.ckpt" --device cpu --epochs 3
+vedited vnoval.ckpt setting.val && "$meta_set" "$tmp/vnoval.ckpt" setting.plateau &&
+    expect_message 3 "vnoval.ckpt: holds best.params, but its run has no --val setting" "$bin" train --resume "$tmp/vnoval.ckpt" --device cpu --epochs 3
+vedited vval.ckpt setting.val ten && expect_message 3 "vval.ckpt: setting.val = 'ten' is not valid: --val 'ten': give a number" "$bin" train --resume "$tmp/vval.ckpt" --device cpu --epochs 3
+vedited vplat.ckpt setting.plateau 2 && expect_message 3 "vplat.ckpt: setting.plateau = '2' is not valid: --plateau '2': the factor" "$bin" train --resume "$tmp/vplat.ckpt" --device cpu --epochs 3
+vedited vstop.ckpt setting.val && expect_message 3 "vstop.ckpt: setting.plateau = '0.5:1' is not valid: --plateau needs --val" "$bin" train --resume "$tmp/vstop.ckpt" --device cpu --epochs 3
+expect_message 2 "--val cannot change when resuming" "$bin" train --resume "$tmp/v.ckpt" --val 100 --device cpu
+expect_message 2 "--early-stop cannot change when resuming" "$bin" train --resume "$tmp/v.ckpt" --early-stop 3 --device cpu
+expect 0 "resuming .*v.ckpt at epoch 3" "$bin" train --resume "$tmp/v.ckpt" --device cpu --epochs 3
 
 # ---- sigmoid-MSE divergence: stopped, named, nothing saved ---------------------------------
 expect 7 "training diverged" "$bin" train --device cpu --preset botacademy --lr 100000 --train-limit 3000 --save "$tmp/wreck.st"

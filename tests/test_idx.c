@@ -7,6 +7,7 @@
  * and a gzip file whose data is complete but whose CRC/length trailer is cut off or
  * altered (zlib reports that only through gzerror). A directory or a FIFO given as a file
  * is refused at once (MC_ERR_IO, never blocking), also by dataset_load_named.
+ * dataset_split (--val): the seeded draw, both parts in file order, the refusals.
  */
 #include <sys/stat.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <zlib.h>
 
 #include "mnistcl/dataset.h"
+#include "mnistcl/rng.h"
 #include "test_util.h"
 
 static char dir[256];
@@ -102,8 +104,102 @@ static void expect_error(const char *what, const char *img, const char *lab, mc_
         dataset_free(&d);
 }
 
+/* A set of n images of 3 pixels, image i = (i, i, 255 - i), label i % 10 (or none). */
+static dataset numbered_set(int n, int labelled)
+{
+    dataset d = {0};
+    d.n = n, d.rows = 1, d.cols = 3;
+    d.images = malloc((size_t)n * 3);
+    d.labels = labelled ? malloc((size_t)n) : NULL;
+    for (int i = 0; i < n; i++) {
+        d.images[3 * i] = d.images[3 * i + 1] = (uint8_t)i, d.images[3 * i + 2] = (uint8_t)(255 - i);
+        if (labelled)
+            d.labels[i] = (uint8_t)(i % 10);
+    }
+    d.max_label = labelled ? 9 : -1;
+    return d;
+}
+
+/* Whether every image of d is intact (its 3 pixels agree, its label fits) and the images
+ * are in increasing file order; *seen[i] counts image i. */
+static int split_part_ok(const dataset *d, int labelled, int *seen)
+{
+    int last = -1, max = -1;
+    for (int k = 0; k < d->n; k++) {
+        int i = d->images[3 * k];
+        if (d->images[3 * k + 1] != i || d->images[3 * k + 2] != 255 - i || i <= last)
+            return 0;
+        if (labelled && d->labels[k] != i % 10)
+            return 0;
+        if (labelled && d->labels[k] > max)
+            max = d->labels[k];
+        last = i;
+        seen[i]++;
+    }
+    return labelled ? d->max_label == max : d->max_label == -1 && !d->labels;
+}
+
+/* dataset_split: what is drawn, the order of both parts, determinism, the refusals. */
+static void test_split(void)
+{
+    mc_error err;
+    for (int labelled = 0; labelled < 2; labelled++) {
+        dataset a = numbered_set(50, labelled), held;
+        if (dataset_split(&a, 12, 7, &held, &err)) {
+            test_fail("split: %s", err.msg);
+            continue;
+        }
+        int seen[50] = {0};
+        if (a.n != 38 || held.n != 12 || held.rows != 1 || held.cols != 3 ||
+            !split_part_ok(&a, labelled, seen) || !split_part_ok(&held, labelled, seen))
+            test_fail("split parts wrong (kept %d, held %d)", a.n, held.n);
+        for (int i = 0; i < 50; i++)
+            if (seen[i] != 1)
+                test_fail("image %d is in %d parts", i, seen[i]);
+        /* the held-out images are the first 12 positions of the seeded permutation */
+        int32_t order[50];
+        for (int i = 0; i < 50; i++)
+            order[i] = i;
+        rng r;
+        rng_seed(&r, 7);
+        rng_shuffle(&r, order, 50);
+        int want[50] = {0}, got[50] = {0};
+        for (int k = 0; k < 12; k++)
+            want[order[k]] = 1, got[held.images[3 * k]] = 1;
+        if (memcmp(want, got, sizeof want))
+            test_fail("the held-out images are not the permutation's first 12");
+        dataset b = numbered_set(50, labelled), held_b, c = numbered_set(50, labelled), held_c;
+        if (dataset_split(&b, 12, 7, &held_b, &err) || dataset_split(&c, 12, 8, &held_c, &err))
+            test_fail("split again: %s", err.msg);
+        else if (memcmp(held.images, held_b.images, 36) || memcmp(a.images, b.images, 38 * 3))
+            test_fail("the same seed split differently");
+        else if (!memcmp(held.images, held_c.images, 36))
+            test_fail("seeds 7 and 8 held out the same images");
+        dataset_free(&a), dataset_free(&held), dataset_free(&b), dataset_free(&held_b);
+        dataset_free(&c), dataset_free(&held_c);
+    }
+    /* refused counts leave the set as it was */
+    const int bad[] = {0, -1, 5, 6};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        dataset a = numbered_set(5, 1), held;
+        held.n = 99;
+        mc_status st = dataset_split(&a, bad[k], 1, &held, &err);
+        if (st != MC_ERR_USAGE || a.n != 5 || held.n != 0 || held.images ||
+            !strstr(err.msg, "between 1 and 4"))
+            test_fail("holding out %d of 5: status %d, %s", bad[k], (int)st, err.msg);
+        dataset_free(&a);
+    }
+    dataset one = numbered_set(2, 1), held;
+    if (dataset_split(&one, 1, 3, &held, &err) || one.n != 1 || held.n != 1 ||
+        one.images[0] == held.images[0])
+        test_fail("1 of 2 images");
+    dataset_free(&one), dataset_free(&held);
+    printf("ok  dataset_split: a seeded draw, both parts in file order, refusals\n");
+}
+
 int main(void)
 {
+    test_split();
     snprintf(dir, sizeof dir, "/tmp/mnistcl-test-idx-XXXXXX");
     if (!mkdtemp(dir)) {
         perror("mkdtemp");

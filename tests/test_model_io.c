@@ -299,11 +299,12 @@ static void expect_checkpoint(const char *dir, const char *what, const char *epo
     }
     st_free(&f);
     mlp_spec back;
-    float *params, *velocity;
+    float *params;
+    optimizer_state state;
     train_progress prog;
-    mc_status st = checkpoint_load(path, &back, &params, &velocity, &prog, NULL, &err);
+    mc_status st = checkpoint_load(path, &back, &params, &state, &prog, NULL, &err);
     if (st == MC_OK)
-        free(params), free(velocity);
+        free(params), free(state.values), free(state.best);
     if (!needle ? st != MC_OK
                 : st != MC_ERR_DATA || !strstr(err.msg, path) || !strstr(err.msg, needle))
         test_fail("%s: status %d, message '%s' (wanted %s)", what, st, err.msg,

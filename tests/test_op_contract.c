@@ -190,7 +190,7 @@ static sparse_grad_args sparse_grad_ok(fixture *x)
 static void check_contracts(backend *be, const char *be_name)
 {
     fixture x = fixture_make(be);
-    update_rule sgd_m = {UPDATE_SGD, 0.1f, 0.9f, 1e-4f};
+    update_rule sgd_m = {.kind = UPDATE_SGD, .lr = 0.1f, .momentum = 0.9f, .weight_decay = 1e-4f};
 
     gather_args ga = {.x = bref_at(x.f, 0), .y = bref_at(x.y, 0), .images = bref_at(x.images, 0),
                       .labels = bref_at(x.labels, 0), .index = bref_at(x.index, 0), .start = 0,
@@ -230,8 +230,15 @@ static void check_contracts(backend *be, const char *be_name)
                       .state = bref_at(x.state, 0), .n = 100, .rule = sgd_m};
     CHECK_OP(be, update, "update", update_args, ua, bad.state = bref_at(NULL, 0),
              "a->state.b != NULL");
-    CHECK_OP(be, update, "update", update_args, ua, bad.rule.kind = (update_kind)3,
-             "rule->kind == UPDATE_SGD");
+    CHECK_OP(be, update, "update", update_args, ua, bad.rule.kind = (update_kind)4,
+             "rule->kind >= UPDATE_SGD && rule->kind <= UPDATE_ADAMW");
+    update_args adam = ua;
+    adam.rule = (update_rule){.kind = UPDATE_ADAM, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f,
+                              .eps = 1e-8f, .moment2 = 100};
+    CHECK_OP(be, update, "update", update_args, adam, bad.rule.moment2 = 99,
+             "rule->moment2 >= n");
+    CHECK_OP(be, update, "update", update_args, adam, bad.rule.beta2 = 1.0f,
+             "rule->beta2 < 1.0f");
 
     sum_args sa = {.loss_sum = bref_at(x.f, 600), .correct_sum = bref_at(x.i, 300),
                    .loss = bref_at(x.f, 420), .correct = bref_at(x.i, 100), .n = ROWS};
@@ -286,6 +293,23 @@ static void check_contracts(backend *be, const char *be_name)
     CHECK_OP(be, sparse_backward_update, "sparse_backward_update", sparse_backward_update_args,
              bu, bad.g.accumulate = 1, "g->accumulate == 0");
 
+    dropout_args da = {.x = bref_at(x.f, 0), .ld_x = 10, .y = bref_at(x.f, 0), .ld_y = 10,
+                       .rows = ROWS, .cols = 8, .seed = 5};
+    dropout_set_rate(&da, 0.5);
+    CHECK_OP(be, dropout, "dropout", dropout_args, da, bad.y.off = 5, "in_place || apart");
+    CHECK_OP(be, dropout, "dropout", dropout_args, da, bad.ld_y = 7,
+             "a->ld_x >= a->cols && a->ld_y >= a->cols");
+    augment_args aa = {.x = bref_at(x.f, 0), .images = bref_at(x.images, 0),
+                       .index = bref_at(x.index, 0), .count = ROWS, .width = 5, .height = 4,
+                       .shift = 1, .rotate_deg = 10, .scale = 0.1f, .alpha = 3, .sigma = 1,
+                       .gauss = bref_at(x.f, 1000)};
+    CHECK_OP(be, augment, "augment", augment_args, aa, bad.gauss = bref_at(NULL, 0),
+             "a->gauss.b != NULL");
+    CHECK_OP(be, augment, "augment", augment_args, aa, bad.width = 1025,
+             "dim <= AUGMENT_MAX_PIXELS");
+    CHECK_OP(be, augment, "augment", augment_args, aa, bad.scale = 0.95f,
+             "a->scale >= 0.0f && a->scale <= 0.9f");
+
     if (be->is_opencl) { /* the kernels that index a buffer from element 0 */
         CHECK_OP(be, sequential, "sequential", sequential_args, qa, bad.params.off = 16,
                  "(a->params.off) == 0");
@@ -324,6 +348,7 @@ static void check_kernel_of(backend *be, const char *be_name)
     if (!be->is_opencl) {
         expect_kernel(be, be_name, OP_GEMM, &nn, "cpu_gemm");
         expect_kernel(be, be_name, OP_SPARSE_BACKWARD_UPDATE, NULL, "cpu_sparse_backward_update");
+        expect_kernel(be, be_name, OP_AUGMENT, NULL, "cpu_augment");
         return;
     }
     backend_cl_force_gemm(be, GEMM_RB);
@@ -343,6 +368,8 @@ static void check_kernel_of(backend *be, const char *be_name)
     expect_kernel(be, be_name, OP_SPARSE_FORWARD_OUTPUT, NULL, "csr_forward_output");
     expect_kernel(be, be_name, OP_SPARSE_BACKWARD_UPDATE, NULL, "csr_backward_update");
     expect_kernel(be, be_name, OP_SEQUENTIAL, NULL, "train_sequential");
+    expect_kernel(be, be_name, OP_DROPOUT, NULL, "dropout_rows");
+    expect_kernel(be, be_name, OP_AUGMENT, NULL, "augment_batch");
 }
 
 /* The CPU reference's checks, then OpenCL's when there is a device. */

@@ -34,32 +34,54 @@
  *  sparse_grad  as sparse_forward; accumulate rotates: out (offset 5, starting random)
  *               (2e-7 rows + 1e-6, 1e-6)
  *  sparse_backward_update  as sparse_grad; classes 0 (first layer only),1,10,16, momentum
- *               0/0.9, decay 0/1e-4 rotate, lr 0.1: params (offset 3) (0.1 (2e-7 rows +
+ *               0/0.9, decay 0/1e-4, adamw (lr 1e-3, decay 1e-2, step 4) rotate, else SGD lr
+ *               0.1: params (offset 3) (0.1 (2e-7 rows +
  *               1e-6), 1e-6), state (offset 3) (2e-7 rows + 1e-6, 1e-6); way sparse_grad +
  *               TN GEMM with the ones row + update: both EXACT against the fused op
  *  probs        softmax, sigmoid x count 1,63,127,128,784 [1,63], 10 classes: out (1e-7,
  *               1e-5)
  *  update       n 1,63,127,101770 [1,63,127,1000] x lr 0.1 / 0.01 momentum 0.9 / 0.05
- *               momentum 0.9 decay 5e-4, two steps: params, state (1e-7, 1e-6)
+ *               momentum 0.9 decay 5e-4 / the same nesterov / adam / adam decay 1e-2 /
+ *               adamw decay 1e-2 betas 0.8, 0.99 eps 1e-6 (at step 4), two steps: params,
+ *               state (1e-7, 1e-6)
  *  sum          n 1,63,127,255,256,257,10000,60000 [600, 1000 for the last two]: loss_sum
  *               (offset 1) (0, 1e-6), correct_sum (offset 1) EXACT
  *  sequential   10-10, 63-1-10, 784-20-10, 127-63-10-10, 784-64-32-16-10 [10-10, 63-1-10,
  *               40-20-10, 33-17-10-10, 20-12-8-5-10] x pixels scanned / listed x lr 0.01 /
- *               0.005 momentum 0.5 decay 1e-3, 33 images from 4 (the reference ignores
+ *               0.005 momentum 0.5 decay 1e-3 / adamw with a cosine schedule and warm-up /
+ *               nesterov with one-cycle (both from step 5 of the run, so each image's
+ *               step values differ), 33 images from 4 (the reference ignores
  *               the lists): params, state, loss[4..37) (1e-6, 1e-5), correct[4..37) EXACT
+ *  dropout      rows 1,63,127 [1,63] x cols 784,10,63,1 [no 784] x p 0,0.5,0.9; in place
+ *               or not, row padding 0/3 rotate; row0, step, stream, seed vary with the
+ *               case: y (x in place) EXACT against the reference and as expected from
+ *               philox4x32_10 on the host (one float multiply or 0: no rounding can
+ *               differ); the fraction dropped within 5 sigma of p where rows x cols >=
+ *               10000; p = 0 an exact copy
+ *  augment      28x28, 10x7, 1x1, 63x1, 1x63, 45x45 [no 45x45] x count 1,63,127 [1,5] x
+ *               parts none, affine (2, 10, 0.1), elastic (34/4), both, extreme (5, 180,
+ *               0.9, 8/0.7), 150 images: x (offset 4) EXACT against the reference (both do
+ *               the same float operations in the same order, FP_CONTRACT off, exact
+ *               trigonometry and reductions, so no tolerance is needed; pocl without the
+ *               pragma differs by a few 1e-6) and, all parts off, EXACT as gather's image/255
  * Beyond the per-op runners this replaced: state is compared at momentum 0 too (no
  * backend may touch it), sparse_forward_output's correct is compared with the reference,
  * and the exact checks of every run above apply to all ops.
  * The cases draw their inputs in turn from one stream seeded 7 (not the old draws).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+
+#include "backend/augment.h"
 #include "mnistcl/dataset.h"
+#include "philox.h"
 #include "test_util.h"
 
-enum { MAX_VALUES = 8, MAX_PARAMS = 6, MAX_BUFS = 16, MAX_WAYS = 2, N_BACKENDS = 2 };
+enum { MAX_VALUES = 8, MAX_PARAMS = 7, MAX_BUFS = 16, MAX_WAYS = 2, N_BACKENDS = 2 };
 enum { A0 = 1, A1 = 2, A2 = 4 }; /* the axes (by parameter index) an option rotates with */
 #define DROP (-1.0)              /* a small value of an axis: that index is not run small */
 #define UNPAREN(...) __VA_ARGS__
@@ -414,14 +436,25 @@ static void sbu_declare(op_case *c, rng *r)
     uniform(IN_("delta2", F32, (size_t)rows * P("classes") + 1, 0), r, -1, 1);
     /* gradients: float sums of `rows` terms against double (as sparse_grad), then lr 0.1 */
     uniform(INOUT_("params", sbu_count(c) + 3, 3, 0.1 * (2e-7 * rows + 1e-6), 1e-6), r, -1, 1);
-    uniform(INOUT_("state", sbu_count(c) + 3, 3, 2e-7 * rows + 1e-6, 1e-6), r, -1, 1);
+    /* Adam: m then v (from moment2 = sbu_count on), v >= 0 */
+    int adam = P("adam");
+    tbuf *state = INOUT_("state", sbu_count(c) * (adam ? 2 : 1) + 3, 3, 2e-7 * rows + 1e-6, 1e-6);
+    uniform(state, r, -1, 1);
+    for (size_t i = 3 + sbu_count(c); adam && i < 3 + 2 * sbu_count(c); i++)
+        ((float *)state->host)[i] = fabsf(((float *)state->host)[i]);
     SCRATCH_("grads", sbu_count(c) + 3, 3);
     SCRATCH_("scratch", sparse_grad_scratch(dim, n), 0);
 }
 
 static void sbu_args_of(const op_case *c, buf *const *b, op_args *a)
 {
-    update_rule rule = {UPDATE_SGD, 0.1f, (float)par(c, "momentum"), (float)par(c, "decay")};
+    update_rule rule = {.kind = UPDATE_SGD, .lr = 0.1f, .momentum = (float)par(c, "momentum"),
+                        .weight_decay = (float)par(c, "decay")};
+    if (P("adam")) /* at step 3 of a run (t = 4) */
+        rule = (update_rule){.kind = UPDATE_ADAMW, .lr = 1e-3f, .weight_decay = 1e-2f,
+                             .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+                             .step_size = 1e-3f / 0.3439f, .bc2_sqrt = 0.06319813f,
+                             .moment2 = sbu_count(c)};
     a->sparse_backward_update = (sparse_backward_update_args){
         {AT("grads"), AT("delta1"), P("n"), P("rows"), P("dim"), LISTS, AT("index"), 7, 0,
          AT("scratch")},
@@ -455,26 +488,55 @@ static void probs_args_of(const op_case *c, buf *const *b, op_args *a)
     a->probs = (probs_args){(output_kind)P("kind"), AT("out"), AT("logits"), P("count"), 10};
 }
 
-static const update_rule sgd_rules[] = {
-    {UPDATE_SGD, 0.1f, 0, 0}, {UPDATE_SGD, 0.01f, 0.9f, 0}, {UPDATE_SGD, 0.05f, 0.9f, 5e-4f}};
+/* The rules the update cases run; Adam's step values as at step 3 of a run (t = 4),
+   step_size = lr / (1 - 0.9^4), bc2_sqrt = sqrt(1 - 0.999^4). */
+#define RULE(kind_, lr_, momentum_, decay_) \
+    {.kind = kind_, .lr = lr_, .momentum = momentum_, .weight_decay = decay_}
+#define ADAM_RULE(kind_, lr_, decay_, b1, b2, eps_, step_size_, bc2_sqrt_)                   \
+    {.kind = kind_, .lr = lr_, .weight_decay = decay_, .beta1 = b1, .beta2 = b2, .eps = eps_, \
+     .step_size = step_size_, .bc2_sqrt = bc2_sqrt_}
+static const update_rule update_rules[] = {
+    RULE(UPDATE_SGD, 0.1f, 0, 0),
+    RULE(UPDATE_SGD, 0.01f, 0.9f, 0),
+    RULE(UPDATE_SGD, 0.05f, 0.9f, 5e-4f),
+    RULE(UPDATE_NESTEROV, 0.05f, 0.9f, 5e-4f),
+    ADAM_RULE(UPDATE_ADAM, 1e-3f, 0, 0.9f, 0.999f, 1e-8f, 1e-3f / 0.3439f, 0.06319813f),
+    ADAM_RULE(UPDATE_ADAM, 1e-3f, 1e-2f, 0.9f, 0.999f, 1e-8f, 1e-3f / 0.3439f, 0.06319813f),
+    ADAM_RULE(UPDATE_ADAMW, 1e-3f, 1e-2f, 0.8f, 0.99f, 1e-6f, 1e-3f / 0.5904f, 0.19850438f),
+};
 
-static const char *sgd_rule_str(int v)
+static const char *update_rule_str(int v)
 {
-    return (const char *const[]){"lr0.1", "lr0.01,momentum0.9", "lr0.05,momentum0.9,decay5e-4"}[v];
+    return (const char *const[]){"sgd,lr0.1",
+                                 "sgd,lr0.01,momentum0.9",
+                                 "sgd,lr0.05,momentum0.9,decay5e-4",
+                                 "nesterov,lr0.05,momentum0.9,decay5e-4",
+                                 "adam,lr1e-3,t4",
+                                 "adam,lr1e-3,decay1e-2,t4",
+                                 "adamw,lr1e-3,decay1e-2,betas0.8/0.99,eps1e-6,t4"}[v];
 }
 
+/* Adam's state: first moments in [-1, 1), second moments (from element moment2 = n) in
+   [0, 1): a second moment is a running mean of squares */
 static void update_declare(op_case *c, rng *r)
 {
-    /* a few float roundings */
-    uniform(INOUT_("params", (size_t)P("n"), 0, 1e-7, 1e-6), r, -1, 1);
-    uniform(IN_("grads", F32, (size_t)P("n"), 0), r, -1, 1);
-    uniform(INOUT_("state", (size_t)P("n"), 0, 1e-7, 1e-6), r, -1, 1);
+    size_t n = (size_t)P("n");
+    int slots = update_rule_state_slots(&update_rules[P("rule")]);
+    /* a few float roundings (Adam: a division and a square root more) */
+    uniform(INOUT_("params", n, 0, 1e-7, 1e-6), r, -1, 1);
+    uniform(IN_("grads", F32, n, 0), r, -1, 1);
+    tbuf *state = INOUT_("state", n * (slots > 1 ? 2 : 1), 0, 1e-7, 1e-6);
+    uniform(state, r, -1, 1);
+    float *v = (float *)state->host + n;
+    for (size_t i = 0; slots > 1 && i < n; i++)
+        v[i] = fabsf(v[i]);
 }
 
 static void update_args_of(const op_case *c, buf *const *b, op_args *a)
 {
-    a->update = (update_args){AT("params"), AT("grads"), AT("state"), (size_t)P("n"),
-                              sgd_rules[P("rule")]};
+    update_rule rule = update_rules[P("rule")];
+    rule.moment2 = (size_t)P("n");
+    a->update = (update_args){AT("params"), AT("grads"), AT("state"), (size_t)P("n"), rule};
 }
 
 static void sum_declare(op_case *c, rng *r)
@@ -506,11 +568,29 @@ static const mlp_spec seq_specs[] = {
     {4, {20, 12, 8, 5, 10}, ACT_RELU, OUT_SOFTMAX_XENT},
 };
 
-/* well-conditioned settings: a diverging run would amplify rounding, not test it */
-static const update_rule seq_rules[] = {{UPDATE_SGD, 0.01f, 0, 0},
-                                        {UPDATE_SGD, 0.005f, 0.5f, 1e-3f}};
+/* well-conditioned settings: a diverging run would amplify rounding, not test it; the
+   rules' step values come from the schedule, per image (sequential_args) */
+static const update_rule seq_rules[] = {RULE(UPDATE_SGD, 0.01f, 0, 0),
+                                        RULE(UPDATE_SGD, 0.005f, 0.5f, 1e-3f),
+                                        ADAM_RULE(UPDATE_ADAMW, 0, 1e-2f, 0.9f, 0.999f, 1e-8f, 0, 0),
+                                        RULE(UPDATE_NESTEROV, 0, 0.5f, 1e-3f)};
 
-static const char *seq_rule_str(int v) { return v ? "lr0.005,momentum0.5,decay1e-3" : "lr0.01"; }
+/* Their schedules: constant, constant, cosine with warm-up over steps 5 .. 38 of a run of
+   60 (warm-up 10), one-cycle over them in a run of 50. */
+#define SCHEDULE(kind_, lr_, final_, total, warmup) \
+    {.kind = kind_, .lr = lr_, .final_lr = final_, .scale = 1.0f, .total_steps = total, \
+     .warmup_steps = warmup}
+static const lr_schedule seq_schedules[] = {
+    SCHEDULE(SCHEDULE_CONSTANT, 0.01f, 0, 0, 0), SCHEDULE(SCHEDULE_CONSTANT, 0.005f, 0, 0, 0),
+    SCHEDULE(SCHEDULE_COSINE, 1e-3f, 1e-4f, 60, 10), SCHEDULE(SCHEDULE_ONECYCLE, 0.01f, 0, 50, 0)};
+static const int seq_first_step[] = {0, 0, 5, 5};
+
+static const char *seq_rule_str(int v)
+{
+    return (const char *const[]){"lr0.01", "lr0.005,momentum0.5,decay1e-3",
+                                 "adamw,cosine,warmup,from-step5",
+                                 "nesterov,onecycle,from-step5"}[v];
+}
 
 static const char *seq_spec_str(int v)
 {
@@ -532,7 +612,11 @@ static void sequential_declare(op_case *c, rng *r)
     images(c, r, SEQ_IMAGES, spec->sizes[0], 7, spec->sizes[spec->n_layers], 1, P("listed"));
     /* 33 dependent float updates against double ones */
     mlp_init_params(spec, INIT_XAVIER, r, INOUT_("params", np, 0, 1e-6, 1e-5)->host);
-    uniform(INOUT_("state", np, 0, 1e-6, 1e-5), r, -0.01f, 0.01f);
+    int adam = update_rule_state_slots(&seq_rules[P("rule")]) == 2;
+    tbuf *state = INOUT_("state", np * (adam ? 2 : 1), 0, 1e-6, 1e-5);
+    uniform(state, r, -0.01f, 0.01f);
+    for (size_t i = np; adam && i < 2 * np; i++) /* second moments */
+        ((float *)state->host)[i] = fabsf(((float *)state->host)[i]);
     SCRATCH_("scratch", seq_scratch_floats(spec), 0);
     tbuf *loss = OUT_("loss", F32, SEQ_IMAGES, 0, 1e-6, 1e-5);
     tbuf *correct = OUT_("correct", I32, SEQ_IMAGES, 0, 0, 0);
@@ -543,10 +627,135 @@ static void sequential_declare(op_case *c, rng *r)
 /* the reference ignores the pixel lists (caps.sequential_pixel_lists 0) */
 static void sequential_args_of(const op_case *c, buf *const *b, op_args *a)
 {
+    update_rule rule = seq_rules[P("rule")];
+    rule.moment2 = mlp_param_count(&seq_specs[P("spec")]);
     a->sequential = (sequential_args){
         &seq_specs[P("spec")], AT("params"), AT("state"), AT("scratch"), AT("images"),
         AT("labels"), AT("index"), SEQ_START, SEQ_COUNT, AT("loss"), AT("correct"),
-        seq_rules[P("rule")], LISTS};
+        rule, seq_schedules[P("rule")], seq_first_step[P("rule")], LISTS};
+}
+
+/* dropout's counter and key, varied with the case (both backends get the same) */
+static void dropout_args_of(const op_case *c, buf *const *b, op_args *a)
+{
+    int rows = P("rows"), cols = P("cols"), in_place = P("in_place"), ld_x = cols + P("pad");
+    dropout_args d = {.x = AT("x"), .ld_x = ld_x, .y = in_place ? AT("x") : AT("y"),
+                      .ld_y = in_place ? ld_x : cols, .rows = rows, .cols = cols,
+                      .row0 = 17 * rows, .step = 0x9e3779b9u * (uint32_t)cols + 5,
+                      .stream = (uint32_t)(rows * 3 + cols), .seed = 0xfedcba9876543210ull ^
+                                                                     (uint64_t)rows << 40 ^
+                                                                     (uint64_t)cols};
+    dropout_set_rate(&d, par(c, "p"));
+    a->dropout = d;
+}
+
+/*
+ * x (rows, cols + pad) from element 3, random; y dense from element 2, or x itself. The
+ * expected output comes from philox4x32_10 here (the C side of philox.h, tested against
+ * Random123's answers in test_philox): the device's mask is checked against it exactly,
+ * and on the larger cases the fraction dropped against p (within 5 sigma).
+ */
+static void dropout_declare(op_case *c, rng *r)
+{
+    int rows = P("rows"), cols = P("cols"), in_place = P("in_place"), ld_x = cols + P("pad");
+    double p = par(c, "p");
+    size_t nx = 3 + ((size_t)rows - 1) * ld_x + cols, ny = 2 + (size_t)rows * cols;
+    /* one float multiply, or 0: both backends exactly */
+    tbuf *x = in_place ? INOUT_("x", nx, 3, 0, 0) : IN_("x", F32, nx, 3);
+    float *xs = uniform(x, r, -2, 2);
+    tbuf *y = in_place ? x : OUT_("y", F32, ny, 2, 0, 0);
+    op_args a;
+    dropout_args_of(c, (buf *const[MAX_BUFS]){0}, &a); /* the counter, key and rate alone */
+    const dropout_args *d = &a.dropout;
+    float *want = calloc(y->n, sizeof(float));
+    if (in_place)
+        memcpy(want, xs, nx * sizeof(float));
+    long dropped = 0;
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) {
+            philox4x32 w = philox4x32_10(philox_ctr((mc_u32)(d->row0 + i), (mc_u32)(j / 4),
+                                                    d->step, d->stream),
+                                         (mc_u32)d->seed, (mc_u32)(d->seed >> 32));
+            int keep = w.v[j % 4] >= d->threshold;
+            float v = keep ? xs[3 + (size_t)i * ld_x + j] * d->scale : 0.0f;
+            want[in_place ? 3 + (size_t)i * ld_x + j : 2 + (size_t)i * cols + j] = v;
+            dropped += !keep;
+        }
+    y->expect = (int *)(void *)want; /* compared as floats (the buffer's type), exactly */
+    double n = (double)rows * cols, frac = dropped / n, sd = sqrt(p * (1 - p) / n);
+    if (n >= 10000 && fabs(frac - p) > 5 * sd + 1e-12)
+        test_fail("dropout [%s]: %.5f of %.0f elements dropped, want p = %g +- %.5f", c->desc,
+                  frac, n, p, 5 * sd);
+    if (p == 0 && (d->threshold != 0 || d->scale != 1.0f))
+        test_fail("dropout_set_rate(0): threshold %u, scale %g; want 0, 1", d->threshold,
+                  d->scale);
+}
+
+/* The image sizes augment runs on (width x height): odd ones, a row, a column, and 45 x 45,
+   whose image and elastic field take 43 KiB of local memory on OpenCL (48 KiB GPUs fit it). */
+static const int aug_sizes[][2] = {{28, 28}, {10, 7}, {1, 1}, {63, 1}, {1, 63}, {45, 45}};
+static const char *aug_size_str(int v)
+{
+    static char s[16];
+    snprintf(s, sizeof s, "%dx%d", aug_sizes[v][0], aug_sizes[v][1]);
+    return s;
+}
+
+/* The settings of augment's cases: shift, rotate_deg, scale, alpha, sigma. */
+static const float aug_parts[][5] = {
+    {0, 0, 0, 0, 0},        /* all off: gather's image / 255, exactly */
+    {2, 10, 0.1f, 0, 0},    /* the affine part */
+    {0, 0, 0, 34, 4},       /* the elastic part (Simard's settings) */
+    {2, 10, 0.1f, 34, 4},   /* both (augment_args_defaults) */
+    {5, 180, 0.9f, 8, 0.7f} /* the largest angle and scale, a narrow Gaussian */
+};
+static const char *aug_parts_str(int v)
+{
+    return (const char *const[]){"none", "affine", "elastic", "simard", "extreme"}[v];
+}
+
+enum { AUG_IMAGES = 150 };
+
+static void augment_args_of(const op_case *c, buf *const *b, op_args *a)
+{
+    const int *sz = aug_sizes[P("size")];
+    const float *s = aug_parts[P("parts")];
+    a->augment = (augment_args){.x = AT("x"), .images = AT("images"), .index = AT("index"),
+                                .start = AUG_IMAGES - P("count") - 3, .count = P("count"),
+                                .width = sz[0], .height = sz[1], .shift = s[0],
+                                .rotate_deg = s[1], .scale = s[2], .alpha = s[3],
+                                .sigma = s[4], .seed = 0x0123456789abcdefull + (uint64_t)P("size"),
+                                .epoch = (uint32_t)(3 + P("count")), .gauss = MAYBE("gauss")};
+}
+
+/*
+ * 150 random images (70% zero pixels), rows from index position 150 - count - 3; the
+ * Gaussian's weights (from element 1) when the elastic part is on. Both backends do the
+ * same float operations in the same order (exact reductions, exact_cospi / exact_sinpi,
+ * FP_CONTRACT off), so x is compared exactly; with every part off it must also be
+ * gather's image / 255 exactly.
+ */
+static void augment_declare(op_case *c, rng *r)
+{
+    const int *sz = aug_sizes[P("size")];
+    const float *s = aug_parts[P("parts")];
+    int n = sz[0] * sz[1], count = P("count"), start = AUG_IMAGES - count - 3;
+    images(c, r, AUG_IMAGES, n, 7, 0, 1, 0);
+    if (s[3] > 0) {
+        tbuf *g = IN_("gauss", F32, (size_t)augment_gauss_taps(s[4]) + 1, 1);
+        augment_gauss_weights(s[4], (float *)g->host + 1);
+    }
+    tbuf *x = OUT_("x", F32, (size_t)count * n + 4, 4, 0, 0);
+    if (P("parts") == 0) {
+        const unsigned char *img = c->b[find(c, "images", 0)].host;
+        const int *index = c->b[find(c, "index", 0)].host;
+        float *want = calloc(x->n, sizeof(float));
+        for (int p = 0; p < count; p++)
+            for (int q = 0; q < n; q++)
+                want[4 + (size_t)p * n + q] =
+                    (float)img[(size_t)index[start + p] * n + q] * (1.0f / 255.0f);
+        x->expect = (int *)(void *)want; /* compared as floats, exactly */
+    }
 }
 
 /* The axes of the pixel-list ops; small leaves n 127 out */
@@ -594,7 +803,8 @@ static const op_table tables[] = {
     {.op = OP_SPARSE_BACKWARD_UPDATE,
      .p = {SPARSE_DIM, SPARSE_N, SPARSE_ROWS,
            OPTION("classes", A0 | A1 | A2, (0, 1, 10, 16), NULL),
-           OPTION("momentum", A1 | A2, (0, 0.9), NULL), OPTION("decay", A0 | A2, (0, 1e-4), NULL)},
+           OPTION("momentum", A1 | A2, (0, 0.9), NULL), OPTION("decay", A0 | A2, (0, 1e-4), NULL),
+           OPTION("adam", A0 | A1, (0, 1), NULL)},
      .declare = sbu_declare, .args = sbu_args_of,
      .way = {{"sparse_grad + gemm + update", sbu_three_steps, 1, NULL}}},
     {.op = OP_PROBS,
@@ -603,7 +813,7 @@ static const op_table tables[] = {
      .declare = probs_declare, .args = probs_args_of},
     {.op = OP_UPDATE,
      .p = {AXIS("n", (1, 63, 127, 101770), (1, 63, 127, 1000), NULL),
-           AXIS("rule", (0, 1, 2), (0, 1, 2), sgd_rule_str)},
+           AXIS("rule", (0, 1, 2, 3, 4, 5, 6), (0, 1, 2, 3, 4, 5, 6), update_rule_str)},
      .declare = update_declare, .args = update_args_of,
      .runs = 2}, /* so the state written by the first step is read by the second */
     {.op = OP_SUM,
@@ -612,8 +822,20 @@ static const op_table tables[] = {
      .declare = sum_declare, .args = sum_args_of},
     {.op = OP_SEQUENTIAL,
      .p = {AXIS("spec", (0, 1, 2, 3, 4), (5, 6, 7, 8, 9), seq_spec_str),
-           AXIS("listed", (0, 1), (0, 1), NULL), AXIS("rule", (0, 1), (0, 1), seq_rule_str)},
+           AXIS("listed", (0, 1), (0, 1), NULL),
+           AXIS("rule", (0, 1, 2, 3), (0, 1, 2, 3), seq_rule_str)},
      .declare = sequential_declare, .args = sequential_args_of},
+    {.op = OP_DROPOUT,
+     .p = {AXIS("rows", (1, 63, 127), (1, 63, DROP), NULL),
+           AXIS("cols", (784, 10, 63, 1), (DROP, 10, 63, 1), NULL),
+           AXIS("p", (0, 0.5, 0.9), (0, 0.5, 0.9), NULL),
+           OPTION("in_place", A0 | A1 | A2, (0, 1), NULL), OPTION("pad", A1 | A2, (0, 3), NULL)},
+     .declare = dropout_declare, .args = dropout_args_of},
+    {.op = OP_AUGMENT,
+     .p = {AXIS("size", (0, 1, 2, 3, 4, 5), (0, 1, 2, 3, 4, DROP), aug_size_str),
+           AXIS("count", (1, 63, 127), (1, 5, DROP), NULL),
+           AXIS("parts", (0, 1, 2, 3, 4), (0, 1, 2, 3, 4), aug_parts_str)},
+     .declare = augment_declare, .args = augment_args_of},
 };
 
 /* ---- the runner ---------------------------------------------------------------------- */

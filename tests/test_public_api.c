@@ -3,7 +3,9 @@
  * mnistcl_core, not to the internal headers): every public header compiles on its own,
  * and what they offer is enough to train and evaluate. On the CPU reference, a 16-pixel
  * toy problem (label = which quarter of the image is lit) is learnt to 100%, and the
- * printed plan names the operations of a step.
+ * printed plan names the operations of a step. A validation set (trainer_set_validation)
+ * larger than the trainer's other sets scores exactly what the same images score as a test
+ * set, and training goes on after it was added; dataset_split holds images out.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +63,7 @@ int main(void)
     mlp_init_params(&spec, INIT_HE, &r, params);
     mc_status st = trainer_set_params(t, params);
     for (int e = 0; !st && e < 30; e++) {
-        st = trainer_begin_epoch(t, &r);
+        st = trainer_begin_epoch(t, e + 1, &r);
         if (!st)
             st = trainer_train_steps(t, 0, trainer_steps_per_epoch(t));
     }
@@ -79,6 +81,42 @@ int main(void)
     printf("toy problem: test loss %.4f, accuracy %.1f%%\n", test.loss, 100 * test.accuracy);
     int ok = test.accuracy == 1.0 && strstr(text, "gemm") && strstr(text, "update");
     free(text);
+
+    /* a validation set of all 64 images beside sets of 12 (its buffers grow, the plans are
+       made again): the same figures as the first trainer's test pass over them */
+    static uint8_t small_images[12 * 16], small_labels[12];
+    memcpy(small_images, images, sizeof small_images);
+    memcpy(small_labels, labels, sizeof small_labels);
+    dataset small = {small_images, small_labels, 12, 4, 4, 3};
+    trainer *v = NULL;
+    pass_stats val = {0};
+    if (trainer_create(&v, be, &spec, &small, &small, &cfg, &err) ||
+        trainer_set_validation(v, &set, &err))
+        return fail("trainer_create / trainer_set_validation", err.msg);
+    if (trainer_set_validation(v, &set, &err) == MC_OK)
+        return fail("a second validation set was taken", NULL);
+    if ((st = trainer_get_params(t, params)) || (st = trainer_set_params(v, params)) ||
+        (st = trainer_evaluate_validation(v, &val)))
+        return fail("validation", mc_status_name(st));
+    printf("validation of the 64 images: loss %.6f, accuracy %.1f%%\n", val.loss,
+           100 * val.accuracy);
+    if (val.images != 64 || val.loss != test.loss || val.accuracy != test.accuracy)
+        return fail("the validation pass differs from the test pass over the same images", NULL);
+    pass_stats small_stats = {0};
+    if ((st = trainer_begin_epoch(v, 1, &r)) ||
+        (st = trainer_train_steps(v, 0, trainer_steps_per_epoch(v))) ||
+        (st = trainer_end_epoch(v, &small_stats)) || (st = trainer_evaluate_validation(v, &val)))
+        return fail("training after trainer_set_validation", mc_status_name(st));
+    if (small_stats.images != 12 || val.images != 64)
+        return fail("the sets' sizes after training", NULL);
+    trainer_destroy(v);
+    static uint8_t split_images[N_IMAGES * 16], split_labels[N_IMAGES];
+    memcpy(split_images, images, sizeof images);
+    memcpy(split_labels, labels, sizeof labels);
+    dataset whole = {split_images, split_labels, N_IMAGES, 4, 4, 3}, held;
+    if (dataset_split(&whole, 16, 3, &held, &err) || whole.n != 48 || held.n != 16)
+        return fail("dataset_split", err.msg);
+    dataset_free(&held);
     free(params);
     trainer_destroy(t);
     backend_destroy(be);

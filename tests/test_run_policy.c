@@ -12,8 +12,12 @@
  * - settings: the table, which options may change, hex encoding and its refusals, the
  *   metadata written (formatting, order, .bytes beside a non-UTF-8 string, the worst case
  *   within the maximum), reading back (absent strings unset, absent numbers kept, refused
- *   values, bad hex), and a non-UTF-8 path kept exactly through a real checkpoint file.
+ *   values, bad hex), and a non-UTF-8 path kept exactly through a real checkpoint file;
+ * - validation: --val counts and fractions, --plateau FACTOR[:PATIENCE], whether a loss
+ *   improves, patience, the multiplier, sequences of epochs (early stop, reductions, both),
+ *   and the state as checkpoint metadata (exact round trip, every refusal).
  */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -412,17 +416,25 @@ static void test_resume_epochs(void)
 /* ---- the settings a checkpoint keeps ------------------------------------------------------- */
 
 enum { S_DATASET, S_DATA, S_TRAIN_CSV, S_TEST_CSV, S_INIT, S_BATCH, S_EPOCHS, S_TRAIN_LIMIT,
-       S_SHUFFLE, S_LR, S_MOMENTUM, S_WEIGHT_DECAY, S_SEED, S_PRESET };
+       S_SHUFFLE, S_LR, S_MOMENTUM, S_WEIGHT_DECAY, S_SEED, S_PRESET, S_VAL, S_EARLY_STOP,
+       S_PLATEAU };
 
 static void test_settings_table(void)
 {
     static const char *const names[POLICY_N_SETTINGS] = {
         "dataset", "data", "train-csv", "test-csv", "init", "batch", "epochs",
-        "train-limit", "shuffle", "lr", "momentum", "weight-decay", "seed", "preset"};
+        "train-limit", "shuffle", "lr", "momentum", "weight-decay", "seed", "preset",
+        "val", "early-stop", "plateau", "optimizer", "beta1", "beta2", "eps", "schedule",
+        "warmup", "step-epochs", "gamma", "final-lr", "dropout", "input-dropout", "augment",
+        "shift", "rotate", "scale", "elastic-alpha", "elastic-sigma"};
     static const setting_kind kinds[POLICY_N_SETTINGS] = {
         SETTING_STRING, SETTING_STRING, SETTING_STRING, SETTING_STRING, SETTING_STRING,
         SETTING_STRING, SETTING_INT, SETTING_INT, SETTING_FLAG, SETTING_FLOAT, SETTING_FLOAT,
-        SETTING_FLOAT, SETTING_U64, SETTING_STRING};
+        SETTING_FLOAT, SETTING_U64, SETTING_STRING, SETTING_STRING, SETTING_INT,
+        SETTING_STRING, SETTING_STRING, SETTING_FLOAT, SETTING_FLOAT, SETTING_FLOAT,
+        SETTING_STRING, SETTING_INT, SETTING_INT, SETTING_FLOAT, SETTING_FLOAT, SETTING_FLOAT,
+        SETTING_FLOAT, SETTING_FLAG, SETTING_FLOAT, SETTING_FLOAT, SETTING_FLOAT,
+        SETTING_FLOAT, SETTING_FLOAT};
     for (int i = 0; i < POLICY_N_SETTINGS; i++) {
         check_str("setting name", policy_settings[i].name, names[i]);
         CHECK(policy_settings[i].kind == kinds[i], "%s: kind %d", names[i],
@@ -436,7 +448,12 @@ static void test_settings_table(void)
     static const char *const fixed[] = {"lr", "momentum", "weight-decay", "seed", "batch",
                                         "layers", "hidden", "activation", "output", "init",
                                         "preset", "dataset", "shuffle", "train-limit", "",
-                                        "epoch", "EPOCHS"};
+                                        "val", "early-stop", "plateau", "optimizer",
+                                        "beta1", "beta2", "eps", "schedule", "warmup",
+                                        "step-epochs", "gamma", "final-lr", "dropout",
+                                        "input-dropout", "augment", "shift", "rotate",
+                                        "scale", "elastic-alpha", "elastic-sigma", "epoch",
+                                        "EPOCHS"};
     for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
         CHECK(!policy_resume_may_change(fixed[k]), "--%s may not change", fixed[k]);
 }
@@ -499,9 +516,10 @@ static void test_settings_to_meta(void)
         {"setting.batch", "128"},     {"setting.epochs", "5"},
         {"setting.train-limit", "0"}, {"setting.shuffle", "1"},
         {"setting.lr", "0.0500000007"}, {"setting.momentum", "0.899999976"},
-        {"setting.weight-decay", "0"}, {"setting.seed", "18446744073709551615"}};
-    CHECK(n == 10, "unset strings are left out: %d pairs", n);
-    for (int i = 0; i < n && i < 10; i++) {
+        {"setting.weight-decay", "0"}, {"setting.seed", "18446744073709551615"},
+        {"setting.early-stop", "0"}};
+    CHECK(n == 26, "unset strings are left out: %d pairs", n); /* 11 + beta1 .. elastic-sigma */
+    for (int i = 0; i < n && i < 11; i++) {
         check_str("key", meta[i].key, want[i][0]);
         check_str(want[i][0], meta[i].value, want[i][1]);
     }
@@ -509,25 +527,27 @@ static void test_settings_to_meta(void)
     v[S_TRAIN_CSV].text = "/d/\xff\xfe.csv"; /* not UTF-8 */
     v[S_PRESET].text = "";
     n = policy_settings_to_meta(v, meta);
-    CHECK(n == 14, "data, train-csv (+ .bytes), preset: %d pairs", n);
+    CHECK(n == 30, "data, train-csv (+ .bytes), preset: %d pairs", n);
     check_str("key 1", meta[1].key, "setting.data");
     check_str("UTF-8 kept as is", meta[1].value, "/data/caf\xc3\xa9");
     check_str("key 2", meta[2].key, "setting.train-csv");
     check_str("key 3", meta[3].key, "setting.train-csv.bytes");
     check_str("the bytes", meta[3].value, "2f642ffffe2e637376");
     check_str("key 4", meta[4].key, "setting.init");
-    check_str("last key", meta[13].key, "setting.preset");
+    check_str("preset key", meta[13].key, "setting.preset");
     check_str("an empty string is kept", meta[13].value, "");
+    check_str("key 14", meta[14].key, "setting.early-stop");
+    check_str("last key", meta[29].key, "setting.elastic-sigma");
     /* the worst case: every string set and not UTF-8 */
     for (int i = 0; i < POLICY_N_SETTINGS; i++)
         if (policy_settings[i].kind == SETTING_STRING)
             v[i].text = "\x80";
     n = policy_settings_to_meta(v, meta);
-    CHECK(n == 21 && n <= POLICY_SETTINGS_META_MAX, "worst case %d pairs", n);
+    CHECK(n == 45 && n <= POLICY_SETTINGS_META_MAX, "worst case %d pairs", n);
     n = policy_checkpoint_meta(v, "3 images of 2x2, crc32 01234567", meta);
-    CHECK(n == 22 && n <= POLICY_CHECKPOINT_META_MAX, "with the data: %d pairs", n);
-    check_str("data key", meta[21].key, "data.train");
-    check_str("data value", meta[21].value, "3 images of 2x2, crc32 01234567");
+    CHECK(n == 46 && n <= POLICY_CHECKPOINT_META_MAX, "with the data: %d pairs", n);
+    check_str("data key", meta[45].key, "data.train");
+    check_str("data value", meta[45].value, "3 images of 2x2, crc32 01234567");
     /* a string longer than a metadata value is cut; its .bytes hold as much as fits */
     static char huge[5000];
     memset(huge, 'x', sizeof huge - 1);
@@ -535,7 +555,7 @@ static void test_settings_to_meta(void)
     default_values(v);
     v[S_DATA].text = huge;
     n = policy_settings_to_meta(v, meta);
-    CHECK(n == 12 && strlen(meta[1].value) == sizeof meta[1].value - 1 &&
+    CHECK(n == 28 && strlen(meta[1].value) == sizeof meta[1].value - 1 &&
               strlen(meta[2].value) == 4094,
           "a long value is cut: %d pairs, %zu, %zu", n, strlen(meta[1].value),
           strlen(meta[2].value));
@@ -597,7 +617,7 @@ static void test_settings_from_meta(void)
     set_file(meta, 0);
     memset(&rec, 0, sizeof rec), rec.refuse = -1;
     CHECK(policy_settings_from_meta(&file, "c.ckpt", record, &rec, &err) == MC_OK, "empty");
-    CHECK(rec.calls == 7, "7 strings unset, no number passed: %d calls", rec.calls);
+    CHECK(rec.calls == 11, "11 strings unset, no number passed: %d calls", rec.calls);
     CHECK(!rec.called[S_EPOCHS] && !rec.called[S_LR] && !rec.called[S_SEED] &&
               rec.called[S_PRESET] && rec.was_null[S_PRESET],
           "numbers are not passed, strings as NULL");
@@ -677,14 +697,15 @@ static void test_checkpoint_round_trip(void)
     st_meta m[POLICY_CHECKPOINT_META_MAX];
     int n = policy_checkpoint_meta(v, "4 images of 2x2, crc32 00c0ffee", m);
     mc_error err = {{0}};
-    CHECK(checkpoint_save(path, &spec, params, velocity, &p, m, n, &err) == MC_OK, "save: %s",
+    optimizer_state state = {velocity, 10, NULL}, got_state;
+    CHECK(checkpoint_save(path, &spec, params, &state, &p, m, n, &err) == MC_OK, "save: %s",
           err.msg);
     mlp_spec got_spec;
-    float *gp = NULL, *gv = NULL;
+    float *gp = NULL;
     train_progress got_p;
     static st_file loaded;
     memset(&loaded, 0, sizeof loaded);
-    CHECK(checkpoint_load(path, &got_spec, &gp, &gv, &got_p, &loaded, &err) == MC_OK,
+    CHECK(checkpoint_load(path, &got_spec, &gp, &got_state, &got_p, &loaded, &err) == MC_OK,
           "load: %s", err.msg);
     CHECK(strcmp(st_meta_get(&loaded, "setting.data") ? st_meta_get(&loaded, "setting.data")
                                                        : "",
@@ -701,10 +722,281 @@ static void test_checkpoint_round_trip(void)
               "4 images of 2x2, crc32 00c0ffee");
     CHECK(got_p.epoch == 2 && got_p.step == 3, "progress");
     free(gp);
-    free(gv);
+    free(got_state.values);
     st_free(&loaded);
     unlink(path);
     rmdir(dir);
+}
+
+/* ---- validation: early stopping, the best weights, reduce-on-plateau ----------------------- */
+
+static void test_val_count(void)
+{
+    static const struct {
+        const char *text;
+        int images, want; /* want -1: refused with a message containing `why` */
+        const char *why;
+    } cases[] = {
+        {"1000", 5000, 1000, NULL},
+        {"1", 2, 1, NULL},
+        {"4999", 5000, 4999, NULL},
+        {"0.1", 5000, 500, NULL},
+        {"0.1", 60000, 6000, NULL},
+        {".25", 10, 3, NULL},             /* 2.5 rounds away from zero */
+        {"0.3", 7, 2, NULL},              /* 2.1 */
+        {"0.999", 1000, 999, NULL},
+        {"0.9999", 1000, -1, "hold out at most 999"}, /* rounds to the whole set */
+        {"0.0001", 1000, -1, "rounds to none"},
+        {"5000", 5000, -1, "the training set has 5000 images (after --train-limit): hold out at most 4999"},
+        {"70000", 60000, -1, "hold out at most 59999"},
+        {"99999999999", 60000, -1, "hold out at most 59999"},
+        {"0", 5000, -1, "at least 1 image"},
+        {"1.0", 5000, -1, "strictly between 0 and 1"},
+        {"0.0", 5000, -1, "strictly between 0 and 1"},
+        {"1.5", 5000, -1, "strictly between 0 and 1"},
+        {"", 5000, -1, "give a number of images"},
+        {".", 5000, -1, "give a number of images"},
+        {"-1", 5000, -1, "give a number of images"},
+        {"1e3", 5000, -1, "give a number of images"},
+        {"0.1.2", 5000, -1, "give a number of images"},
+        {"10%", 5000, -1, "give a number of images"},
+        {" 10", 5000, -1, "give a number of images"},
+        /* the syntax alone (before the data is read) */
+        {"70000", INT_MAX, 70000, NULL},
+        {"0.5", INT_MAX, 0, NULL},
+        {"0", INT_MAX, -1, "at least 1 image"},
+        {"99999999999", INT_MAX, -1, "too many images"},
+        {"2.5", INT_MAX, -1, "strictly between 0 and 1"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        mc_error err = {{0}};
+        int got = -7;
+        mc_status st = policy_val_count(cases[k].text, cases[k].images, &got, &err);
+        if (cases[k].want >= 0)
+            CHECK(st == MC_OK && got == cases[k].want, "--val '%s' of %d: status %d, %d (want %d): %s",
+                  cases[k].text, cases[k].images, (int)st, got, cases[k].want, err.msg);
+        else
+            CHECK(st == MC_ERR_USAGE && strstr(err.msg, cases[k].why) &&
+                      strncmp(err.msg, "--val ", 6) == 0 && got == -7,
+                  "--val '%s' of %d: status %d, '%s' (want /%s/)", cases[k].text,
+                  cases[k].images, (int)st, err.msg, cases[k].why);
+    }
+}
+
+static void test_parse_plateau(void)
+{
+    static const struct {
+        const char *text;
+        double factor; /* 0: refused with `why` */
+        int patience;
+        const char *why;
+    } cases[] = {
+        {"0.5", 0.5, POLICY_PLATEAU_PATIENCE, NULL},
+        {"0.1:3", 0.1, 3, NULL},
+        {"0.1:0", 0.1, 0, NULL},
+        {".5:1000000", 0.5, 1000000, NULL},
+        {"5e-1", 0.5, 2, NULL},
+        {"1", 0, 0, "strictly between 0 and 1"},
+        {"0", 0, 0, "strictly between 0 and 1"},
+        {"1.5:2", 0, 0, "strictly between 0 and 1"},
+        {"-0.5", 0, 0, "strictly between 0 and 1"},
+        {"nan", 0, 0, "strictly between 0 and 1"},
+        {"inf", 0, 0, "strictly between 0 and 1"},
+        {"", 0, 0, "strictly between 0 and 1"},
+        {":2", 0, 0, "strictly between 0 and 1"},
+        {"0.5:", 0, 0, "the patience must be an integer"},
+        {"0.5:-1", 0, 0, "the patience must be an integer"},
+        {"0.5:1.5", 0, 0, "the patience must be an integer"},
+        {"0.5:1000001", 0, 0, "the patience must be an integer"},
+        {"0.5:2:3", 0, 0, "the patience must be an integer"},
+        {"0.5 ", 0, 0, "strictly between 0 and 1"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        mc_error err = {{0}};
+        double f = -1;
+        int pat = -1;
+        mc_status st = policy_parse_plateau(cases[k].text, &f, &pat, &err);
+        if (cases[k].factor > 0)
+            CHECK(st == MC_OK && f == cases[k].factor && pat == cases[k].patience,
+                  "--plateau '%s': status %d, %g:%d: %s", cases[k].text, (int)st, f, pat, err.msg);
+        else
+            CHECK(st == MC_ERR_USAGE && strstr(err.msg, cases[k].why) &&
+                      strncmp(err.msg, "--plateau", 9) == 0 && f == -1 && pat == -1,
+                  "--plateau '%s': status %d, '%s' (want /%s/)", cases[k].text, (int)st, err.msg,
+                  cases[k].why);
+    }
+}
+
+static void test_val_rules(void)
+{
+    CHECK(policy_val_improved(0.5, INFINITY), "the first loss improves on none");
+    CHECK(policy_val_improved(0.5, 0.6), "lower improves");
+    CHECK(!policy_val_improved(0.5, 0.5), "equal does not (threshold 0, strict)");
+    CHECK(!policy_val_improved(0.6, 0.5), "higher does not");
+    CHECK(!policy_val_improved(NAN, INFINITY) && !policy_val_improved(NAN, 0.5),
+          "NaN never improves");
+    CHECK(!policy_val_improved(INFINITY, INFINITY), "infinity does not improve on none");
+    CHECK(policy_val_improved(nextafter(0.5, 0), 0.5), "the next double down improves");
+    CHECK(!policy_patience_exhausted(100, 0), "patience 0: no early stopping");
+    CHECK(!policy_patience_exhausted(0, 1) && policy_patience_exhausted(1, 1), "patience 1");
+    CHECK(!policy_patience_exhausted(2, 3) && policy_patience_exhausted(3, 3) &&
+              policy_patience_exhausted(4, 3),
+          "patience 3: the third bad epoch stops");
+    CHECK(!policy_plateau_due(2, 2) && policy_plateau_due(3, 2),
+          "plateau patience 2: the third bad epoch (PyTorch's num_bad_epochs > patience)");
+    CHECK(!policy_plateau_due(0, 0) && policy_plateau_due(1, 0), "plateau patience 0");
+    CHECK(policy_plateau_scale(1.0f, 0.1) == 0.1f, "1 x 0.1");
+    CHECK(policy_plateau_scale(0.1f, 0.1) == 0.1f * 0.1f, "0.1 x 0.1 in float");
+    CHECK(policy_plateau_scale(0.5f, 0.5) == 0.25f, "0.5 x 0.5");
+    policy_val_state s = policy_val_start();
+    CHECK(s.best_epoch == 0 && isinf(s.best_loss) && s.bad_epochs == 0 && s.plateau_bad == 0 &&
+              s.lr_scale == 1.0f,
+          "the start");
+
+    /* sequences of validation losses and what each epoch decides: I a new best, R the rate
+       reduced, S early stop, . nothing */
+    static const struct {
+        const char *what;
+        int early_stop;
+        double factor;
+        int patience;
+        int n;
+        double loss[8];
+        const char *want;
+        int best_epoch, bad, plateau_bad;
+        float scale;
+    } cases[] = {
+        {"falling", 2, 0, 2, 4, {1, 0.9, 0.8, 0.7}, "I I I I", 4, 0, 0, 1.0f},
+        {"early stop 2", 2, 0, 2, 5, {1, 0.9, 0.95, 0.95, 0.8}, "I I . S I", 5, 0, 0, 1.0f},
+        {"early stop 1", 1, 0, 2, 3, {1, 1.1, 0.5}, "I S I", 3, 0, 0, 1.0f},
+        {"equal is no improvement", 1, 0, 2, 2, {1, 1}, "I S", 1, 1, 1, 1.0f},
+        {"no early stop", 0, 0, 2, 4, {1, 2, 3, 4}, "I . . .", 1, 3, 3, 1.0f},
+        {"plateau 0.5:2", 0, 0.5, 2, 7, {1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6}, "I . . R . . R", 1, 6,
+         0, 0.25f},
+        {"plateau patience 0", 0, 0.1, 0, 3, {1, 2, 3}, "I R R", 1, 2, 0, 0.1f * 0.1f},
+        {"a best resets the plateau", 0, 0.5, 1, 5, {1, 2, 0.5, 0.6, 0.7}, "I . I . R", 3, 2, 0,
+         0.5f},
+        {"a reduction restarts its count", 0, 0.5, 1, 6, {1, 2, 2, 2, 2, 0.1}, "I . R . R I", 6,
+         0, 0, 0.25f},
+        {"both", 3, 0.1, 1, 4, {1, 2, 3, 4}, "I . R S", 1, 3, 1, 0.1f},
+        {"both at once", 3, 0.1, 2, 4, {1, 2, 3, 4}, "I . . RS", 1, 3, 0, 0.1f},
+        {"NaN first", 1, 0, 2, 2, {NAN, 1}, "S I", 2, 0, 0, 1.0f},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        s = policy_val_start();
+        char got[64] = "";
+        for (int e = 0; e < cases[k].n; e++) {
+            policy_val_decision d = policy_val_epoch(&s, e + 1, cases[k].loss[e], 0.5 + e / 100.0,
+                                                     cases[k].early_stop, cases[k].factor,
+                                                     cases[k].patience);
+            char word[8];
+            snprintf(word, sizeof word, "%s%s%s%s", d.improved ? "I" : "", d.reduced ? "R" : "",
+                     d.stop ? "S" : "", d.improved || d.reduced || d.stop ? "" : ".");
+            if (e)
+                strcat(got, " ");
+            strcat(got, word);
+        }
+        check_str(cases[k].what, got, cases[k].want);
+        CHECK(s.best_epoch == cases[k].best_epoch && s.bad_epochs == cases[k].bad &&
+                  s.plateau_bad == cases[k].plateau_bad && s.lr_scale == cases[k].scale,
+              "%s: best epoch %d, bad %d, plateau bad %d, scale %g", cases[k].what, s.best_epoch,
+              s.bad_epochs, s.plateau_bad, (double)s.lr_scale);
+        if (s.best_epoch > 0)
+            CHECK(s.best_loss == cases[k].loss[s.best_epoch - 1] &&
+                      s.best_accuracy == 0.5 + (s.best_epoch - 1) / 100.0,
+                  "%s: the best epoch's loss and accuracy", cases[k].what);
+    }
+}
+
+static void test_val_meta(void)
+{
+    policy_val_state s = policy_val_start();
+    policy_val_epoch(&s, 1, 0.3, 0.91, 0, 0.5, 1);
+    policy_val_epoch(&s, 2, 0.1 + 0.2, 0.92, 0, 0.5, 1); /* 0.30000000000000004: worse */
+    policy_val_epoch(&s, 3, 0.4, 0.90, 0, 0.5, 1);        /* reduced */
+    CHECK(s.best_epoch == 1 && s.bad_epochs == 2 && s.plateau_bad == 0 && s.lr_scale == 0.5f,
+          "the state to write");
+    st_meta m[POLICY_VAL_META_MAX];
+    int n = policy_val_state_to_meta(&s, 1, m);
+    static const char *const want[][2] = {
+        {"val.best_epoch", "1"}, {"val.best_loss", "0.29999999999999999"},
+        {"val.best_accuracy", "0.91000000000000003"},
+        {"val.epochs_without_improvement", "2"}, {"plateau.lr_scale", "0.5"},
+        {"plateau.bad_epochs", "0"}};
+    CHECK(n == 6, "6 keys with --plateau: %d", n);
+    for (int i = 0; i < n && i < 6; i++) {
+        check_str("key", m[i].key, want[i][0]);
+        check_str(want[i][0], m[i].value, want[i][1]);
+    }
+    CHECK(policy_val_state_to_meta(&s, 0, m) == 4, "4 without --plateau");
+    policy_val_state none = policy_val_start();
+    none.bad_epochs = 1; /* a NaN first epoch */
+    CHECK(policy_val_state_to_meta(&none, 0, m) == 2 && strcmp(m[1].key, POLICY_KEY_BAD_EPOCHS) == 0,
+          "no best: no loss or accuracy");
+
+    /* read back: exact */
+    mc_error err = {{0}};
+    n = policy_val_state_to_meta(&s, 1, m);
+    set_file(m, n);
+    policy_val_state got;
+    CHECK(policy_val_state_from_meta(&file, "c.ckpt", 3, 1, 1, &got, &err) == MC_OK, "%s", err.msg);
+    CHECK(got.best_epoch == 1 && got.best_loss == 0.3 && got.best_accuracy == 0.91 &&
+              got.bad_epochs == 2 && got.plateau_bad == 0 && got.lr_scale == 0.5f,
+          "read back exactly");
+    s.lr_scale = 0.1f * 0.1f * 0.1f;
+    n = policy_val_state_to_meta(&s, 1, m);
+    set_file(m, n);
+    CHECK(policy_val_state_from_meta(&file, "c.ckpt", 3, 1, 1, &got, &err) == MC_OK &&
+              got.lr_scale == s.lr_scale,
+          "a float multiplier reads back exactly");
+    set_file(m, 4); /* no plateau keys: read without --plateau, the multiplier is 1 */
+    CHECK(policy_val_state_from_meta(&file, "c.ckpt", 3, 0, 2, &got, &err) == MC_OK &&
+              got.lr_scale == 1.0f,
+          "without --plateau the multiplier is 1");
+
+    /* refusals: one key changed at a time */
+    static const struct {
+        const char *key, *value; /* NULL value: the key left out */
+        int finished;
+        const char *why;
+    } bad[] = {
+        {NULL, NULL, 2, "val.epochs_without_improvement = '2' is not"}, /* 2 epochs, bad 2 */
+        {"val.best_epoch", NULL, 3, "val.best_epoch is missing"},
+        {"val.best_epoch", "4", 3, "val.best_epoch = '4' is not what a run of 3"},
+        {"val.best_epoch", "-1", 3, "val.best_epoch = '-1'"},
+        {"val.best_epoch", "1x", 3, "val.best_epoch = '1x'"},
+        {"val.best_loss", NULL, 3, "val.best_loss is missing"},
+        {"val.best_loss", "nan", 3, "val.best_loss = 'nan'"},
+        {"val.best_loss", "-0.5", 3, "val.best_loss = '-0.5'"},
+        {"val.best_loss", "1e999", 3, "val.best_loss = '1e999'"},
+        {"val.best_accuracy", "1.5", 3, "val.best_accuracy = '1.5'"},
+        {"val.epochs_without_improvement", "1", 3, "val.epochs_without_improvement = '1'"},
+        {"val.epochs_without_improvement", NULL, 3, "val.epochs_without_improvement is missing"},
+        {"plateau.lr_scale", "0", 3, "plateau.lr_scale = '0'"},
+        {"plateau.lr_scale", "1.5", 3, "plateau.lr_scale = '1.5'"},
+        {"plateau.lr_scale", NULL, 3, "plateau.lr_scale is missing"},
+        {"plateau.bad_epochs", "2", 3, "plateau.bad_epochs = '2'"}, /* above patience 1 */
+        {"plateau.bad_epochs", NULL, 3, "plateau.bad_epochs is missing"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        n = policy_val_state_to_meta(&s, 1, m);
+        memset(&file, 0, sizeof file);
+        for (int i = 0; i < n; i++) {
+            if (bad[k].key && strcmp(m[i].key, bad[k].key) == 0) {
+                if (bad[k].value)
+                    st_meta_add(&file, m[i].key, bad[k].value);
+            } else {
+                st_meta_add(&file, m[i].key, m[i].value);
+            }
+        }
+        got = policy_val_start();
+        got.best_epoch = 77;
+        mc_status st = policy_val_state_from_meta(&file, "c.ckpt", bad[k].finished, 1, 1, &got, &err);
+        CHECK(st == MC_ERR_DATA && strncmp(err.msg, "c.ckpt: ", 8) == 0 && strstr(err.msg, bad[k].why) &&
+                  got.best_epoch == 77,
+              "%s = %s: status %d, '%s' (want /%s/)", bad[k].key ? bad[k].key : "(all)",
+              bad[k].value ? bad[k].value : "(none)", (int)st, err.msg, bad[k].why);
+    }
 }
 
 int main(void)
@@ -727,5 +1019,9 @@ int main(void)
     test_settings_to_meta();
     test_settings_from_meta();
     test_checkpoint_round_trip();
+    test_val_count();
+    test_parse_plateau();
+    test_val_rules();
+    test_val_meta();
     return test_exit_code();
 }

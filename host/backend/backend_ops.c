@@ -28,7 +28,8 @@ const char *op_name(op_kind op)
 {
     static const char *const names[OP_COUNT] = {
         "gather", "gemm", "loss", "output_step", "probs", "update", "sum", "sequential",
-        "sparse_forward", "sparse_forward_output", "sparse_grad", "sparse_backward_update"};
+        "sparse_forward", "sparse_forward_output", "sparse_grad", "sparse_backward_update",
+        "dropout", "augment"};
     return op >= 0 && op < OP_COUNT ? names[op] : "?";
 }
 
@@ -49,6 +50,8 @@ mc_status backend_run(backend *be, op_kind op, const op_args *a)
     case OP_SPARSE_GRAD: return o->sparse_grad(be, &a->sparse_grad);
     case OP_SPARSE_BACKWARD_UPDATE:
         return o->sparse_backward_update(be, &a->sparse_backward_update);
+    case OP_DROPOUT: return o->dropout(be, &a->dropout);
+    case OP_AUGMENT: return o->augment(be, &a->augment);
     case OP_COUNT: break;
     }
     fprintf(stderr, "mnistcl: internal error: backend_run: op %d is not an operation\n",

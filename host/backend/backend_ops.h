@@ -12,11 +12,13 @@
 #define MNISTCL_BACKEND_OPS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mnistcl/backend.h"
 #include "mnistcl/mlp.h"
 #include "mnistcl/status.h"
 #include "kernel_interface.h"
+#include "step_rule.h"
 
 /** Backend-owned memory: a host array (CPU reference) or a cl_mem (OpenCL). */
 typedef struct buf {
@@ -124,9 +126,12 @@ typedef struct {
 } probs_args;
 
 /**
- * How a gradient becomes a parameter step: the update rule, one value for a whole run.
- *   UPDATE_SGD (PyTorch's SGD): g = grad + weight_decay·p; v = momentum·v + g; p -= lr·v
- *              (the state v is neither read nor written when momentum == 0)
+ * How a gradient becomes a parameter step at one step of a run: the update rule
+ * (kernel_interface.h's update_kind, with PyTorch's formulas) and its values at that
+ * step. kind, momentum, weight_decay, beta1, beta2, eps and moment2 hold for a whole run;
+ * lr, step_size and bc2_sqrt are the step's (update_rule_at). The state of parameter i:
+ *   SGD, NESTEROV  state[i] = the velocity v (neither read nor written when momentum == 0)
+ *   ADAM, ADAMW    state[i] = the first moment m, state[i + moment2] = the second v
  * Every operation that updates parameters (update, sparse_backward_update, sequential)
  * takes one, and each backend applies it through one function (backend_cpu.c's
  * cpu_update_one, update.cl's update_one / update16), so a new rule is written once per
@@ -134,18 +139,56 @@ typedef struct {
  */
 typedef struct {
     update_kind kind;
-    float lr, momentum, weight_decay;
+    float lr;                  /* this step's learning rate */
+    float momentum, weight_decay;
+    float beta1, beta2, eps;   /* ADAM, ADAMW */
+    float step_size, bc2_sqrt; /* ADAM, ADAMW at this step: lr / (1 - beta1^t) and
+                                  sqrt(1 - beta2^t) (step_rule.h) */
+    size_t moment2;            /* ADAM, ADAMW: floats from m to v in the state buffer */
 } update_rule;
+
+/** Floats of state per parameter the rule keeps: 0, 1 (SGD's velocity) or 2 (Adam's m, v). */
+static inline int update_rule_state_slots(const update_rule *r)
+{
+    if (r->kind == UPDATE_ADAM || r->kind == UPDATE_ADAMW)
+        return 2;
+    return r->momentum != 0.0f ? 1 : 0;
+}
 
 /** Whether the rule keeps per-parameter state (the state buffer is read and written). */
 static inline int update_rule_has_state(const update_rule *r)
 {
-    return r->kind == UPDATE_SGD && r->momentum != 0.0f;
+    return update_rule_state_slots(r) > 0;
+}
+
+/**
+ * The learning rate over a run: schedule_lr (step_rule.h) of kind from the rate lr, times
+ * scale (reduce-on-plateau's multiplier, 1 otherwise).
+ */
+typedef struct {
+    schedule_kind kind;
+    float lr, final_lr, gamma, scale;
+    int total_steps, warmup_steps, every;
+} lr_schedule;
+
+/** The rule r at step t (0-based) of the run: its rate from the schedule, Adam's corrections. */
+static inline update_rule update_rule_at(update_rule r, const lr_schedule *s, int t)
+{
+    r.lr = schedule_lr(s->kind, s->lr, s->final_lr, s->total_steps, s->warmup_steps, s->every,
+                       s->gamma, t) *
+           s->scale;
+    if (r.kind == UPDATE_ADAM || r.kind == UPDATE_ADAMW) {
+        r.step_size = adam_step_size(r.lr, r.beta1, t);
+        r.bc2_sqrt = adam_bc2_sqrt(r.beta2, t);
+    } else {
+        r.step_size = r.bc2_sqrt = 0.0f;
+    }
+    return r;
 }
 
 /**
  * One step of the update rule over n parameters: params[i] and state[i] (the rule's
- * per-parameter state, SGD's velocity; n floats, same layout as params) from grads[i].
+ * per-parameter state, as update_rule says; same layout as params) from grads[i].
  */
 typedef struct {
     bref params, grads, state;
@@ -257,7 +300,8 @@ static inline size_t sparse_grad_scratch(int dim, int n)
  * Per-sample training (batch 1) over `count` images in order, fused: for each image
  * index[start + s]: x = image / 255, forward through every layer, output loss and delta
  * (scale 1), then from the last layer back: delta_l = (delta_{l+1}·W_lᵀ) ⊙ act'(a_l)
- * computed with W_l before its update, then W_l and b_l updated by the rule (as update_args). Per-image loss and hit go to loss/correct[start + s].
+ * computed with W_l before its update, then W_l and b_l updated by the rule at that image's
+ * step (as update_args). Per-image loss and hit go to loss/correct[start + s].
  * Same arithmetic as a batch-1 step of the general path, in one launch.
  */
 typedef struct {
@@ -267,7 +311,10 @@ typedef struct {
     bref images, labels, index;
     int start, count;
     bref loss, correct;   /* indexed by start + s */
-    update_rule rule;
+    update_rule rule;     /* the run's rule; image s trains with update_rule_at(rule,
+                             &schedule, first_step + s) */
+    lr_schedule schedule;
+    int first_step;       /* the run's step number of image start */
     /* Optional (NULL buffers: not given): the images' pixel lists, so the kernel need not
        scan every pixel of every image. Backends may ignore them; the result is the same. */
     pixel_lists sparse;
@@ -280,6 +327,99 @@ static inline size_t seq_scratch_floats(const mlp_spec *spec)
     for (int l = 0; l <= spec->n_layers; l++)
         n += 2 * (size_t)spec->sizes[l];
     return n;
+}
+
+/**
+ * Inverted dropout, the same operation forward and backward (the mask is recomputed from
+ * the counter, never stored): for r < rows, c < cols
+ *   y[r][c] = keep(r, c) ? x[r][c] * scale : 0        (one float multiply)
+ *   keep(r, c) = philox4x32_10(ctr = {row0 + r, c / 4, step, stream},
+ *                              key = {seed low 32 bits, seed high 32 bits}).v[c % 4]
+ *                >= threshold
+ * with x and y of row strides ld_x, ld_y (>= cols). y may be x itself (the same buffer,
+ * offset and stride: in place); otherwise the two must not overlap. threshold and scale
+ * come from the drop probability p in [0, 1) through dropout_set_rate: p = 0 keeps every
+ * element and copies it exactly (scale 1). Both backends give the same bits.
+ */
+typedef struct {
+    bref x;        /* float (rows, ld_x) */
+    int ld_x;
+    bref y;        /* float out (rows, ld_y); may be x (in place) */
+    int ld_y;
+    int rows, cols; /* >= 1 */
+    int row0;      /* >= 0: the row of x[0] in the whole batch (counter word 0 is row0 + r) */
+    uint32_t step, stream; /* counter words 2 and 3: the step (its low 32 bits), a stream
+                              per place the network drops (layer, forward/backward alike) */
+    uint64_t seed;         /* the key */
+    uint32_t threshold;    /* dropped iff the word < threshold */
+    float scale;           /* 1 / (1 - p) */
+} dropout_args;
+
+/** Sets a's threshold = min(p·2^32, 2^32 - 1) (truncated) and scale = 1/(1 - p) (as a
+ *  float) for dropping with probability p in [0, 1); p = 0: threshold 0, scale 1. */
+static inline void dropout_set_rate(dropout_args *a, double p)
+{
+    double t = p * 4294967296.0;
+    a->threshold = t >= 4294967295.0 ? 0xffffffffu : t > 0.0 ? (uint32_t)t : 0u;
+    a->scale = (float)(1.0 / (1.0 - p));
+}
+
+/**
+ * Random distortions of a batch of images, for the first layer (Simard, Steinkraus, Platt,
+ * "Best practices for convolutional neural networks applied to visual document
+ * analysis", ICDAR 2003): for p < count, image id = index[start + p] of width w and height
+ * h (uint8, w·h <= AUGMENT_MAX_PIXELS), output pixel (i, j) (column i, row j) of row p:
+ *   x[p][j·w + i] = bilinear(image / 255, src(i, j)), zero outside the image
+ * with, in float, in this order (both backends do the same operations, so agree exactly):
+ *   draws      r = philox4x32_10({id, 0, epoch, AUGMENT_STREAM_AFFINE}, seed); U_k =
+ *              philox_uniform(r.v[k]); angle a = rotate_deg·(2U_0 - 1) degrees, scale
+ *              s = 1 + scale·(2U_1 - 1) (both axes alike), shift t = shift·(2U_2 - 1,
+ *              2U_3 - 1) pixels: the same for the same image, epoch and seed
+ *   affine     c = ((w - 1)/2, (h - 1)/2); d = (i, j) - c - t;
+ *              src = R(-a)·d·(1/s) + c, R(-a)·d = (cos a·d_x + sin a·d_y,
+ *              cos a·d_y - sin a·d_x), cos and sin as exact_cospi/exact_sinpi(a/180),
+ *              1/s by Newton's iteration (exact operations only)
+ *   elastic    (alpha > 0) per pixel (i, j), from the block
+ *              philox4x32_10({id, j·ceil(w/2) + i/2, epoch, AUGMENT_STREAM_ELASTIC}, seed)
+ *              words 2(i%2), 2(i%2)+1 (two pixels of a row per block): the fields dx, dy =
+ *              2U - 1, in U(-1, 1); each convolved with
+ *              the normalised Gaussian gauss (radius R = augment_radius(sigma)), rows first
+ *              then columns, zero outside the image (taps outside are left out, the others
+ *              summed from -R up); src += alpha·(gx(i, j), gy(i, j))
+ *   bilinear   (x0, y0) = floor(src), (fx, fy) = src - (x0, y0):
+ *              (1-fy)·((1-fx)·p00 + fx·p10) + fy·((1-fx)·p01 + fx·p11)
+ * shift, rotate_deg, scale, alpha may each be 0 (that part off); all four 0 gives gather's
+ * x = image / 255 exactly. seed is the key (low, high 32 bits), epoch counter word 2. The
+ * ids must name images of the buffer (the caller's to ensure, as for gather). On OpenCL
+ * the image and its elastic field must also fit the device's local memory, about 20 bytes
+ * a pixel (backend_cl.c; 45 x 45 fits 48 KiB), else an internal error says so.
+ */
+typedef struct {
+    bref x;      /* float out (count, width·height) */
+    bref images; /* uint8 (n, width·height) */
+    bref index;  /* int32 positions, as gather's */
+    int start, count, width, height;
+    float shift;      /* >= 0 pixels, each axis */
+    float rotate_deg; /* 0 .. 180 */
+    float scale;      /* 0 .. 0.9 */
+    float alpha;      /* >= 0: elastic strength, pixels (Simard: 34; 0 = off) */
+    float sigma;      /* > 0 when alpha > 0: elastic smoothness, pixels (Simard: 4), at most
+                         AUGMENT_MAX_RADIUS / 3 */
+    uint64_t seed;
+    uint32_t epoch;
+    bref gauss; /* float (2R + 1), the weights augment_gauss_weights gives (alpha > 0) */
+} augment_args;
+
+/** R = ceil(3 sigma), the radius of augment_args' Gaussian, 3 sigma rounded to a float
+ *  first (so the float nearest AUGMENT_MAX_RADIUS / 3 gives AUGMENT_MAX_RADIUS); capped
+ *  at 10^6. */
+static inline int augment_radius(float sigma)
+{
+    float r3 = 3.0f * sigma;
+    if (!(r3 <= 1e6f))
+        return 1000000;
+    int r = (int)r3;
+    return (float)r < r3 ? r + 1 : r;
 }
 
 /** The operations of the table below that compute (a plan's stages name them). */
@@ -296,6 +436,8 @@ typedef enum {
     OP_SPARSE_FORWARD_OUTPUT,
     OP_SPARSE_GRAD,
     OP_SPARSE_BACKWARD_UPDATE,
+    OP_DROPOUT,
+    OP_AUGMENT,
     OP_COUNT
 } op_kind;
 
@@ -316,6 +458,8 @@ typedef union {
     sparse_forward_output_args sparse_forward_output;
     sparse_grad_args sparse_grad;
     sparse_backward_update_args sparse_backward_update;
+    dropout_args dropout;
+    augment_args augment;
 } op_args;
 
 /**
@@ -344,6 +488,8 @@ typedef struct {
     mc_status (*sparse_forward_output)(backend *be, const sparse_forward_output_args *a);
     mc_status (*sparse_grad)(backend *be, const sparse_grad_args *a);
     mc_status (*sparse_backward_update)(backend *be, const sparse_backward_update_args *a);
+    mc_status (*dropout)(backend *be, const dropout_args *a);
+    mc_status (*augment)(backend *be, const augment_args *a);
     /* What operation `op` with arguments `args` (the op's *_args struct) runs here: the
        kernel's name and the number of launches ("gemm_rb_nn", 1), for `train --plan` */
     const char *(*kernel_of)(backend *be, op_kind op, const void *args, int *launches);

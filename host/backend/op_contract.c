@@ -4,6 +4,7 @@
  */
 #include "backend/op_contract.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -156,24 +157,39 @@ mc_status op_contract_probs(const probs_args *a)
     return MC_OK;
 }
 
-/* The rule's contract: a kind both backends implement (update_rule). */
-static mc_status rule_fields(const char *op, const update_rule *rule)
+/* The rule's contract for n parameters: a kind both backends implement (update_rule),
+   Adam's moments apart (moment2 >= n), betas in [0, 1) and a positive eps. */
+static mc_status rule_fields(const char *op, const update_rule *rule, size_t n)
 {
-    OP_REQUIRE(op, rule->kind == UPDATE_SGD, "rule kind %d", (int)rule->kind);
+    OP_REQUIRE(op, rule->kind >= UPDATE_SGD && rule->kind <= UPDATE_ADAMW, "rule kind %d",
+               (int)rule->kind);
+    if (rule->kind == UPDATE_ADAM || rule->kind == UPDATE_ADAMW) {
+        OP_REQUIRE(op, rule->moment2 >= n && rule->moment2 <= INT_MAX, "moment2 %zu, n %zu",
+                   rule->moment2, n);
+        OP_REQUIRE(op, rule->beta1 >= 0.0f && rule->beta1 < 1.0f && rule->beta2 >= 0.0f &&
+                           rule->beta2 < 1.0f && rule->eps > 0.0f,
+                   "beta1 %g, beta2 %g, eps %g", rule->beta1, rule->beta2, rule->eps);
+    }
     return MC_OK;
+}
+
+/* Floats of state from the state's offset that n parameters' rule reads and writes. */
+static size_t state_span(const update_rule *rule, size_t n)
+{
+    return update_rule_state_slots(rule) == 2 ? rule->moment2 + n : n;
 }
 
 /* The update's contract, reported as operation `op` (it is part of a fused one too). */
 static mc_status update_fields(const char *op, const update_args *a)
 {
-    mc_status st = rule_fields(op, &a->rule);
+    mc_status st = rule_fields(op, &a->rule, a->n);
     if (st)
         return st;
     OP_REQUIRE(op, a->n >= 1, "n %zu", a->n);
     OP_REQUIRE_SPAN(op, a->params, a->n, sizeof(float));
     OP_REQUIRE_SPAN(op, a->grads, a->n, sizeof(float));
     if (update_rule_has_state(&a->rule))
-        OP_REQUIRE_SPAN(op, a->state, a->n, sizeof(float));
+        OP_REQUIRE_SPAN(op, a->state, state_span(&a->rule, a->n), sizeof(float));
     return MC_OK;
 }
 
@@ -216,12 +232,15 @@ mc_status op_contract_sequential(const sequential_args *a)
     OP_REQUIRE(op, act_valid(s->hidden_act), "hidden_act %d", (int)s->hidden_act);
     OP_REQUIRE(op, output_valid(s->output), "output %d", (int)s->output);
     OP_REQUIRE(op, a->count >= 1 && a->start >= 0, "count %d, start %d", a->count, a->start);
-    mc_status st = rule_fields(op, &a->rule);
+    mc_status st = rule_fields(op, &a->rule, mlp_param_count(s));
     if (st)
         return st;
+    OP_REQUIRE(op, a->first_step >= 0 && a->schedule.kind >= SCHEDULE_CONSTANT &&
+                       a->schedule.kind <= SCHEDULE_ONECYCLE,
+               "first_step %d, schedule kind %d", a->first_step, (int)a->schedule.kind);
     OP_REQUIRE_SPAN(op, a->params, mlp_param_count(s), sizeof(float));
     if (update_rule_has_state(&a->rule))
-        OP_REQUIRE_SPAN(op, a->state, mlp_param_count(s), sizeof(float));
+        OP_REQUIRE_SPAN(op, a->state, state_span(&a->rule, mlp_param_count(s)), sizeof(float));
     OP_REQUIRE_SPAN(op, a->scratch, seq_scratch_floats(s), sizeof(float));
     OP_REQUIRE_SPAN(op, a->images, s->sizes[0], 1); /* at least one image */
     OP_REQUIRE_SPAN(op, a->labels, 1, 1);
@@ -335,6 +354,63 @@ mc_status op_contract_sparse_backward_update(const sparse_backward_update_args *
     if (a->classes) {
         OP_REQUIRE_SPAN(op, a->h, prod(g->rows, g->n), sizeof(float));
         OP_REQUIRE_SPAN(op, a->delta2, prod(g->rows, a->classes), sizeof(float));
+    }
+    return MC_OK;
+}
+
+/* Whether v is a finite float (not NaN, not infinite). */
+static int finite_float(float v)
+{
+    return v == v && v - v == 0.0f;
+}
+
+/* The contract of dropout (dropout_args): sizes, strides, spans, and y either x itself (in
+   place: same offset and stride) or apart from it. */
+mc_status op_contract_dropout(const dropout_args *a)
+{
+    const char *op = op_name(OP_DROPOUT);
+    OP_REQUIRE(op, a->rows >= 1 && a->cols >= 1, "rows %d, cols %d", a->rows, a->cols);
+    OP_REQUIRE(op, a->row0 >= 0 && a->row0 <= INT_MAX - a->rows, "row0 %d, rows %d", a->row0,
+               a->rows);
+    OP_REQUIRE(op, a->ld_x >= a->cols && a->ld_y >= a->cols, "ld_x %d, ld_y %d, cols %d",
+               a->ld_x, a->ld_y, a->cols);
+    OP_REQUIRE(op, finite_float(a->scale), "scale %g", a->scale);
+    size_t ex = mat_extent(a->rows, a->cols, a->ld_x), ey = mat_extent(a->rows, a->cols, a->ld_y);
+    OP_REQUIRE_SPAN(op, a->x, ex, sizeof(float));
+    OP_REQUIRE_SPAN(op, a->y, ey, sizeof(float));
+    if (a->x.b == a->y.b) {
+        int in_place = a->x.off == a->y.off && a->ld_x == a->ld_y;
+        int apart = a->x.off + ex <= a->y.off || a->y.off + ey <= a->x.off;
+        OP_REQUIRE(op, in_place || apart,
+                   "y overlaps x without being x: x.off %zu, ld_x %d, y.off %zu, ld_y %d",
+                   a->x.off, a->ld_x, a->y.off, a->ld_y);
+    }
+    return MC_OK;
+}
+
+/* The contract of augment (augment_args): sizes within AUGMENT_MAX_PIXELS, the parts'
+   settings in range, the Gaussian's weights when the elastic part is on. */
+mc_status op_contract_augment(const augment_args *a)
+{
+    const char *op = op_name(OP_AUGMENT);
+    OP_REQUIRE(op, a->count >= 1 && a->start >= 0, "count %d, start %d", a->count, a->start);
+    OP_REQUIRE(op, a->width >= 1 && a->height >= 1, "width %d, height %d", a->width, a->height);
+    size_t dim = prod(a->width, a->height);
+    OP_REQUIRE(op, dim <= AUGMENT_MAX_PIXELS, "width %d x height %d, AUGMENT_MAX_PIXELS %d",
+               a->width, a->height, AUGMENT_MAX_PIXELS);
+    OP_REQUIRE(op, finite_float(a->shift) && a->shift >= 0.0f, "shift %g", a->shift);
+    OP_REQUIRE(op, a->rotate_deg >= 0.0f && a->rotate_deg <= 180.0f, "rotate_deg %g",
+               a->rotate_deg);
+    OP_REQUIRE(op, a->scale >= 0.0f && a->scale <= 0.9f, "scale %g", a->scale);
+    OP_REQUIRE(op, finite_float(a->alpha) && a->alpha >= 0.0f, "alpha %g", a->alpha);
+    OP_REQUIRE_SPAN(op, a->x, prod(a->count, dim), sizeof(float));
+    OP_REQUIRE_SPAN(op, a->images, dim, 1); /* at least one image */
+    OP_REQUIRE_SPAN(op, a->index, plus(a->start, a->count), sizeof(int32_t));
+    if (a->alpha > 0.0f) {
+        OP_REQUIRE(op, a->sigma > 0.0f && augment_radius(a->sigma) <= AUGMENT_MAX_RADIUS,
+                   "sigma %g, radius ceil(3 sigma) %d, AUGMENT_MAX_RADIUS %d", a->sigma,
+                   augment_radius(a->sigma), AUGMENT_MAX_RADIUS);
+        OP_REQUIRE_SPAN(op, a->gauss, 2 * (size_t)augment_radius(a->sigma) + 1, sizeof(float));
     }
     return MC_OK;
 }

@@ -54,11 +54,33 @@ static int options_table(train_options *o, cli_option *t)
     t[n++] = cli_opt("lr", OPT_FLOAT, &o->lr, "X", "learning rate", 1e-12, 1e12);
     t[n++] = cli_opt("momentum", OPT_FLOAT, &o->momentum, "X", "SGD momentum (0 = plain SGD)", 0,
                      0.9999);
-    t[n++] = cli_opt("weight-decay", OPT_FLOAT, &o->weight_decay, "X", "L2 weight decay", 0, 1);
+    t[n++] = cli_opt("weight-decay", OPT_FLOAT, &o->weight_decay, "X",
+                     "weight decay: L2, added to the gradient (adamw: decoupled, p -= lr*X*p)",
+                     0, 1);
+    n = train_options_rule_table(o, t, n);
     t[n++] = cli_opt("shuffle", OPT_FLAG, &o->shuffle, NULL,
                      "reshuffle the training set every epoch (off: file order)", 0, 0);
     t[n++] = cli_opt("train-limit", OPT_INT, &o->train_limit, "N",
                      "use only the first N training images (0 = all)", 0, 1 << 30);
+    t[n++] = cli_opt("val", OPT_STRING, &o->val, "N|F",
+                     "hold out N of the training images (or the fraction F: 0.1 = 10%, "
+                     "rounded) for validation, drawn at random from --seed (not stratified) "
+                     "after --train-limit; evaluated after every epoch (the val_loss and "
+                     "val% columns). The run's result is then the weights of the epoch of "
+                     "the lowest validation loss: --save, --predictions and the final test "
+                     "accuracy; the test set decides nothing",
+                     0, 0);
+    t[n++] = cli_opt("early-stop", OPT_INT, &o->early_stop, "PATIENCE",
+                     "stop when the validation loss has not gone below its lowest for "
+                     "PATIENCE epochs in a row (needs --val; 0 = never)",
+                     0, 1000000);
+    t[n++] = cli_opt("plateau", OPT_STRING, &o->plateau, "FACTOR[:PATIENCE]",
+                     "reduce on plateau (PyTorch's ReduceLROnPlateau: mode min, threshold 0, "
+                     "no cooldown): the learning rate is multiplied by FACTOR (0 < FACTOR < 1) "
+                     "when the validation loss has not gone below its lowest for more than "
+                     "PATIENCE epochs (default 2) since the lowest or the last reduction "
+                     "(needs --val)",
+                     0, 0);
     t[n++] = cli_opt("print-every", OPT_INT, &o->print_every, "N",
                      "print (and test) every N epochs, and the last", 1, 1000000);
     t[n++] = cli_opt("device", OPT_STRING, &o->device, "SPEC",
@@ -116,7 +138,8 @@ typedef struct {
     mlp_spec spec;
     backend *be;
     trainer *t;
-    float *params, *velocity;
+    float *params;
+    optimizer_state state;       /* the optimizer's (trainer_state_floats) and best weights */
     st_file resume_meta;
     train_progress progress;     /* where training starts: epoch 1, or the checkpoint's */
     int resumed;
@@ -124,16 +147,26 @@ typedef struct {
     char fingerprint[POLICY_FINGERPRINT_MAX]; /* the training set's (policy_data_fingerprint) */
     int checkpointed;            /* whether o.checkpoint holds a state of this run */
     train_progress checkpoint_at; /* which one */
+    /* --val: the held-out images; state.best holds the weights of vs.best_epoch (NULL
+       before there is one); --plateau's FACTOR (0 without) and PATIENCE */
+    dataset val;
+    policy_val_state vs;
+    double plateau_factor;
+    int plateau_patience;
+    int epochs_done;             /* epochs finished (by this run and the one resumed) */
+    int stopped_early;           /* 1: early stopping ended the run after epochs_done */
 } run;
 
 static void run_free(run *r)
 {
     free(r->params);
-    free(r->velocity);
+    free(r->state.values);
+    free(r->state.best);
     trainer_destroy(r->t);
     backend_destroy(r->be);
     dataset_free(&r->train);
     dataset_free(&r->test);
+    dataset_free(&r->val);
 }
 
 static int classes_of(const mlp_spec *spec)
@@ -217,6 +250,12 @@ static mc_status check_outputs(const train_options *o, mc_error *err)
     return MC_OK;
 }
 
+/* Whether the run's result is the best validation epoch's weights (in r->state.best). */
+static int best_weights(const run *r)
+{
+    return r->val.n && r->state.best && r->vs.best_epoch > 0;
+}
+
 /* Records the run's settings and result in the saved model's metadata. */
 static int run_metadata(const run *r, const pass_stats *test, const char *stopped, st_meta *meta)
 {
@@ -241,22 +280,54 @@ static int run_metadata(const run *r, const pass_stats *test, const char *stoppe
         snprintf(meta[n].key, sizeof meta[n].key, "stopped");
         snprintf(meta[n++].value, sizeof meta[0].value, "%s", stopped);
     }
+    if (r->val.n) { /* the weights are the best epoch's (best_weights) */
+        const policy_val_state *v = &r->vs;
+        snprintf(meta[n].key, sizeof meta[n].key, "val_images");
+        snprintf(meta[n++].value, sizeof meta[0].value, "%d", r->val.n);
+        snprintf(meta[n].key, sizeof meta[n].key, "epochs_trained");
+        snprintf(meta[n++].value, sizeof meta[0].value, "%d", r->epochs_done);
+        if (best_weights(r)) {
+            snprintf(meta[n].key, sizeof meta[n].key, "best_epoch");
+            snprintf(meta[n++].value, sizeof meta[0].value, "%d", v->best_epoch);
+            snprintf(meta[n].key, sizeof meta[n].key, "val_loss");
+            snprintf(meta[n++].value, sizeof meta[0].value, "%.6f", v->best_loss);
+            snprintf(meta[n].key, sizeof meta[n].key, "val_accuracy");
+            snprintf(meta[n++].value, sizeof meta[0].value, "%.4f", 100.0 * v->best_accuracy);
+            snprintf(meta[n].key, sizeof meta[n].key, "selected_by");
+            snprintf(meta[n++].value, sizeof meta[0].value,
+                     "the lowest validation loss (the test set decides nothing)");
+        }
+        if (r->stopped_early) {
+            snprintf(meta[n].key, sizeof meta[n].key, "early_stop");
+            snprintf(meta[n++].value, sizeof meta[0].value,
+                     "after epoch %d: no lower validation loss for %d epoch%s", r->epochs_done,
+                     r->o.early_stop, r->o.early_stop == 1 ? "" : "s");
+        }
+    }
     snprintf(meta[n].key, sizeof meta[n].key, "trained_on");
     snprintf(meta[n++].value, sizeof meta[0].value, "%s", backend_name(r->be));
     return n;
 }
 
-/* Writes the model to --save; `stopped` (or NULL) says how far an interrupted run got. */
+/*
+ * Writes the model to --save; `stopped` (or NULL) says how far an interrupted run got.
+ * With --val, once an epoch has been validated, the weights written are the best
+ * epoch's (best_weights), stopped or not.
+ */
 static mc_status save_model(run *r, const pass_stats *test, const char *stopped, mc_error *err)
 {
     mc_status st = trainer_get_params(r->t, r->params);
     if (st)
         return mc_fail(err, st, "reading the parameters back from %s failed: %s", backend_name(r->be),
                        mc_status_name(st));
-    st_meta meta[8];
+    st_meta meta[24];
     int n_meta = run_metadata(r, test, stopped, meta);
-    st = model_save(r->o.save, &r->spec, r->params, meta, n_meta, err);
-    if (!st)
+    int best = best_weights(r);
+    st = model_save(r->o.save, &r->spec, best ? r->state.best : r->params, meta, n_meta, err);
+    if (!st && best)
+        printf("saved %s (the weights of epoch %d, the lowest validation loss%s)\n", r->o.save,
+               r->vs.best_epoch, stopped ? " so far" : "");
+    else if (!st)
         printf("saved %s%s\n", r->o.save, stopped ? " (as of the step above)" : "");
     return st;
 }
@@ -310,21 +381,21 @@ static double loss_limit(const run *r)
     return policy_loss_limit(r->spec.output, classes_of(&r->spec));
 }
 
-/* Whether the state in r->params and r->velocity (read back) or the mean loss has diverged. */
+/* Whether the state in r->params and r->state (read back) or the mean loss has diverged. */
 static int state_diverged(const run *r, double mean_loss)
 {
-    return policy_state_diverged(&r->spec, r->params, r->velocity, mean_loss);
+    return policy_state_diverged(&r->spec, r->params, r->state.values, mean_loss);
 }
 
 /*
  * Writes the checkpoint for `progress` (images: those its partial sums cover) and
  * remembers it; a diverged state is never written (MC_ERR_DIVERGED, err untouched).
- * have_state: r->params and r->velocity already hold the trainer's state (else it is read).
+ * have_state: r->params and r->state already hold the trainer's state (else it is read).
  */
 static mc_status write_checkpoint(run *r, const train_progress *progress, long long images,
                                   int have_state, mc_error *err)
 {
-    mc_status st = have_state ? MC_OK : trainer_get_state(r->t, r->params, r->velocity);
+    mc_status st = have_state ? MC_OK : trainer_get_state(r->t, r->params, r->state.values);
     if (st)
         return mc_fail(err, st, "reading the training state back from %s failed: %s",
                        backend_name(r->be), mc_status_name(st));
@@ -332,9 +403,11 @@ static mc_status write_checkpoint(run *r, const train_progress *progress, long l
         return MC_ERR_DIVERGED;
     policy_value values[POLICY_N_SETTINGS];
     resume_settings_values(&r->o, values);
-    st_meta meta[POLICY_CHECKPOINT_META_MAX];
+    st_meta meta[POLICY_CHECKPOINT_META_MAX + POLICY_VAL_META_MAX];
     int n_meta = policy_checkpoint_meta(values, r->fingerprint, meta);
-    st = checkpoint_save(r->o.checkpoint, &r->spec, r->params, r->velocity, progress, meta,
+    if (r->val.n) /* with it, state.best: the best epoch's weights (once there is one) */
+        n_meta += policy_val_state_to_meta(&r->vs, r->plateau_factor > 0, meta + n_meta);
+    st = checkpoint_save(r->o.checkpoint, &r->spec, r->params, &r->state, progress, meta,
                          n_meta, err);
     if (st) {
         char why[sizeof err->msg];
@@ -407,7 +480,7 @@ static int stop_on_signal(run *r, int sig, const train_progress *progress, long 
         if (paths[k] && !write[k])
             printf("nothing was trained yet: %s is left as it was\n", paths[k]);
     }
-    int have_state = trainer_get_state(r->t, r->params, r->velocity) == MC_OK;
+    int have_state = trainer_get_state(r->t, r->params, r->state.values) == MC_OK;
     double mean_loss = policy_mean_loss(progress->loss_sum, images);
     if ((write[0] || write[1]) && have_state && state_diverged(r, mean_loss))
         return cli_report(diverged(r, progress->epoch, step ? step : steps, mean_loss, err), err);
@@ -443,16 +516,61 @@ static int stop_on_signal(run *r, int sig, const train_progress *progress, long 
 
 /* ---- the epochs -------------------------------------------------------------------------- */
 
-/* The epoch's line: loss, accuracies, time. */
-static void print_epoch(const run *r, int epoch, const pass_stats *tr, const pass_stats *te,
-                        double seconds)
+/* The epoch's line: loss, accuracies (with --val: the validation loss and accuracy after
+ * the training accuracy), time. */
+static void print_epoch(const run *r, int epoch, const pass_stats *tr, const pass_stats *ve,
+                        const pass_stats *te, double seconds)
 {
-    if (r->test.labels)
+    if (r->val.n) {
+        char test[16];
+        snprintf(test, sizeof test, "%.2f", 100 * te->accuracy);
+        printf("%5d %9.4f %8.2f %9.4f %8.2f %8s %8.3f %10.0f\n", epoch, tr->loss,
+               100 * tr->accuracy, ve->loss, 100 * ve->accuracy, r->test.labels ? test : "-",
+               seconds, r->train.n / seconds);
+    } else if (r->test.labels)
         printf("%5d %9.4f %8.2f %8.2f %8.3f %10.0f\n", epoch, tr->loss, 100 * tr->accuracy,
                100 * te->accuracy, seconds, r->train.n / seconds);
     else
         printf("%5d %9.4f %8.2f %8s %8.3f %10.0f\n", epoch, tr->loss, 100 * tr->accuracy, "-",
                seconds, r->train.n / seconds);
+    fflush(stdout);
+}
+
+/*
+ * The validation pass after `epoch` (r->params holds its weights): its figures into *ve,
+ * the decisions (policy_val_epoch) into *vd and r->vs; a new best's weights are copied to
+ * r->state.best, a lower rate goes to the trainer.
+ */
+static mc_status validate(run *r, int epoch, pass_stats *ve, policy_val_decision *vd)
+{
+    mc_status st = trainer_evaluate_validation(r->t, ve);
+    if (st)
+        return st;
+    *vd = policy_val_epoch(&r->vs, epoch, ve->loss, ve->accuracy, r->o.early_stop,
+                           r->plateau_factor, r->plateau_patience);
+    if (vd->improved) {
+        size_t n = mlp_param_count(&r->spec);
+        if (!r->state.best && !(r->state.best = malloc(n * sizeof(float))))
+            return MC_ERR_NOMEM;
+        memcpy(r->state.best, r->params, n * sizeof(float));
+    }
+    return vd->reduced ? trainer_set_lr_scale(r->t, r->vs.lr_scale) : MC_OK;
+}
+
+/* The lines after an epoch's about its validation: a lower rate, early stopping. */
+static void print_val_decision(const run *r, int epoch, const policy_val_decision *vd)
+{
+    const policy_val_state *v = &r->vs;
+    if (vd->reduced)
+        printf("plateau after epoch %d: no lower validation loss for %d epoch%s (lowest %.4f, "
+               "epoch %d): learning rate x%g, now %g x --lr\n",
+               epoch, r->plateau_patience + 1, r->plateau_patience ? "s" : "", v->best_loss,
+               v->best_epoch, r->plateau_factor, (double)v->lr_scale);
+    if (vd->stop)
+        printf("early stop after epoch %d: no lower validation loss for %d epoch%s; the best "
+               "was epoch %d (validation loss %.4f, %.2f%%)\n",
+               epoch, v->bad_epochs, v->bad_epochs == 1 ? "" : "s", v->best_epoch, v->best_loss,
+               100 * v->best_accuracy);
     fflush(stdout);
 }
 
@@ -469,7 +587,12 @@ static int train_epochs(run *r, mc_error *err)
     pass_stats tr = {0}, te = {0};
     double total = 0;
     int tested = 0, slice = 1;
-    for (int epoch = first_epoch; epoch <= o->epochs; epoch++) {
+    /* a checkpoint written when early stopping ended its run: nothing is left to train */
+    int stopped_before = r->resumed && r->val.n &&
+                         policy_patience_exhausted(r->vs.bad_epochs, o->early_stop);
+    r->stopped_early = stopped_before;
+    int last_epoch = stopped_before ? first_epoch - 1 : o->epochs;
+    for (int epoch = first_epoch; epoch <= last_epoch; epoch++) {
         int resumed_here = r->resumed && epoch == first_epoch;
         int s = resumed_here ? r->progress.step : 0;
         double carry_loss = resumed_here ? r->progress.loss_sum : 0;
@@ -482,7 +605,7 @@ static int train_epochs(run *r, mc_error *err)
             return stop_on_signal(r, signals_pending(), &p, images_done(r, p.step), err);
         }
         double t0 = cli_now();
-        mc_status st = trainer_begin_epoch(t, &shuffle_rng);
+        mc_status st = trainer_begin_epoch(t, epoch, &shuffle_rng);
         if (!st && resumed_here && s > 0)
             st = trainer_clear_stats(t);
         int every = o->checkpoint ? o->checkpoint_every : 0;
@@ -525,11 +648,17 @@ static int train_epochs(run *r, mc_error *err)
             tr.loss = (tr.loss * tr.images + carry_loss) / tr.images;
             tr.accuracy = (tr.accuracy * tr.images + (double)carry_correct) / tr.images;
         }
-        if ((st = trainer_get_state(t, r->params, r->velocity)))
+        if ((st = trainer_get_state(t, r->params, r->state.values)))
             return cli_report(step_failed(r, st, "reading the parameters", epoch, err), err);
         if (state_diverged(r, tr.loss))
             return cli_report(diverged(r, epoch, steps, tr.loss, err), err);
-        int show = policy_epoch_shown(epoch, first_epoch, o->print_every, o->epochs);
+        pass_stats ve = {0};
+        policy_val_decision vd = {0, 0, 0};
+        if (r->val.n && (st = validate(r, epoch, &ve, &vd)))
+            return cli_report(step_failed(r, st, "validation", epoch, err), err);
+        r->epochs_done = epoch;
+        r->stopped_early = vd.stop;
+        int show = policy_epoch_shown(epoch, first_epoch, o->print_every, o->epochs) || vd.stop;
         if (show && r->test.labels) {
             if ((st = trainer_evaluate(t, 0, &te)))
                 return cli_report(step_failed(r, st, "evaluation", epoch, err), err);
@@ -544,17 +673,37 @@ static int train_epochs(run *r, mc_error *err)
                 return cli_report(st, err);
         }
         if (show)
-            print_epoch(r, epoch, &tr, &te, seconds);
+            print_epoch(r, epoch, &tr, &ve, &te, seconds);
+        print_val_decision(r, epoch, &vd);
+        if (vd.stop)
+            break;
     }
-    if (first_epoch > o->epochs) {
+    if (stopped_before)
+        printf("the checkpoint's run was stopped early after epoch %d (no lower validation "
+               "loss for %d epoch%s)\n",
+               first_epoch - 1, r->vs.bad_epochs, r->vs.bad_epochs == 1 ? "" : "s");
+    else if (first_epoch > o->epochs)
         printf("the checkpoint's run is complete (epoch %d of %d); give --epochs to go on\n",
                first_epoch - 1, o->epochs);
-        mc_status st = r->test.labels ? trainer_evaluate(t, 0, &te) : MC_OK;
+    int best = best_weights(r);
+    if (best) { /* the run's result; the optimizer's state on the device is spent */
+        mc_status st = trainer_set_params(t, r->state.best);
         if (st)
-            return cli_report(step_failed(r, st, "evaluation", first_epoch - 1, err), err);
-        tested = r->test.labels != NULL;
+            return cli_report(step_failed(r, st, "uploading the best weights", r->epochs_done,
+                                          err), err);
     }
-    if (tested)
+    if ((best || stopped_before || first_epoch > o->epochs) && r->test.labels) {
+        mc_status st = trainer_evaluate(t, 0, &te);
+        if (st)
+            return cli_report(step_failed(r, st, "evaluation", r->epochs_done, err), err);
+        tested = 1;
+    }
+    if (tested && best)
+        printf("test accuracy %.2f%% (%d/%d) of the weights of epoch %d, the lowest validation "
+               "loss\n",
+               100 * te.accuracy, (int)lround(te.accuracy * te.images), te.images,
+               r->vs.best_epoch);
+    else if (tested)
         printf("test accuracy %.2f%% (%d/%d)\n", 100 * te.accuracy,
                (int)lround(te.accuracy * te.images), te.images);
     else
@@ -579,7 +728,7 @@ static int train_epochs(run *r, mc_error *err)
 static mc_status load_resume(run *r, cli_option *table, int n_table, mc_error *err)
 {
     train_options *o = &r->o;
-    mc_status st = checkpoint_load(o->resume, &r->spec, &r->params, &r->velocity, &r->progress,
+    mc_status st = checkpoint_load(o->resume, &r->spec, &r->params, &r->state, &r->progress,
                                    &r->resume_meta, err);
     if (!st)
         st = resume_settings_apply(o, &r->resume_meta, o->resume, table, n_table, err);
@@ -596,6 +745,79 @@ static mc_status load_resume(run *r, cli_option *table, int n_table, mc_error *e
 }
 
 /*
+ * --val, --early-stop and --plateau (as given, or as the checkpoint resumed keeps them):
+ * the last two need the first; the syntax of --val and --plateau, before any data is read.
+ */
+static mc_status check_val_options(run *r, mc_error *err)
+{
+    const train_options *o = &r->o;
+    const char *setting = NULL; /* the option a failure is about */
+    int count;
+    mc_status st = MC_OK;
+    if (o->early_stop > 0 && !o->val)
+        setting = "early-stop",
+        st = mc_fail(err, MC_ERR_USAGE, "--early-stop needs --val N|F: the validation loss it "
+                     "watches comes from images held out of the training set");
+    else if (o->plateau && !o->val)
+        setting = "plateau",
+        st = mc_fail(err, MC_ERR_USAGE, "--plateau needs --val N|F: the validation loss it "
+                     "watches comes from images held out of the training set");
+    else if (o->val && (st = policy_val_count(o->val, INT_MAX, &count, err)))
+        setting = "val";
+    else if (o->plateau &&
+             (st = policy_parse_plateau(o->plateau, &r->plateau_factor, &r->plateau_patience, err)))
+        setting = "plateau";
+    if (st && r->resumed) { /* the checkpoint's settings (they cannot change on resuming) */
+        char why[sizeof err->msg], value[32];
+        snprintf(why, sizeof why, "%s", err->msg);
+        if (strcmp(setting, "early-stop") == 0)
+            snprintf(value, sizeof value, "%d", o->early_stop);
+        else
+            snprintf(value, sizeof value, "%.31s",
+                     strcmp(setting, "val") == 0 ? o->val : o->plateau);
+        return mc_fail(err, MC_ERR_DATA, "%s: setting.%s = '%s' is not valid: %s", o->resume,
+                       setting, value, why);
+    }
+    return st;
+}
+
+/* Moves the --val images out of the training set (after --train-limit) into r->val. */
+static mc_status split_validation(run *r, mc_error *err)
+{
+    int count;
+    mc_status st = policy_val_count(r->o.val, r->train.n, &count, err);
+    if (!st)
+        st = dataset_split(&r->train, count, train_options_val_seed(&r->o), &r->val, err);
+    return st;
+}
+
+/*
+ * A resumed run's validation state, from the checkpoint's metadata (policy_val_state_from_meta)
+ * and its best.params, which must be there exactly when it names a best epoch; the plateau
+ * multiplier goes to the trainer.
+ */
+static mc_status resume_val_state(run *r, mc_error *err)
+{
+    const char *path = r->o.resume;
+    if (!r->val.n) {
+        if (r->state.best)
+            return mc_fail(err, MC_ERR_DATA, "%s: holds %s, but its run has no --val setting",
+                           path, POLICY_BEST_TENSOR);
+        return MC_OK;
+    }
+    mc_status st = policy_val_state_from_meta(&r->resume_meta, path, r->progress.epoch - 1,
+                                              r->plateau_factor > 0, r->plateau_patience,
+                                              &r->vs, err);
+    if (st)
+        return st;
+    if ((r->vs.best_epoch > 0) != (r->state.best != NULL))
+        return mc_fail(err, MC_ERR_DATA, "%s: %s = %d %s %s", path, POLICY_KEY_BEST_EPOCH,
+                       r->vs.best_epoch, r->state.best ? "but it holds" : "but it lacks",
+                       POLICY_BEST_TENSOR);
+    return trainer_set_lr_scale(r->t, r->vs.lr_scale);
+}
+
+/*
  * Everything before the first step: options, checkpoint, outputs, data, device,
  * trainer, initial state. Returns MC_OK or the failure with err set.
  */
@@ -606,7 +828,7 @@ static mc_status prepare(run *r, int argc, char **argv, int *help, mc_error *err
     mc_status st = train_options_preset_from_argv(o, argc, argv, 2, err);
     if (st)
         return st;
-    cli_option table[48];
+    cli_option table[96];
     int n = options_table(o, table);
     int rc = cli_parse(argc, argv, 2, table, n, synopsis, err);
     if (rc == CLI_HELP) {
@@ -622,6 +844,10 @@ static mc_status prepare(run *r, int argc, char **argv, int *help, mc_error *err
         return st;
     if (o->checkpoint_every > 0 && !o->checkpoint)
         return mc_fail(err, MC_ERR_USAGE, "--checkpoint-every needs --checkpoint FILE");
+    r->vs = policy_val_start();
+    r->epochs_done = r->progress.epoch - 1;
+    if ((st = check_val_options(r, err)))
+        return st;
     if ((st = check_outputs(o, err)))
         return st;
     int batch = 0;
@@ -630,22 +856,27 @@ static mc_status prepare(run *r, int argc, char **argv, int *help, mc_error *err
         return st;
     if (!r->resumed && (st = train_options_spec(o, 784, &r->spec, err))) /* names first */
         return st;
+    train_config cfg;
+    if ((st = train_options_config(o, batch, &cfg, err)))
+        return st;
     if ((st = load_sets(o, &r->train, &r->test, err)))
         return st;
     if (o->predictions && r->test.n == 0)
         return mc_fail(err, MC_ERR_USAGE, "--predictions: the test set is empty");
     if (o->train_limit > 0)
         dataset_truncate(&r->train, o->train_limit);
-    r->batch = batch > 0 ? batch : r->train.n;
     if (!r->resumed && (st = train_options_spec(o, dataset_dim(&r->train), &r->spec, err)))
         return st;
-    if (o->checkpoint || r->resumed)
+    if (o->checkpoint || r->resumed) /* before the --val split: it covers those images too */
         policy_data_fingerprint(&r->train, r->fingerprint, sizeof r->fingerprint);
+    if (o->val && (st = split_validation(r, err)))
+        return st;
+    r->batch = batch > 0 ? batch : r->train.n;
     if ((st = cli_open_device(o->device, &r->be, err)))
         return st;
-    train_config cfg = {.batch = batch, .lr = o->lr, .momentum = o->momentum,
-                        .weight_decay = o->weight_decay, .shuffle = o->shuffle};
     if ((st = trainer_create(&r->t, r->be, &r->spec, &r->train, &r->test, &cfg, err)))
+        return st;
+    if (r->val.n && (st = trainer_set_validation(r->t, &r->val, err)))
         return st;
     if (r->resumed) {
         policy_data data = {r->fingerprint, r->train.n, r->batch, trainer_steps_per_epoch(r->t)};
@@ -655,17 +886,24 @@ static mc_status prepare(run *r, int argc, char **argv, int *help, mc_error *err
             return st;
         if ((st = policy_check_resume_epochs(o->epochs, o->resume, &r->progress, err)))
             return st;
+        if ((st = resume_val_state(r, err)))
+            return st;
     }
-    size_t n_params = mlp_param_count(&r->spec);
+    size_t n_params = mlp_param_count(&r->spec), n_state = trainer_state_floats(r->t);
     if (!r->resumed) {
         r->params = malloc(n_params * sizeof(float));
-        r->velocity = calloc(n_params, sizeof(float));
-        if (!r->params || !r->velocity)
+        r->state.values = calloc(n_state, sizeof(float));
+        r->state.floats = n_state;
+        if (!r->params || !r->state.values)
             return mc_fail(err, MC_ERR_NOMEM, "out of memory for %zu parameters", n_params);
         if ((st = train_options_init_params(o, &r->spec, r->params, err)))
             return st;
+    } else if (r->state.floats != n_state) {
+        return mc_fail(err, MC_ERR_DATA,
+                       "%s: the optimizer state holds %zu values; --optimizer %s keeps %zu",
+                       o->resume, r->state.floats, o->optimizer, n_state);
     }
-    if ((st = trainer_set_state(r->t, r->params, r->velocity)))
+    if ((st = trainer_set_state(r->t, r->params, r->state.values)))
         return mc_fail(err, st, "uploading the parameters to %s failed: %s", backend_name(r->be),
                        mc_status_name(st));
     return MC_OK;
@@ -685,11 +923,35 @@ static void print_header(const run *r)
     printf("network %s, %s hidden, %s output, %zu parameters, init %s, seed %llu\n", shape,
            act_name(r->spec.hidden_act), output_name(r->spec.output), mlp_param_count(&r->spec),
            o->init, (unsigned long long)o->seed);
-    printf("data: %s, %d training and %d test images; batch %s, lr %g, momentum %g%s\n",
-           o->train_csv ? o->train_csv : o->dataset, r->train.n, r->test.n, o->batch, o->lr,
-           o->momentum, o->shuffle ? "" : ", file order");
-    printf("%5s %9s %8s %8s %8s %10s\n", "epoch", "loss", "train%", "test%", "seconds",
-           "images/s");
+    char momentum[48] = ""; /* Adam has none */
+    if (strncmp(o->optimizer, "adam", 4) != 0)
+        snprintf(momentum, sizeof momentum, ", momentum %g", o->momentum);
+    char val[64] = "";
+    if (r->val.n)
+        snprintf(val, sizeof val, ", %d validation", r->val.n);
+    printf("data: %s, %d training%s and %d test images; batch %s, lr %g%s%s\n",
+           o->train_csv ? o->train_csv : o->dataset, r->train.n, val, r->test.n, o->batch, o->lr,
+           momentum, o->shuffle ? "" : ", file order");
+    if (r->o.early_stop > 0 || r->plateau_factor > 0) {
+        char stop[96] = "", plateau[128] = "";
+        if (r->o.early_stop > 0)
+            snprintf(stop, sizeof stop, "early stop after %d epoch%s without a lower "
+                     "validation loss", r->o.early_stop, r->o.early_stop == 1 ? "" : "s");
+        if (r->plateau_factor > 0)
+            snprintf(plateau, sizeof plateau, "%slearning rate x%g after more than %d epoch%s "
+                     "without a lower validation loss", stop[0] ? "; " : "", r->plateau_factor,
+                     r->plateau_patience, r->plateau_patience == 1 ? "" : "s");
+        printf("%s%s\n", stop, plateau);
+    }
+    char rule[256];
+    if (train_options_describe_rule(o, rule, sizeof rule))
+        printf("%s\n", rule);
+    if (r->val.n)
+        printf("%5s %9s %8s %9s %8s %8s %8s %10s\n", "epoch", "loss", "train%", "val_loss",
+               "val%", "test%", "seconds", "images/s");
+    else
+        printf("%5s %9s %8s %8s %8s %10s\n", "epoch", "loss", "train%", "test%", "seconds",
+               "images/s");
     fflush(stdout);
 }
 

@@ -4,7 +4,40 @@
 
 #include "cli/display.h"
 
+/* display_png_grid's pixels a pixel, cell width and cells a row (display.h) */
+static void grid_layout(int n, int rows, int cols, int *scale, int *cell_w, int *per_row)
+{
+    int side = rows > cols ? rows : cols;
+    *scale = side < 112 ? 112 / side : 1;
+    *cell_w = cols * *scale > 96 ? cols * *scale : 96;
+    int g = 1;
+    while (g * g < n)
+        g++;
+    *per_row = g;
+}
+
+void display_png_grid_size(int n, int rows, int cols, int *width, int *height)
+{
+    int scale, cell_w, g;
+    grid_layout(n, rows, cols, &scale, &cell_w, &g);
+    long long r = (n + g - 1) / g;
+    long long w = GRID_PAD + (long long)g * (cell_w + GRID_PAD);
+    long long h = GRID_HEADER + r * (2 * GRID_LABEL + (long long)rows * scale + GRID_PAD) + GRID_PAD;
+    *width = w > 1 << 30 ? 1 << 30 : (int)w;
+    *height = h > 1 << 30 ? 1 << 30 : (int)h;
+}
+
 #ifndef MNISTCL_HAVE_CAIRO
+
+mc_status display_png_grid(const char *path, const char *title, const shown_image *imgs, int n,
+                           int rows, int cols, mc_error *err)
+{
+    (void)title, (void)imgs, (void)n, (void)rows, (void)cols;
+    return mc_fail(err, MC_ERR_RUNTIME,
+                   "%s: this mnistcl was built without cairo, so it cannot write PNG files "
+                   "(install libcairo2-dev and rebuild)",
+                   path);
+}
 
 mc_status display_png(const char *path, const prediction *p, mc_error *err)
 {
@@ -19,6 +52,7 @@ mc_status display_png(const char *path, const prediction *p, mc_error *err)
 
 #include <cairo.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "io/output_file.h"
 
@@ -181,6 +215,115 @@ mc_status display_png(const char *path, const prediction *p, mc_error *err)
                          cairo_status_to_string(cs));
         }
     }
+    cairo_destroy(cr);
+    cairo_surface_destroy(s);
+    return st;
+}
+
+/* Writes the surface s as a PNG to path through output_file (whole or not at all). */
+static mc_status write_surface(cairo_surface_t *s, const char *path, mc_error *err)
+{
+    output_file out;
+    mc_status st = output_begin(&out, path, err);
+    if (st)
+        return st;
+    cairo_status_t cs = cairo_surface_write_to_png_stream(s, write_png_bytes, &out);
+    if (cs == CAIRO_STATUS_SUCCESS || out.write_errno)
+        return output_commit(&out, err); /* names the write error, if that was it */
+    output_abort(&out);
+    return mc_fail(err, MC_ERR_RUNTIME, "%s: cannot encode the PNG: %s", path,
+                   cairo_status_to_string(cs));
+}
+
+/* Draws a rows x cols image at (x, y), scale pixels a pixel, in 'Greys', framed; 0, or -1
+   when cairo could not make its surface. */
+static int draw_grid_image(cairo_t *cr, const unsigned char *image, int rows, int cols, double x,
+                           double y, int scale)
+{
+    cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, cols, rows);
+    if (cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) {
+        cairo_surface_destroy(img);
+        return -1;
+    }
+    cairo_surface_flush(img);
+    unsigned char *px = cairo_image_surface_get_data(img);
+    int stride = cairo_image_surface_get_stride(img);
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) {
+            unsigned v = 255u - image[(size_t)r * cols + c];
+            ((uint32_t *)(void *)(px + (size_t)r * stride))[c] = v << 16 | v << 8 | v;
+        }
+    cairo_surface_mark_dirty(img);
+    cairo_save(cr);
+    cairo_translate(cr, x, y);
+    cairo_scale(cr, scale, scale);
+    cairo_set_source_surface(cr, img, 0, 0);
+    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
+    cairo_paint(cr);
+    cairo_restore(cr);
+    cairo_surface_destroy(img);
+    cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, x - 0.5, y - 0.5, (double)cols * scale + 1, (double)rows * scale + 1);
+    cairo_stroke(cr);
+    return 0;
+}
+
+mc_status display_png_grid(const char *path, const char *title, const shown_image *imgs, int n,
+                           int rows, int cols, mc_error *err)
+{
+    int width, height, scale, cell_w, g;
+    display_png_grid_size(n, rows, cols, &width, &height);
+    grid_layout(n, rows, cols, &scale, &cell_w, &g);
+    if (width > 32767 || height > 32767)
+        return mc_fail(err, MC_ERR_USAGE,
+                       "%s: a grid of %d images of %d x %d would be %d x %d pixels, more than "
+                       "the 32767 a side PNG figures can have; show fewer",
+                       path, n, cols, rows, width, height);
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
+    cairo_t *cr = cairo_create(s);
+    cairo_status_t cs = cairo_status(cr);
+    if (cs == CAIRO_STATUS_SUCCESS) {
+        cairo_set_source_rgb(cr, 1, 1, 1);
+        cairo_paint(cr);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        const char *line = title ? title : "";
+        for (int l = 0; l < 2; l++) { /* two lines, each in a font small enough to fit */
+            char text[256];
+            size_t len = strcspn(line, "\n");
+            snprintf(text, sizeof text, "%.*s", (int)(len < 255 ? len : 255), line);
+            double size = l ? 12 : 14;
+            cairo_text_extents_t e;
+            font(cr, size, l == 0);
+            cairo_text_extents(cr, text, &e);
+            if (e.x_advance > width - 2 * GRID_PAD)
+                font(cr, size * (width - 2 * GRID_PAD) / e.x_advance, l == 0);
+            text_at(cr, GRID_PAD, 18 + 18 * l, 0, text);
+            line += len + (line[len] == '\n');
+        }
+        font(cr, 12, 0);
+        double cell_h = 2 * GRID_LABEL + (double)rows * scale + GRID_PAD;
+        for (int k = 0; k < n && cs == CAIRO_STATUS_SUCCESS; k++) {
+            double x = GRID_PAD + (k % g) * (double)(cell_w + GRID_PAD);
+            double y = GRID_HEADER + (k / g) * cell_h;
+            double img_x = x + (cell_w - (double)cols * scale) / 2;
+            cairo_set_source_rgb(cr, 0, 0, 0);
+            if (imgs[k].title)
+                text_at(cr, x + cell_w / 2.0, y + GRID_LABEL - 4, 0.5, imgs[k].title);
+            if (draw_grid_image(cr, imgs[k].image, rows, cols, img_x, y + GRID_LABEL, scale))
+                cs = CAIRO_STATUS_NO_MEMORY;
+            cairo_set_source_rgb(cr, 0, 0, 0);
+            if (imgs[k].caption)
+                text_at(cr, x + cell_w / 2.0, y + GRID_LABEL + (double)rows * scale + 13, 0.5,
+                        imgs[k].caption);
+        }
+        if (cs == CAIRO_STATUS_SUCCESS)
+            cs = cairo_status(cr);
+    }
+    mc_status st = cs != CAIRO_STATUS_SUCCESS
+                       ? mc_fail(err, cs == CAIRO_STATUS_NO_MEMORY ? MC_ERR_NOMEM : MC_ERR_RUNTIME,
+                                 "%s: cannot draw the grid: %s", path, cairo_status_to_string(cs))
+                       : write_surface(s, path, err);
     cairo_destroy(cr);
     cairo_surface_destroy(s);
     return st;

@@ -128,3 +128,62 @@ void display_trace(FILE *out, const mlp_spec *spec, const mlp_trace *tr)
         print_vector(out, aname, af, l < L - 1 ? tr->a[l + 1] : tr->out, spec->sizes[l + 1]);
     }
 }
+
+/* Prints s (ASCII) cut to `cells` terminal cells, then a space and padding to them when
+   more follows on the line (more), else the line's end. */
+static void print_padded(FILE *out, const char *s, int cells, int more)
+{
+    int len = s ? (int)strlen(s) : 0;
+    if (len > cells)
+        len = cells;
+    if (more)
+        fprintf(out, "%.*s%*s ", len, s ? s : "", cells - len, "");
+    else
+        fprintf(out, "%.*s\n", len, s ? s : "");
+}
+
+void display_terminal_images(FILE *out, const shown_image *imgs, int n, int rows, int cols,
+                             int width)
+{
+    int cell = 2 * cols + 2; /* the frame's width */
+    int per_line = (width - 2) / (cell + 1);
+    if (per_line < 1)
+        per_line = 1;
+    for (int first = 0; first < n; first += per_line) {
+        int last = first + per_line < n ? first + per_line : n;
+        fprintf(out, "  ");
+        for (int k = first; k < last; k++) {
+            print_padded(out, imgs[k].title, cell, k + 1 < last);
+        }
+        fprintf(out, "  ");
+        for (int k = first; k < last; k++) {
+            fprintf(out, "\u250c");
+            for (int c = 0; c < cols; c++)
+                fprintf(out, "\u2500\u2500");
+            fprintf(out, "\u2510%s", k + 1 < last ? " " : "\n");
+        }
+        for (int r = 0; r < rows; r++) {
+            fprintf(out, "  ");
+            for (int k = first; k < last; k++) {
+                fprintf(out, "\u2502");
+                for (int c = 0; c < cols; c++) {
+                    int v = imgs[k].image[r * cols + c];
+                    const char *s = shades[v == 0 ? 0 : 1 + v * 4 / 256];
+                    fprintf(out, "%s%s", s, s);
+                }
+                fprintf(out, "\u2502%s", k + 1 < last ? " " : "\n");
+            }
+        }
+        fprintf(out, "  ");
+        for (int k = first; k < last; k++) {
+            fprintf(out, "\u2514");
+            for (int c = 0; c < cols; c++)
+                fprintf(out, "\u2500\u2500");
+            fprintf(out, "\u2518%s", k + 1 < last ? " " : "\n");
+        }
+        fprintf(out, "  ");
+        for (int k = first; k < last; k++) {
+            print_padded(out, imgs[k].caption, cell, k + 1 < last);
+        }
+    }
+}

@@ -1,4 +1,4 @@
-/* Checkpoints: model tensors + optimizer velocity + progress, as safetensors. */
+/* Checkpoints: model tensors + the optimizer's state + progress, as safetensors. */
 #include "mnistcl/checkpoint.h"
 
 #include <errno.h>
@@ -10,28 +10,54 @@
 
 #include "mnistcl/model_io.h"
 
+/* The state's tensors: one per slot of n values. */
+static const char *const sgd_state_names[] = {"optimizer.velocity"};
+static const char *const adam_state_names[] = {"optimizer.exp_avg", "optimizer.exp_avg_sq"};
+
+/* Appends tensor `name` of the n floats at values to f; 0 when full or out of memory. */
+static int add_flat_tensor(st_file *f, const char *name, const float *values, size_t n)
+{
+    if (f->n_tensors >= ST_MAX_TENSORS)
+        return 0;
+    st_tensor *v = &f->tensors[f->n_tensors];
+    memset(v, 0, sizeof *v);
+    snprintf(v->name, sizeof v->name, "%s", name);
+    v->ndim = 1, v->shape[0] = (long long)n, v->count = n;
+    v->data = malloc(n * sizeof(float) + 1);
+    if (!v->data)
+        return 0;
+    memcpy(v->data, values, n * sizeof(float));
+    f->n_tensors++;
+    return 1;
+}
+
 mc_status checkpoint_save(const char *path, const mlp_spec *spec, const float *params,
-                          const float *velocity, const train_progress *progress,
+                          const optimizer_state *state, const train_progress *progress,
                           const st_meta *settings, int n_settings, mc_error *err)
 {
+    size_t n = mlp_param_count(spec);
+    if (state->floats != n && state->floats != 2 * n)
+        return mc_fail(err, MC_ERR_RUNTIME,
+                       "internal error: checkpoint_save: the optimizer state is %zu floats, "
+                       "not %zu or %zu (one or two per parameter)",
+                       state->floats, n, 2 * n);
     st_file f;
     mc_status st = model_to_st(spec, params, &f, err);
     if (st)
         return st;
-    if (f.n_tensors >= ST_MAX_TENSORS) {
+    int slots = state->floats == n ? 1 : 2;
+    const char *const *names = slots == 1 ? sgd_state_names : adam_state_names;
+    for (int k = 0; k < slots; k++)
+        if (!add_flat_tensor(&f, names[k], state->values + (size_t)k * n, n)) {
+            st_free(&f);
+            return mc_fail(err, MC_ERR_NOMEM, "%s: out of memory or too many layers for a "
+                           "checkpoint", path);
+        }
+    if (state->best && !add_flat_tensor(&f, "best.params", state->best, n)) {
         st_free(&f);
-        return mc_fail(err, MC_ERR_RUNTIME, "%s: too many layers for a checkpoint", path);
+        return mc_fail(err, MC_ERR_NOMEM, "%s: out of memory or too many layers for a "
+                       "checkpoint", path);
     }
-    size_t n = mlp_param_count(spec);
-    st_tensor *v = &f.tensors[f.n_tensors++];
-    snprintf(v->name, sizeof v->name, "optimizer.velocity");
-    v->ndim = 1, v->shape[0] = (long long)n, v->count = n;
-    v->data = malloc(n * sizeof(float) + 1);
-    if (!v->data) {
-        st_free(&f);
-        return mc_fail(err, MC_ERR_NOMEM, "out of memory");
-    }
-    memcpy(v->data, velocity, n * sizeof(float));
     char text[128];
     for (int i = 0; i < f.n_meta; i++) /* a model's format, made a checkpoint's */
         if (strcmp(f.meta[i].key, "format") == 0)
@@ -145,8 +171,8 @@ typedef struct {
 
 /*
  * st_check_fn of checkpoint_load, run before any tensor data is read: the format, the
- * model's metadata and tensors (model_check_st, which also checks optimizer.velocity's
- * shape), that optimizer.velocity is there, the progress.
+ * model's metadata and tensors (model_check_st, which also checks the state tensors'
+ * shapes), that the optimizer's state is there (one kind of it), the progress.
  */
 static mc_status check_checkpoint(const st_file *f, const char *path, void *ctx, mc_error *err)
 {
@@ -158,17 +184,23 @@ static mc_status check_checkpoint(const st_file *f, const char *path, void *ctx,
     mc_status st = model_check_st(f, path, c->spec, err);
     if (st)
         return st;
-    if (!st_find(f, "optimizer.velocity"))
-        return mc_fail(err, MC_ERR_DATA, "%s: optimizer.velocity missing or not %zu values",
+    int sgd = st_find(f, "optimizer.velocity") != NULL;
+    int adam = st_find(f, "optimizer.exp_avg") != NULL, adam_sq = st_find(f, "optimizer.exp_avg_sq") != NULL;
+    if (sgd + adam != 1 || adam != adam_sq)
+        return mc_fail(err, MC_ERR_DATA,
+                       "%s: the optimizer's state is not one of optimizer.velocity or "
+                       "optimizer.exp_avg with optimizer.exp_avg_sq (%zu values each)",
                        path, mlp_param_count(c->spec));
     return parse_progress(f, path, c->progress, err);
 }
 
-mc_status checkpoint_load(const char *path, mlp_spec *spec, float **params, float **velocity,
-                          train_progress *progress, st_file *meta, mc_error *err)
+mc_status checkpoint_load(const char *path, mlp_spec *spec, float **params,
+                          optimizer_state *state, train_progress *progress, st_file *meta,
+                          mc_error *err)
 {
     st_file f;
-    *params = *velocity = NULL;
+    *params = NULL;
+    state->values = state->best = NULL, state->floats = 0;
     load_context ctx = {spec, progress};
     mc_status st = st_load_checked(path, &f, check_checkpoint, &ctx, err);
     if (st)
@@ -177,18 +209,40 @@ mc_status checkpoint_load(const char *path, mlp_spec *spec, float **params, floa
     if (st)
         goto out;
     size_t n = mlp_param_count(spec);
-    const st_tensor *v = st_find(&f, "optimizer.velocity");
-    *velocity = malloc(n * sizeof(float) + 1);
-    if (!*velocity) {
+    int slots = st_find(&f, "optimizer.velocity") ? 1 : 2;
+    const char *const *names = slots == 1 ? sgd_state_names : adam_state_names;
+    state->values = malloc((size_t)slots * n * sizeof(float) + 1);
+    if (!state->values) {
         st = mc_fail(err, MC_ERR_NOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(v->data[i])) {
-            st = mc_fail(err, MC_ERR_DATA, "%s: velocity %zu is not a finite number", path, i);
+    state->floats = (size_t)slots * n;
+    for (int k = 0; k < slots; k++) {
+        const st_tensor *v = st_find(&f, names[k]);
+        for (size_t i = 0; i < n; i++) {
+            /* Adam's second moments are never negative */
+            if (!isfinite(v->data[i]) || (k == 1 && v->data[i] < 0.0f)) {
+                st = mc_fail(err, MC_ERR_DATA, "%s: %s value %zu is not a finite number%s",
+                             path, names[k], i, k == 1 ? " of at least 0" : "");
+                goto out;
+            }
+            state->values[(size_t)k * n + i] = v->data[i];
+        }
+    }
+    const st_tensor *best = st_find(&f, "best.params");
+    if (best) {
+        if (!(state->best = malloc(n * sizeof(float) + 1))) {
+            st = mc_fail(err, MC_ERR_NOMEM, "out of memory");
             goto out;
         }
-        (*velocity)[i] = v->data[i];
+        for (size_t i = 0; i < n; i++) {
+            if (!isfinite(best->data[i])) {
+                st = mc_fail(err, MC_ERR_DATA, "%s: best.params value %zu is not a finite "
+                             "number", path, i);
+                goto out;
+            }
+            state->best[i] = best->data[i];
+        }
     }
     if (meta) {
         memset(meta, 0, sizeof *meta);
@@ -198,8 +252,10 @@ mc_status checkpoint_load(const char *path, mlp_spec *spec, float **params, floa
 out:
     if (st) {
         free(*params);
-        free(*velocity);
-        *params = *velocity = NULL;
+        free(state->values);
+        free(state->best);
+        *params = NULL;
+        state->values = state->best = NULL, state->floats = 0;
     }
     st_free(&f);
     return st;

@@ -9,6 +9,7 @@
 
 #include "io/input_file.h"
 #include "mnistcl/dataset.h"
+#include "mnistcl/rng.h"
 
 #ifndef MNISTCL_SOURCE_DIR
 #define MNISTCL_SOURCE_DIR "."
@@ -342,6 +343,67 @@ void dataset_truncate(dataset *set, int n)
 {
     if (n >= 0 && n < set->n)
         set->n = n;
+}
+
+/* The largest of n labels, or -1 (no labels, or none). */
+static int largest_label(const uint8_t *labels, int n)
+{
+    int max = -1;
+    for (int i = 0; labels && i < n; i++)
+        if (labels[i] > max)
+            max = labels[i];
+    return max;
+}
+
+mc_status dataset_split(dataset *set, int count, uint64_t seed, dataset *out, mc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (count < 1 || count >= set->n)
+        return mc_fail(err, MC_ERR_USAGE,
+                       "cannot hold out %d of %d images: between 1 and %d can be", count, set->n,
+                       set->n - 1);
+    size_t dim = (size_t)dataset_dim(set), n = (size_t)set->n;
+    int32_t *order = malloc(n * sizeof *order);
+    uint8_t *held = calloc(n, 1);
+    out->images = malloc((size_t)count * dim);
+    out->labels = set->labels ? malloc((size_t)count) : NULL;
+    if (!order || !held || !out->images || (set->labels && !out->labels)) {
+        free(order);
+        free(held);
+        dataset_free(out);
+        return mc_fail(err, MC_ERR_NOMEM, "out of memory holding out %d images", count);
+    }
+    for (size_t i = 0; i < n; i++)
+        order[i] = (int32_t)i;
+    rng r;
+    rng_seed(&r, seed);
+    rng_shuffle(&r, order, n);
+    for (int k = 0; k < count; k++)
+        held[order[k]] = 1;
+    size_t kept = 0, moved = 0;
+    for (size_t i = 0; i < n; i++) { /* both in file order; kept <= i: in place */
+        if (held[i]) {
+            memcpy(out->images + moved * dim, set->images + i * dim, dim);
+            if (set->labels)
+                out->labels[moved] = set->labels[i];
+            moved++;
+        } else {
+            if (kept != i) {
+                memmove(set->images + kept * dim, set->images + i * dim, dim);
+                if (set->labels)
+                    set->labels[kept] = set->labels[i];
+            }
+            kept++;
+        }
+    }
+    free(order);
+    free(held);
+    out->n = count;
+    out->rows = set->rows, out->cols = set->cols;
+    out->max_label = largest_label(out->labels, count);
+    set->n = (int)kept;
+    set->max_label = largest_label(set->labels, set->n);
+    return MC_OK;
 }
 
 void dataset_free(dataset *set)

@@ -128,9 +128,15 @@ static mc_status check_layer_tensors(const st_file *f, const char *origin, const
     return MC_OK;
 }
 
+/* The tensors a checkpoint holds beside the network's, each one value per parameter in the
+   flat layout: the optimizer's state (SGD's velocity; Adam's moments), the best weights. */
+static const char *const checkpoint_state_tensors[] = {
+    "optimizer.velocity", "optimizer.exp_avg", "optimizer.exp_avg_sq", "best.params"};
+
 /*
  * Checks that every tensor of f belongs to the network: fc{l}.weight or fc{l}.bias with
- * l below n_layers, or, in a checkpoint, optimizer.velocity of one value per parameter.
+ * l below n_layers, or, in a checkpoint, one of checkpoint_state_tensors of one value per
+ * parameter.
  */
 static mc_status check_no_stray_tensors(const st_file *f, const char *origin,
                                         const mlp_spec *spec, mc_error *err)
@@ -146,12 +152,15 @@ static mc_status check_no_stray_tensors(const st_file *f, const char *origin,
             snprintf(bn, sizeof bn, "fc%d.bias", l);
             used = strcmp(t->name, wn) == 0 || strcmp(t->name, bn) == 0;
         }
-        if (checkpoint && strcmp(t->name, "optimizer.velocity") == 0) {
+        for (size_t k = 0; checkpoint && !used && k < sizeof checkpoint_state_tensors /
+                                                          sizeof checkpoint_state_tensors[0];
+             k++) {
+            if (strcmp(t->name, checkpoint_state_tensors[k]) != 0)
+                continue;
             if (t->ndim != 1 || t->count != mlp_param_count(spec))
                 return mc_fail(err, MC_ERR_DATA,
-                               "%s: tensor optimizer.velocity is not %zu values, one per "
-                               "parameter",
-                               origin, mlp_param_count(spec));
+                               "%s: tensor %s is not %zu values, one per parameter", origin,
+                               t->name, mlp_param_count(spec));
             used = 1;
         }
         if (!used)
@@ -159,7 +168,10 @@ static mc_status check_no_stray_tensors(const st_file *f, const char *origin,
                            "%s: tensor '%s' is not part of a %d-layer mnistcl %s (fc0.weight .. "
                            "fc%d.bias%s)",
                            origin, t->name, spec->n_layers, checkpoint ? "checkpoint" : "model",
-                           spec->n_layers - 1, checkpoint ? ", optimizer.velocity" : "");
+                           spec->n_layers - 1,
+                           checkpoint ? ", optimizer.velocity or .exp_avg/.exp_avg_sq, "
+                                        "best.params"
+                                      : "");
     }
     return MC_OK;
 }

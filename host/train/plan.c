@@ -54,6 +54,27 @@ void stage_moves_count(stage *s, int *field)
     s->count_at = offset_in(s, field);
 }
 
+void stage_moves_rule(stage *s, update_rule *field)
+{
+    s->rule_at = offset_in(s, field);
+}
+
+void stage_moves_step32(stage *s, uint32_t *step)
+{
+    s->step32_at = offset_in(s, step);
+}
+
+void stage_moves_epoch(stage *s, uint32_t *epoch)
+{
+    s->epoch_at = offset_in(s, epoch);
+}
+
+void stage_moves_step(stage *s, int *step, lr_schedule *schedule)
+{
+    s->step_at = offset_in(s, step);
+    s->schedule_at = offset_in(s, schedule);
+}
+
 /* The field at byte offset `at` of s. */
 #define FIELD(s, at, type) ((type *)((char *)(s) + (at)))
 
@@ -62,7 +83,7 @@ mc_status stage_run(backend *be, const stage *s)
     return backend_run(be, s->op, &s->a);
 }
 
-mc_status plan_run(backend *be, plan *p, int first, int steps)
+mc_status plan_run(backend *be, plan *p, int first, int steps, const plan_position *pos)
 {
     if (p->oom || steps < 1 || steps > p->steps_per_run) {
         fprintf(stderr,
@@ -71,6 +92,15 @@ mc_status plan_run(backend *be, plan *p, int first, int steps)
                 p->steps_per_run, p->oom ? "incomplete" : "complete", steps);
         return MC_ERR_RUNTIME;
     }
+    for (int i = 0; !pos && i < p->n; i++)
+        if (p->stages[i].rule_at || p->stages[i].step_at || p->stages[i].step32_at ||
+            p->stages[i].epoch_at) {
+            fprintf(stderr, "mnistcl: internal error: plan_run: stage %d (%s) updates "
+                            "parameters or draws random numbers, so the plan needs the step's "
+                            "position in the run\n",
+                    i, p->stages[i].role);
+            return MC_ERR_RUNTIME;
+        }
     mc_status st = MC_OK;
     for (int i = 0; !st && i < p->n; i++) {
         stage *s = &p->stages[i];
@@ -82,9 +112,30 @@ mc_status plan_run(backend *be, plan *p, int first, int steps)
         }
         if (s->count_at)
             *FIELD(s, s->count_at, int) = steps;
+        if (s->rule_at)
+            *FIELD(s, s->rule_at, update_rule) = pos->rule;
+        if (s->step_at) {
+            *FIELD(s, s->step_at, int) = pos->step;
+            *FIELD(s, s->schedule_at, lr_schedule) = pos->schedule;
+        }
+        if (s->step32_at)
+            *FIELD(s, s->step32_at, uint32_t) = (uint32_t)pos->step;
+        if (s->epoch_at)
+            *FIELD(s, s->epoch_at, uint32_t) = (uint32_t)pos->epoch;
         st = stage_run(be, s);
     }
     return st;
+}
+
+/* " by nesterov" etc. for a rule other than SGD's (whose plans print as they always did). */
+static const char *rule_note(const update_rule *r)
+{
+    switch (r->kind) {
+    case UPDATE_NESTEROV: return " by nesterov";
+    case UPDATE_ADAM: return " by adam";
+    case UPDATE_ADAMW: return " by adamw";
+    default: return "";
+    }
 }
 
 /* Writes the shapes a stage works on, in the notation of backend_ops.h. */
@@ -122,7 +173,7 @@ static void describe_shapes(const stage *s, char *buf, size_t len)
         snprintf(buf, len, "z (%d,%d) -> probabilities", a->probs.count, a->probs.classes);
         return;
     case OP_UPDATE:
-        snprintf(buf, len, "%zu parameters", a->update.n);
+        snprintf(buf, len, "%zu parameters%s", a->update.n, rule_note(&a->update.rule));
         return;
     case OP_SUM:
         snprintf(buf, len, "%d losses and hits -> 2 sums", a->sum.n);
@@ -151,8 +202,21 @@ static void describe_shapes(const stage *s, char *buf, size_t len)
         return;
     case OP_SPARSE_BACKWARD_UPDATE: {
         const sparse_backward_update_args *b = &a->sparse_backward_update;
-        snprintf(buf, len, "[dW;db] (%d,%d)%s, then %zu parameters updated", b->g.dim + 1,
-                 b->g.n, b->classes ? " and the output layer's" : "", b->upd.n);
+        snprintf(buf, len, "[dW;db] (%d,%d)%s, then %zu parameters updated%s", b->g.dim + 1,
+                 b->g.n, b->classes ? " and the output layer's" : "", b->upd.n,
+                 rule_note(&b->upd.rule));
+        return;
+    }
+    case OP_DROPOUT:
+        snprintf(buf, len, "y (%d,%d) = x . keep mask . %.4g (dropped below %u/2^32)%s",
+                 a->dropout.rows, a->dropout.cols, a->dropout.scale, a->dropout.threshold,
+                 a->dropout.x.b == a->dropout.y.b ? ", in place" : "");
+        return;
+    case OP_AUGMENT: {
+        const augment_args *g = &a->augment;
+        snprintf(buf, len, "x (%d,%d) <- images[index] distorted (shift %g, rotate %g, scale "
+                 "%g, elastic %g/%g)", g->count, g->width * g->height, g->shift, g->rotate_deg,
+                 g->scale, g->alpha, g->sigma);
         return;
     }
     case OP_COUNT: break;

@@ -21,13 +21,19 @@
  *   start     an image position in the index (gather, sparse_*, sequential): base + first
  *   loss/hits a per-image statistics offset (loss, output_step...):          base + first
  *   count     the number of steps one sequential launch takes:                 steps
+ *   rule      an update rule: the rule at the run's step (plan_position)
+ *   step      the run's step number of the first step, and the schedule
+ *             (sequential, which computes each step's rule itself):          step, schedule
+ *   step32    the run's step number as a random stream's counter (dropout):  step
+ *   epoch     the epoch, 1-based, as a counter (augment):                    epoch
  */
 typedef struct {
     op_kind op;
     op_args a;
     char role[96]; /* what the stage does in the step, for people ("layer 2 forward") */
     int chunk;     /* which chunk of rows the stage works on (0, 1, ...), -1 for none */
-    unsigned start_at, loss_at, hits_at, count_at;
+    unsigned start_at, loss_at, hits_at, count_at, rule_at, step_at, schedule_at, step32_at,
+        epoch_at;
     int start_base;
     size_t loss_base, hits_base;
 } stage;
@@ -56,12 +62,25 @@ stage *plan_add(plan *p, op_kind op, const char *role_fmt, ...)
 void stage_moves_start(stage *s, int *field);
 void stage_moves_stats(stage *s, bref *loss, bref *hits);
 void stage_moves_count(stage *s, int *field);
+void stage_moves_rule(stage *s, update_rule *field);
+void stage_moves_step(stage *s, int *step, lr_schedule *schedule);
+void stage_moves_step32(stage *s, uint32_t *step); /* a random stream's counter word */
+void stage_moves_epoch(stage *s, uint32_t *epoch);
+
+/** Where in the run a training step stands: its step number and the rule's values there. */
+typedef struct {
+    int step;             /* of the whole run, 0-based */
+    int epoch;            /* 1-based */
+    update_rule rule;     /* update_rule_at(the run's rule, schedule, step) */
+    lr_schedule schedule; /* the run's, with the plateau multiplier as it is now */
+} plan_position;
 
 /**
  * Runs the plan for the step whose first image is at position `first` of the pass,
- * covering `steps` consecutive steps (1 <= steps <= p->steps_per_run). Enqueues only.
+ * covering `steps` consecutive steps (1 <= steps <= p->steps_per_run), the first at `pos`
+ * in the run (NULL for a plan that updates nothing). Enqueues only.
  */
-mc_status plan_run(backend *be, plan *p, int first, int steps);
+mc_status plan_run(backend *be, plan *p, int first, int steps, const plan_position *pos);
 
 /** Runs one stage as bound. */
 mc_status stage_run(backend *be, const stage *s);

@@ -17,6 +17,12 @@
  *   once        update    over every parameter, unless a fused stage already updated
  *
  * or, with batch 1, one `sequential` stage that trains a block of images in one launch.
+ *
+ * With --augment the gathered images are distorted (augment) before the first layer, and
+ * with dropout each dropped layer input gets a dropout stage in the forward pass (into
+ * dropped[l], act[l] kept for act') and the same mask on its delta in the backward pass;
+ * both take the images as they are no more, so neither the pixel lists nor the per-sample
+ * kernel serve them.
  */
 #include <stdio.h>
 
@@ -39,6 +45,34 @@ static pixel_lists train_pixel_lists(const trainer *t)
     return p;
 }
 
+/* Whether the step drops hidden units (the inputs of layers 1 .. L-1). */
+static int hidden_dropout(const trainer *t)
+{
+    return t->cfg.dropout > 0.0f && t->spec.n_layers >= 2;
+}
+
+/* Layer l's input in a training step: dropped[l] where its units are dropped, else act[l]. */
+static buf *layer_input(const trainer *t, int l)
+{
+    return l >= 1 && t->dropped[l] ? t->dropped[l] : t->act[l];
+}
+
+/* The dropout stage of layer l's input (stream DROPOUT_STREAM(l), rate p) from x into y,
+   rows `rows` from row `row0` of the step; the same mask forward and back. */
+static void add_dropout(plan *p, trainer *t, int l, buf *x, buf *y, int rows, int row0,
+                        const char *role)
+{
+    stage *s = plan_add(p, OP_DROPOUT, "%s", role);
+    if (!s)
+        return;
+    int cols = t->spec.sizes[l];
+    s->a.dropout = (dropout_args){.x = bref_at(x, 0), .ld_x = cols, .y = bref_at(y, 0),
+                                  .ld_y = cols, .rows = rows, .cols = cols, .row0 = row0,
+                                  .stream = DROPOUT_STREAM(l), .seed = t->cfg.seed};
+    dropout_set_rate(&s->a.dropout, l == 0 ? t->cfg.input_dropout : t->cfg.dropout);
+    stage_moves_step32(s, &s->a.dropout.step);
+}
+
 /* x = act[0] and the labels of `rows` images of `set` through `index` from `start`. */
 static void add_gather(plan *p, trainer *t, const device_set *set, buf *index, int start,
                        int rows)
@@ -52,16 +86,60 @@ static void add_gather(plan *p, trainer *t, const device_set *set, buf *index, i
     stage_moves_start(s, &s->a.gather.start);
 }
 
-/* act[l+1] = act_l(act[l] · W_l + b_l) for layers [from, to), on `rows` rows. */
-static void add_forward_layers(plan *p, trainer *t, int rows, int from, int to)
+/*
+ * What a training step does to the gathered images in act[0] before the first layer: the
+ * distortions (augment, from the same index positions as the gather, the epoch moving),
+ * then the input's dropout (in place).
+ */
+static void add_training_input(plan *p, trainer *t, buf *index, int start, int rows)
+{
+    const train_config *c = &t->cfg;
+    if (c->augment) {
+        stage *s = plan_add(p, OP_AUGMENT, "distort the images (this epoch's draws)");
+        if (!s)
+            return;
+        s->a.augment = (augment_args){.x = bref_at(t->act[0], 0),
+                                      .images = bref_at(t->train.images, 0),
+                                      .index = bref_at(index, 0), .start = start,
+                                      .count = rows, .width = t->image_cols,
+                                      .height = t->image_rows, .shift = c->augment_shift,
+                                      .rotate_deg = c->augment_rotate, .scale = c->augment_scale,
+                                      .alpha = c->augment_alpha, .sigma = c->augment_sigma,
+                                      .seed = c->seed, .gauss = bref_at(t->gauss, 0)};
+        stage_moves_start(s, &s->a.augment.start);
+        stage_moves_epoch(s, &s->a.augment.epoch);
+    }
+    if (c->input_dropout > 0.0f)
+        add_dropout(p, t, 0, t->act[0], t->act[0], rows, start, "dropout of the input pixels");
+}
+
+/* The dropout of layer l's input before it is read (training, 1 <= l < L, with dropout). */
+static void add_input_dropout(plan *p, trainer *t, int l, int rows, int row0)
+{
+    if (hidden_dropout(t) && l >= 1 && l < t->spec.n_layers) {
+        char role[64];
+        snprintf(role, sizeof role, "dropout of layer %d's input", l + 1);
+        add_dropout(p, t, l, t->act[l], t->dropped[l], rows, row0, role);
+    }
+}
+
+/*
+ * act[l+1] = act_l(in_l · W_l + b_l) for layers [from, to), on `rows` rows; in a training
+ * step (row0 >= 0: the chunk's first row in the step) in_l is layer_input (dropout first),
+ * in evaluation (row0 < 0) act[l].
+ */
+static void add_forward_layers(plan *p, trainer *t, int rows, int from, int to, int row0)
 {
     const mlp_spec *sp = &t->spec;
     for (int l = from; l < to; l++) {
+        if (row0 >= 0)
+            add_input_dropout(p, t, l, rows, row0);
         stage *s = plan_add(p, OP_GEMM, "layer %d forward", l + 1);
         if (!s)
             return;
         s->a.gemm = (gemm_args){.m = rows, .n = sp->sizes[l + 1], .k = sp->sizes[l],
-                                .a = bref_at(t->act[l], 0), .lda = sp->sizes[l],
+                                .a = bref_at(row0 >= 0 ? layer_input(t, l) : t->act[l], 0),
+                                .lda = sp->sizes[l],
                                 .b = bref_at(t->params, mlp_weight_offset(sp, l)),
                                 .ldb = sp->sizes[l + 1], .c = bref_at(t->act[l + 1], 0),
                                 .ldc = sp->sizes[l + 1], .alpha = 1.0f,
@@ -99,7 +177,7 @@ static output_step_args output_args(trainer *t, int rows, int count)
     const mlp_spec *sp = &t->spec;
     int L = sp->n_layers;
     output_step_args o = {sp->output,
-                          bref_at(t->act[L - 1], 0),
+                          bref_at(layer_input(t, L - 1), 0),
                           sp->sizes[L - 1],
                           bref_at(t->params, mlp_weight_offset(sp, L - 1)),
                           bref_at(t->params, mlp_bias_offset(sp, L - 1)),
@@ -124,7 +202,7 @@ static void add_weight_gradient(plan *p, trainer *t, int l, int rows, int accumu
     if (!s)
         return;
     s->a.gemm = (gemm_args){.trans_a = 1, .a_ones_row = 1, .m = in + 1, .n = out, .k = rows,
-                            .a = bref_at(t->act[l], 0), .lda = in,
+                            .a = bref_at(layer_input(t, l), 0), .lda = in,
                             .b = bref_at(t->delta[l + 1], 0), .ldb = out,
                             .c = bref_at(t->grads, mlp_weight_offset(sp, l)), .ldc = out,
                             .alpha = 1.0f, .beta = accumulate ? 1.0f : 0.0f,
@@ -141,6 +219,7 @@ static void add_update(plan *p, const update_args *update, size_t from, size_t n
     s->a.update = *update;
     s->a.update.params.off += from, s->a.update.grads.off += from;
     s->a.update.state.off += from, s->a.update.n = n;
+    stage_moves_rule(s, &s->a.update.rule);
 }
 
 /*
@@ -174,6 +253,9 @@ static void add_backward(plan *p, trainer *t, buf *index, int start, int rows, i
                                     .act = sp->hidden_act, .aux = bref_at(t->act[l], 0),
                                     .ldaux = in};
         }
+        if (hidden_dropout(t))
+            add_dropout(p, t, l, t->delta[l], t->delta[l], rows, start, "dropout mask on the "
+                        "delta (the forward pass's)");
         add_weight_gradient(p, t, l, rows, accumulate);
     }
     if (update && update->n > first_end) {
@@ -192,6 +274,7 @@ static void add_backward(plan *p, trainer *t, buf *index, int start, int rows, i
                 (sparse_backward_update_args){g, bref_at(NULL, 0), bref_at(NULL, 0), 0, *update};
             s->a.sparse_backward_update.upd.n = first_end;
             stage_moves_start(s, &s->a.sparse_backward_update.g.start);
+            stage_moves_rule(s, &s->a.sparse_backward_update.upd.rule);
         } else {
             s->a.sparse_grad = g;
             stage_moves_start(s, &s->a.sparse_grad.start);
@@ -214,10 +297,13 @@ static void add_gradients(plan *p, trainer *t, buf *index, int count, const upda
     const mlp_spec *sp = &t->spec;
     const backend_caps *caps = &t->be->caps;
     int L = sp->n_layers, classes = sp->sizes[L];
-    int fused_output = classes <= caps->output_step_max_classes;
+    /* output_step takes act' from its input h, dropped[L-1] under dropout: the same as
+       from act[L-1] for ReLU only (a dropped unit's delta is masked to 0 anyway) */
+    int fused_output = classes <= caps->output_step_max_classes &&
+                       (!hidden_dropout(t) || sp->hidden_act == ACT_RELU);
     int fused_update = update && t->sparse_input && count <= t->chunk_rows;
     int fused_all = fused_update && fused_output && L == 2; /* backward + update in one */
-    int forward_output = t->sparse_input && fused_output && L == 2 &&
+    int forward_output = t->sparse_input && fused_output && L == 2 && !hidden_dropout(t) &&
                          sp->sizes[1] <= caps->sparse_output_max_hidden;
     begin_chunks(p, count, t->chunk_rows);
     for (int done = 0; done < count; done += t->chunk_rows) {
@@ -242,12 +328,14 @@ static void add_gradients(plan *p, trainer *t, buf *index, int count, const upda
                     return;
                 s->a.sparse_forward = first_layer_args(t, index, done, rows);
                 stage_moves_start(s, &s->a.sparse_forward.start);
-                add_forward_layers(p, t, rows, 1, fused_output ? L - 1 : L);
+                add_forward_layers(p, t, rows, 1, fused_output ? L - 1 : L, done);
             } else {
                 add_gather(p, t, &t->train, index, done, rows);
-                add_forward_layers(p, t, rows, 0, fused_output ? L - 1 : L);
+                add_training_input(p, t, index, done, rows);
+                add_forward_layers(p, t, rows, 0, fused_output ? L - 1 : L, done);
             }
             if (fused_output) {
+                add_input_dropout(p, t, L - 1, rows, done);
                 stage *s = plan_add(p, OP_OUTPUT_STEP, "layer %d forward, loss, delta%s", L,
                                     L > 1 ? "s back" : "");
                 if (!s)
@@ -266,14 +354,18 @@ static void add_gradients(plan *p, trainer *t, buf *index, int count, const upda
             stage_moves_stats(s, &s->a.loss.loss, &s->a.loss.correct);
         }
         if (fused_all) {
+            if (hidden_dropout(t))
+                add_dropout(p, t, 1, t->delta[1], t->delta[1], rows, done,
+                            "dropout mask on the delta (the forward pass's)");
             stage *s = plan_add(p, OP_SPARSE_BACKWARD_UPDATE,
                                 "both layers' gradients and update");
             if (!s)
                 return;
             s->a.sparse_backward_update = (sparse_backward_update_args){
-                first_grad_args(t, index, done, rows, 0), bref_at(t->act[1], 0),
+                first_grad_args(t, index, done, rows, 0), bref_at(layer_input(t, 1), 0),
                 bref_at(t->delta[2], 0), classes, *update};
             stage_moves_start(s, &s->a.sparse_backward_update.g.start);
+            stage_moves_rule(s, &s->a.sparse_backward_update.upd.rule);
         } else {
             add_backward(p, t, index, done, rows, done > 0, fused_output,
                          fused_update ? update : NULL);
@@ -292,7 +384,7 @@ mc_status plan_step(trainer *t, int rows, plan *p)
         if (s) {
             s->a.sequential = (sequential_args){&t->spec,
                                                 bref_at(t->params, 0),
-                                                bref_at(t->velocity, 0),
+                                                bref_at(t->state, 0),
                                                 bref_at(t->seq_scratch, 0),
                                                 bref_at(t->train.images, 0),
                                                 bref_at(t->train.labels, 0),
@@ -302,13 +394,16 @@ mc_status plan_step(trainer *t, int rows, plan *p)
                                                 bref_at(t->stat_loss, 0),
                                                 bref_at(t->stat_correct, 0),
                                                 t->rule,
+                                                t->schedule,
+                                                0,
                                                 train_pixel_lists(t)};
             stage_moves_start(s, &s->a.sequential.start);
             stage_moves_count(s, &s->a.sequential.count);
+            stage_moves_step(s, &s->a.sequential.first_step, &s->a.sequential.schedule);
         }
         p->steps_per_run = SEQ_BLOCK;
     } else {
-        update_args u = {bref_at(t->params, 0), bref_at(t->grads, 0), bref_at(t->velocity, 0),
+        update_args u = {bref_at(t->params, 0), bref_at(t->grads, 0), bref_at(t->state, 0),
                          t->n_params, t->rule};
         if (t->knobs.unfused) {
             add_gradients(p, t, t->index, rows, NULL);
@@ -337,7 +432,7 @@ mc_status plan_evaluate(trainer *t, const device_set *set, plan *p)
         int rows = set->n - first < t->chunk_rows ? set->n - first : t->chunk_rows;
         p->chunk = first / t->chunk_rows;
         add_gather(p, t, set, t->identity, first, rows);
-        add_forward_layers(p, t, rows, 0, L);
+        add_forward_layers(p, t, rows, 0, L, -1);
         stage *s = plan_add(p, OP_LOSS, "loss and hits");
         if (!s)
             break;
@@ -359,7 +454,7 @@ mc_status plan_predict(trainer *t, const device_set *set, int rows, plan *p)
     int L = sp->n_layers;
     *p = (plan){.steps_per_run = 1, .rows = rows, .chunk = -1};
     add_gather(p, t, set, t->identity, 0, rows);
-    add_forward_layers(p, t, rows, 0, L);
+    add_forward_layers(p, t, rows, 0, L, -1);
     /* probabilities go to delta[L], which inference does not otherwise use */
     stage *s = plan_add(p, OP_PROBS, "output probabilities");
     if (s)

@@ -1,8 +1,12 @@
 /* A training run's decisions besides the arithmetic: see run_policy.h. */
 #include "train/run_policy.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -222,9 +226,29 @@ const policy_setting policy_settings[POLICY_N_SETTINGS] = {
     {"weight-decay", SETTING_FLOAT},
     {"seed", SETTING_U64},
     {"preset", SETTING_STRING},
+    {"val", SETTING_STRING},
+    {"early-stop", SETTING_INT},
+    {"plateau", SETTING_STRING},
+    {"optimizer", SETTING_STRING},
+    {"beta1", SETTING_FLOAT},
+    {"beta2", SETTING_FLOAT},
+    {"eps", SETTING_FLOAT},
+    {"schedule", SETTING_STRING},
+    {"warmup", SETTING_INT},
+    {"step-epochs", SETTING_INT},
+    {"gamma", SETTING_FLOAT},
+    {"final-lr", SETTING_FLOAT},
+    {"dropout", SETTING_FLOAT},
+    {"input-dropout", SETTING_FLOAT},
+    {"augment", SETTING_FLAG},
+    {"shift", SETTING_FLOAT},
+    {"rotate", SETTING_FLOAT},
+    {"scale", SETTING_FLOAT},
+    {"elastic-alpha", SETTING_FLOAT},
+    {"elastic-sigma", SETTING_FLOAT},
 };
-/* 14 settings, 7 of them strings: 21 pairs at most */
-_Static_assert(POLICY_N_SETTINGS + 7 <= POLICY_SETTINGS_META_MAX,
+/* 34 settings, 11 of them strings: 45 pairs at most */
+_Static_assert(POLICY_N_SETTINGS + 11 <= POLICY_SETTINGS_META_MAX,
                "POLICY_SETTINGS_META_MAX is too small");
 
 /* Options that may change when resuming (the others are the checkpoint's). */
@@ -341,5 +365,227 @@ mc_status policy_settings_from_meta(st_file *meta, const char *path, policy_sett
                            name, v, why.msg);
         }
     }
+    return MC_OK;
+}
+
+/* ---- validation: early stopping, the best weights, reduce-on-plateau ----------------------- */
+
+mc_status policy_val_count(const char *text, int images, int *count, mc_error *err)
+{
+    const char *hint = "give a number of images (--val 5000) or a fraction of the training set "
+                       "(--val 0.1)";
+    int check_only = images == INT_MAX;
+    size_t len = text ? strlen(text) : 0;
+    if (!len || len > 32 || strspn(text, "0123456789.") != len ||
+        strchr(text, '.') != strrchr(text, '.') || strcmp(text, ".") == 0)
+        return mc_fail(err, MC_ERR_USAGE, "--val '%.40s': %s", text ? text : "", hint);
+    long long n;
+    if (strchr(text, '.')) {
+        double f = strtod(text, NULL);
+        if (!(f > 0 && f < 1))
+            return mc_fail(err, MC_ERR_USAGE,
+                           "--val %s: a fraction of the training set lies strictly between 0 "
+                           "and 1 (a number of images has no point)",
+                           text);
+        if (check_only) {
+            *count = 0;
+            return MC_OK;
+        }
+        n = llround(f * images);
+        if (n < 1)
+            return mc_fail(err, MC_ERR_USAGE,
+                           "--val %s: %s of %d training images rounds to none; give more", text,
+                           text, images);
+    } else {
+        n = len > 10 ? LLONG_MAX : strtoll(text, NULL, 10);
+        if (n < 1)
+            return mc_fail(err, MC_ERR_USAGE,
+                           "--val %s: hold out at least 1 image (without --val nothing is)",
+                           text);
+        if (check_only && n >= INT_MAX)
+            return mc_fail(err, MC_ERR_USAGE, "--val %s: too many images", text);
+        if (check_only) {
+            *count = (int)n;
+            return MC_OK;
+        }
+    }
+    if (n >= images)
+        return mc_fail(err, MC_ERR_USAGE,
+                       "--val %s: the training set has %d images (after --train-limit): hold "
+                       "out at most %d, so that some are left to train on",
+                       text, images, images - 1);
+    *count = (int)n;
+    return MC_OK;
+}
+
+mc_status policy_parse_plateau(const char *text, double *factor, int *patience, mc_error *err)
+{
+    const char *usage = "give FACTOR[:PATIENCE], 0 < FACTOR < 1 (e.g. --plateau 0.5 or 0.1:3)";
+    char buf[64];
+    if (!text || strlen(text) >= sizeof buf)
+        return mc_fail(err, MC_ERR_USAGE, "--plateau: %s", usage);
+    snprintf(buf, sizeof buf, "%s", text);
+    char *colon = strchr(buf, ':');
+    if (colon)
+        *colon = 0;
+    char *end;
+    errno = 0;
+    double f = strtod(buf, &end);
+    if (!buf[0] || *end || errno || strspn(buf, "0123456789.eE+-") != strlen(buf) ||
+        !(f > 0 && f < 1))
+        return mc_fail(err, MC_ERR_USAGE, "--plateau '%s': the factor must lie strictly "
+                       "between 0 and 1; %s", text, usage);
+    long p = POLICY_PLATEAU_PATIENCE;
+    if (colon) {
+        const char *digits = colon + 1;
+        if (!*digits || strlen(digits) > 7 || strspn(digits, "0123456789") != strlen(digits) ||
+            (p = strtol(digits, NULL, 10)) > 1000000)
+            return mc_fail(err, MC_ERR_USAGE, "--plateau '%s': the patience must be an integer "
+                           "from 0 to 1000000; %s", text, usage);
+    }
+    *factor = f;
+    *patience = (int)p;
+    return MC_OK;
+}
+
+int policy_val_improved(double loss, double best)
+{
+    return loss < best;
+}
+
+int policy_patience_exhausted(int bad_epochs, int patience)
+{
+    return patience > 0 && bad_epochs >= patience;
+}
+
+int policy_plateau_due(int bad_epochs, int patience)
+{
+    return bad_epochs > patience;
+}
+
+float policy_plateau_scale(float scale, double factor)
+{
+    return scale * (float)factor;
+}
+
+policy_val_state policy_val_start(void)
+{
+    policy_val_state s = {0, INFINITY, 0, 0, 0, 1.0f};
+    return s;
+}
+
+policy_val_decision policy_val_epoch(policy_val_state *s, int epoch, double loss,
+                                     double accuracy, int early_stop, double plateau_factor,
+                                     int plateau_patience)
+{
+    policy_val_decision d = {0, 0, 0};
+    if (policy_val_improved(loss, s->best_loss)) {
+        d.improved = 1;
+        s->best_epoch = epoch, s->best_loss = loss, s->best_accuracy = accuracy;
+        s->bad_epochs = s->plateau_bad = 0;
+    } else {
+        s->bad_epochs++, s->plateau_bad++;
+    }
+    if (plateau_factor > 0 && policy_plateau_due(s->plateau_bad, plateau_patience)) {
+        d.reduced = 1;
+        s->lr_scale = policy_plateau_scale(s->lr_scale, plateau_factor);
+        s->plateau_bad = 0;
+    }
+    d.stop = policy_patience_exhausted(s->bad_epochs, early_stop);
+    return d;
+}
+
+/* Appends key = the printf-formatted value to meta[*n]. */
+static void put_meta(st_meta *meta, int *n, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void put_meta(st_meta *meta, int *n, const char *key, const char *fmt, ...)
+{
+    snprintf(meta[*n].key, sizeof meta[*n].key, "%s", key);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(meta[*n].value, sizeof meta[*n].value, fmt, ap);
+    va_end(ap);
+    (*n)++;
+}
+
+int policy_val_state_to_meta(const policy_val_state *s, int plateau, st_meta *meta)
+{
+    int n = 0;
+    put_meta(meta, &n, POLICY_KEY_BEST_EPOCH, "%d", s->best_epoch);
+    if (s->best_epoch > 0) {
+        put_meta(meta, &n, POLICY_KEY_BEST_LOSS, "%.17g", s->best_loss);
+        put_meta(meta, &n, POLICY_KEY_BEST_ACCURACY, "%.17g", s->best_accuracy);
+    }
+    put_meta(meta, &n, POLICY_KEY_BAD_EPOCHS, "%d", s->bad_epochs);
+    if (plateau) {
+        put_meta(meta, &n, POLICY_KEY_LR_SCALE, "%.9g", s->lr_scale);
+        put_meta(meta, &n, POLICY_KEY_PLATEAU_BAD, "%d", s->plateau_bad);
+    }
+    return n;
+}
+
+/* A metadata count: decimal digits only, at most 1e9. */
+static int meta_count(const st_file *f, const char *key, int *out)
+{
+    const char *v = st_meta_get(f, key);
+    if (!v || !*v || strlen(v) > 10 || strspn(v, "0123456789") != strlen(v))
+        return 0;
+    long long x = strtoll(v, NULL, 10);
+    if (x > 1000000000)
+        return 0;
+    *out = (int)x;
+    return 1;
+}
+
+/* A metadata number: a plain finite decimal (no space, sign, inf or nan). */
+static int meta_number(const st_file *f, const char *key, double *out)
+{
+    const char *v = st_meta_get(f, key);
+    if (!v || !*v || strspn(v, "0123456789.eE+-") != strlen(v) || *v == '-' || *v == '+')
+        return 0;
+    char *end;
+    errno = 0;
+    *out = strtod(v, &end);
+    return !*end && !errno && isfinite(*out);
+}
+
+mc_status policy_val_state_from_meta(const st_file *meta, const char *path, int epochs_finished,
+                                     int plateau, int plateau_patience, policy_val_state *s,
+                                     mc_error *err)
+{
+    policy_val_state v = policy_val_start();
+    const char *bad = NULL;
+    double scale = 1;
+    if (!meta_count(meta, POLICY_KEY_BEST_EPOCH, &v.best_epoch) ||
+        v.best_epoch > epochs_finished)
+        bad = POLICY_KEY_BEST_EPOCH;
+    else if (v.best_epoch > 0 && !meta_number(meta, POLICY_KEY_BEST_LOSS, &v.best_loss))
+        bad = POLICY_KEY_BEST_LOSS;
+    else if (v.best_epoch > 0 && (!meta_number(meta, POLICY_KEY_BEST_ACCURACY, &v.best_accuracy) ||
+                                  v.best_accuracy > 1))
+        bad = POLICY_KEY_BEST_ACCURACY;
+    else if (!meta_count(meta, POLICY_KEY_BAD_EPOCHS, &v.bad_epochs) ||
+             v.bad_epochs != epochs_finished - v.best_epoch)
+        bad = POLICY_KEY_BAD_EPOCHS;
+    else if (plateau && (!meta_number(meta, POLICY_KEY_LR_SCALE, &scale) || !(scale > 0) ||
+                         scale > 1))
+        bad = POLICY_KEY_LR_SCALE;
+    else if (plateau && (!meta_count(meta, POLICY_KEY_PLATEAU_BAD, &v.plateau_bad) ||
+                         v.plateau_bad > v.bad_epochs || v.plateau_bad > plateau_patience))
+        bad = POLICY_KEY_PLATEAU_BAD;
+    if (bad) {
+        const char *value = st_meta_get(meta, bad);
+        if (!value)
+            return mc_fail(err, MC_ERR_DATA, "%s: %s is missing (a checkpoint of a run with --val "
+                           "keeps it)", path, bad);
+        return mc_fail(err, MC_ERR_DATA,
+                       "%s: %s = '%.40s' is not what a run of %d finished epochs can have "
+                       "(best epoch %s, %s)",
+                       path, bad, value, epochs_finished,
+                       st_meta_get(meta, POLICY_KEY_BEST_EPOCH) ? st_meta_get(meta, POLICY_KEY_BEST_EPOCH) : "?",
+                       "epochs without improvement = finished epochs - best epoch");
+    }
+    v.lr_scale = (float)scale;
+    *s = v;
     return MC_OK;
 }

@@ -6,6 +6,9 @@
  *   stop or an epoch's end records;
  * - resuming: the training-data fingerprint, the checks of a checkpoint's progress against
  *   the data and --epochs;
+ * - validation (--val, --early-stop, --plateau): the size of the held-out set, whether a
+ *   validation loss improved, when patience runs out, the learning-rate multiplier, and
+ *   that state as checkpoint metadata;
  * - the settings a checkpoint keeps ("setting.NAME" metadata, "setting.NAME.bytes" for a
  *   string that is not UTF-8) and the reading back of them. Parsing the values (ranges,
  *   names) is the caller's: `mnistcl train` runs them through its option table
@@ -173,6 +176,9 @@ int policy_nothing_trained(int resumed, const train_progress *p);
 /**
  * The training set's fingerprint, "N images of RxC, crc32 X": a crc32 (zlib's) over its
  * pixels then its labels (none when it has none). Into out (len bytes, NUL-terminated).
+ * `train` takes it of the set after --train-limit and before the --val split, so it
+ * covers the validation images too; the split itself is re-derived on resume from the
+ * seed and --val, both settings the checkpoint keeps.
  */
 void policy_data_fingerprint(const dataset *d, char *out, size_t len);
 
@@ -224,12 +230,15 @@ typedef struct {
 } policy_setting;
 
 /** How many settings a checkpoint keeps. */
-#define POLICY_N_SETTINGS 14
+#define POLICY_N_SETTINGS 34
 
 /**
  * The settings a checkpoint keeps, in the order they are written and read: dataset, data,
  * train-csv, test-csv, init, batch, epochs, train-limit, shuffle, lr, momentum,
- * weight-decay, seed, preset. Each is the `train` option of the same name.
+ * weight-decay, seed, preset, val, early-stop, plateau, optimizer, beta1, beta2, eps,
+ * schedule, warmup, step-epochs, gamma, final-lr, dropout, input-dropout, augment, shift,
+ * rotate, scale, elastic-alpha, elastic-sigma. Each is the `train` option of the same
+ * name.
  */
 extern const policy_setting policy_settings[POLICY_N_SETTINGS];
 
@@ -242,7 +251,7 @@ typedef struct {
 } policy_value;
 
 /** Metadata pairs policy_settings_to_meta writes at most (every string also as .bytes). */
-#define POLICY_SETTINGS_META_MAX 24
+#define POLICY_SETTINGS_META_MAX 48
 
 /**
  * Whether option `name` may be given on the command line beside --resume: the ones that
@@ -299,5 +308,111 @@ typedef mc_status (*policy_setting_fn)(void *ctx, int index, const char *text, m
  */
 mc_status policy_settings_from_meta(st_file *meta, const char *path, policy_setting_fn set,
                                     void *ctx, mc_error *err);
+
+/* ---- validation: early stopping, the best weights, reduce-on-plateau ----------------------- */
+
+/**
+ * The images --val `text` holds out of a training set of `images`: a count N ("1000",
+ * digits only) or a fraction F of the set ("0.1", a decimal number with a point, 0 < F < 1,
+ * rounded to the nearest image). At least 1 and at most images - 1 (one is left to train
+ * on); else MC_ERR_USAGE with a message naming --val. With images = INT_MAX only the
+ * syntax is checked (before the data is read).
+ */
+mc_status policy_val_count(const char *text, int images, int *count, mc_error *err);
+
+/** The default PATIENCE of --plateau FACTOR (PyTorch's ReduceLROnPlateau default). */
+#define POLICY_PLATEAU_PATIENCE 2
+
+/**
+ * Reads --plateau "FACTOR[:PATIENCE]": 0 < FACTOR < 1, PATIENCE an integer from 0 to
+ * 1000000 (default POLICY_PLATEAU_PATIENCE); else MC_ERR_USAGE naming --plateau.
+ */
+mc_status policy_parse_plateau(const char *text, double *factor, int *patience, mc_error *err);
+
+/**
+ * Whether validation loss `loss` improves on `best` (the lowest so far; INFINITY before
+ * the first): strictly lower (PyTorch's mode min with threshold 0). NaN never does.
+ */
+int policy_val_improved(double loss, double best);
+
+/**
+ * Whether early stopping ends the run after `bad_epochs` epochs in a row without
+ * improvement: patience > 0 (0: no early stopping) and bad_epochs >= patience.
+ */
+int policy_patience_exhausted(int bad_epochs, int patience);
+
+/**
+ * Whether reduce-on-plateau lowers the rate after `bad_epochs` epochs without improvement
+ * since the best or the last reduction: more than `patience` of them (PyTorch's
+ * num_bad_epochs > patience: with patience 2, the third such epoch lowers it).
+ */
+int policy_plateau_due(int bad_epochs, int patience);
+
+/** The learning-rate multiplier after a reduction: scale * factor, in float. */
+float policy_plateau_scale(float scale, double factor);
+
+/** Where a run with a validation set stands (kept in its checkpoints). */
+typedef struct {
+    int best_epoch;       /* the epoch of the lowest validation loss; 0: none yet */
+    double best_loss;     /* that loss (INFINITY while none) */
+    double best_accuracy; /* that epoch's validation accuracy, 0..1 */
+    int bad_epochs;       /* epochs since best_epoch (all of them while none): early stopping */
+    int plateau_bad;      /* epochs without improvement since the best or the last
+                             reduction: reduce-on-plateau (PyTorch's num_bad_epochs) */
+    float lr_scale;       /* the learning-rate multiplier: 1, times FACTOR per reduction */
+} policy_val_state;
+
+/** The state before the first epoch: no best, no bad epochs, multiplier 1. */
+policy_val_state policy_val_start(void);
+
+/** What policy_val_epoch decided. */
+typedef struct {
+    int improved; /* a new best: keep this epoch's weights */
+    int reduced;  /* the multiplier was lowered (s->lr_scale is the new one) */
+    int stop;     /* early stopping: patience ran out */
+} policy_val_decision;
+
+/**
+ * Takes the validation loss and accuracy of `epoch` into s: a new best (improved) resets
+ * both counters; otherwise both count the epoch. With plateau_factor > 0, a plateau
+ * (policy_plateau_due over plateau_patience) multiplies lr_scale by the factor and
+ * restarts its counter. stop: policy_patience_exhausted(bad_epochs, early_stop).
+ */
+policy_val_decision policy_val_epoch(policy_val_state *s, int epoch, double loss,
+                                     double accuracy, int early_stop, double plateau_factor,
+                                     int plateau_patience);
+
+/* Metadata keys of the state in a checkpoint (only with --val; the plateau's only with
+ * --plateau), beside the tensor POLICY_BEST_TENSOR (the best epoch's parameters, flat,
+ * once there is a best). */
+#define POLICY_BEST_TENSOR "best.params"
+#define POLICY_KEY_BEST_EPOCH "val.best_epoch"
+#define POLICY_KEY_BEST_LOSS "val.best_loss"
+#define POLICY_KEY_BEST_ACCURACY "val.best_accuracy"
+#define POLICY_KEY_BAD_EPOCHS "val.epochs_without_improvement"
+#define POLICY_KEY_LR_SCALE "plateau.lr_scale"
+#define POLICY_KEY_PLATEAU_BAD "plateau.bad_epochs"
+#define POLICY_VAL_META_MAX 6
+
+/**
+ * The state as metadata: best epoch, loss and accuracy ("%.17g": exact; the loss and
+ * accuracy only once there is a best), epochs without improvement, and with `plateau` the
+ * multiplier ("%.9g": exact) and its counter. Returns the count (at most
+ * POLICY_VAL_META_MAX).
+ */
+int policy_val_state_to_meta(const policy_val_state *s, int plateau, st_meta *meta);
+
+/**
+ * Reads the state back from a checkpoint's metadata (from `path`), trusting nothing: every
+ * key policy_val_state_to_meta writes must be there and well formed (plateau's only with
+ * `plateau`, else the multiplier is 1), and the state must be one a run of
+ * `epochs_finished` epochs can reach: best_epoch <= epochs_finished, bad_epochs =
+ * epochs_finished - best_epoch, a best loss finite and >= 0, accuracy in [0, 1],
+ * plateau_bad <= min(bad_epochs, plateau_patience), 0 < lr_scale <= 1. MC_ERR_DATA
+ * naming path and the key otherwise.
+ */
+mc_status policy_val_state_from_meta(const st_file *meta, const char *path, int epochs_finished,
+                                     int plateau, int plateau_patience, policy_val_state *s,
+                                     mc_error *err);
 
 #endif

@@ -3,11 +3,13 @@
  * their statistics. What one step computes is its plan (plan_build.c), made when the
  * trainer is created; a step runs that plan at the step's position in the epoch.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/augment.h"
 #include "train/plan_build.h"
 #include "train/trainer_internal.h"
 
@@ -89,6 +91,85 @@ mc_status trainer_create(trainer **out, backend *be, const mlp_spec *spec, const
     return trainer_create_with(out, be, spec, train, test, cfg, NULL, err);
 }
 
+_Static_assert((int)MC_OPT_SGD == UPDATE_SGD && (int)MC_OPT_NESTEROV == UPDATE_NESTEROV &&
+                   (int)MC_OPT_ADAM == UPDATE_ADAM && (int)MC_OPT_ADAMW == UPDATE_ADAMW,
+               "train.h's optimizers are kernel_interface.h's update kinds");
+_Static_assert((int)MC_SCHEDULE_CONSTANT == SCHEDULE_CONSTANT &&
+                   (int)MC_SCHEDULE_STEP == SCHEDULE_STEP &&
+                   (int)MC_SCHEDULE_COSINE == SCHEDULE_COSINE &&
+                   (int)MC_SCHEDULE_ONECYCLE == SCHEDULE_ONECYCLE,
+               "train.h's schedules are kernel_interface.h's schedule kinds");
+
+/*
+ * The run's update rule and schedule from cfg (t->batch and the training set's size
+ * known): checks the optimizer's settings and that the run's steps fit a step number.
+ */
+static mc_status rule_of_config(trainer *t, const train_config *cfg, mc_error *err)
+{
+    if (cfg->optimizer < MC_OPT_SGD || cfg->optimizer > MC_OPT_ADAMW)
+        return mc_fail(err, MC_ERR_USAGE, "unknown optimizer %d", (int)cfg->optimizer);
+    int adam = cfg->optimizer == MC_OPT_ADAM || cfg->optimizer == MC_OPT_ADAMW;
+    if (cfg->optimizer == MC_OPT_NESTEROV && !(cfg->momentum > 0.0f))
+        return mc_fail(err, MC_ERR_USAGE, "Nesterov momentum needs --momentum above 0");
+    if (adam && !(cfg->beta1 >= 0.0f && cfg->beta1 < 1.0f && cfg->beta2 >= 0.0f &&
+                  cfg->beta2 < 1.0f))
+        return mc_fail(err, MC_ERR_USAGE, "--beta1 and --beta2 must be in [0, 1) (%g, %g)",
+                       cfg->beta1, cfg->beta2);
+    if (adam && !(cfg->eps > 0.0f))
+        return mc_fail(err, MC_ERR_USAGE, "--eps must be above 0 (%g)", cfg->eps);
+    if (cfg->schedule < MC_SCHEDULE_CONSTANT || cfg->schedule > MC_SCHEDULE_ONECYCLE)
+        return mc_fail(err, MC_ERR_USAGE, "unknown schedule %d", (int)cfg->schedule);
+    long long steps = trainer_steps_per_epoch(t);
+    long long total = steps * (cfg->epochs > 0 ? cfg->epochs : 1);
+    if ((cfg->schedule != MC_SCHEDULE_CONSTANT || cfg->warmup_steps > 0) && total > INT_MAX)
+        return mc_fail(err, MC_ERR_USAGE,
+                       "a schedule spans at most %d steps; this run has %lld (%lld a epoch)",
+                       INT_MAX, total, steps);
+    if (cfg->schedule == MC_SCHEDULE_STEP && cfg->step_epochs < 1)
+        return mc_fail(err, MC_ERR_USAGE, "the step schedule needs a step of 1 epoch or more");
+    t->rule = (update_rule){.kind = (update_kind)cfg->optimizer, .lr = cfg->lr,
+                            .momentum = adam ? 0.0f : cfg->momentum,
+                            .weight_decay = cfg->weight_decay, .beta1 = cfg->beta1,
+                            .beta2 = cfg->beta2, .eps = cfg->eps, .moment2 = t->n_params};
+    t->state_slots = adam ? 2 : 1;
+    t->schedule = (lr_schedule){.kind = (schedule_kind)cfg->schedule, .lr = cfg->lr,
+                                .final_lr = cfg->final_lr, .gamma = cfg->gamma, .scale = 1.0f,
+                                .total_steps = total > INT_MAX ? INT_MAX : (int)total,
+                                .warmup_steps = cfg->warmup_steps,
+                                .every = (int)(cfg->step_epochs * steps > INT_MAX
+                                                   ? INT_MAX
+                                                   : cfg->step_epochs * steps)};
+    return MC_OK;
+}
+
+/* Checks cfg's dropout and distortions (the augment op's limits, for the training images). */
+static mc_status check_regularisers(const train_config *cfg, const dataset *train, mc_error *err)
+{
+    if (!(cfg->dropout >= 0.0f && cfg->dropout < 1.0f) ||
+        !(cfg->input_dropout >= 0.0f && cfg->input_dropout < 1.0f))
+        return mc_fail(err, MC_ERR_USAGE, "dropout rates must be in [0, 1) (--dropout %g, "
+                       "--input-dropout %g)", cfg->dropout, cfg->input_dropout);
+    if (!cfg->augment || !train)
+        return MC_OK;
+    if (!(cfg->augment_shift >= 0.0f && cfg->augment_shift <= 1e4f) ||
+        !(cfg->augment_rotate >= 0.0f && cfg->augment_rotate <= 180.0f) ||
+        !(cfg->augment_scale >= 0.0f && cfg->augment_scale <= 0.9f) ||
+        !(cfg->augment_alpha >= 0.0f && cfg->augment_alpha <= 1e4f))
+        return mc_fail(err, MC_ERR_USAGE,
+                       "distortions out of range: shift %g (0 .. 10000 pixels), rotate %g (0 .. "
+                       "180 degrees), scale %g (0 .. 0.9), elastic alpha %g (0 .. 10000)",
+                       cfg->augment_shift, cfg->augment_rotate, cfg->augment_scale,
+                       cfg->augment_alpha);
+    if (cfg->augment_alpha > 0.0f &&
+        !(cfg->augment_sigma > 0.0f && cfg->augment_sigma <= AUGMENT_MAX_RADIUS / 3.0f))
+        return mc_fail(err, MC_ERR_USAGE, "--elastic-sigma %g: must be above 0 and at most %g",
+                       cfg->augment_sigma, AUGMENT_MAX_RADIUS / 3.0);
+    if ((long long)train->rows * train->cols > AUGMENT_MAX_PIXELS)
+        return mc_fail(err, MC_ERR_USAGE, "--augment distorts images of up to %d pixels; these "
+                       "are %dx%d", AUGMENT_MAX_PIXELS, train->rows, train->cols);
+    return MC_OK;
+}
+
 /* Plans the step, the epoch's shorter last step and the evaluation passes (plan_build.c). */
 static mc_status make_plans(trainer *t)
 {
@@ -114,6 +195,8 @@ mc_status trainer_create_with(trainer **out, backend *be, const mlp_spec *spec,
     mc_status st = check_shapes(spec, train, "training", err);
     if (!st)
         st = check_shapes(spec, test, "test", err);
+    if (!st)
+        st = check_regularisers(cfg, train, err);
     if (st)
         return st;
     trainer *t = calloc(1, sizeof *t);
@@ -125,7 +208,8 @@ mc_status trainer_create_with(trainer **out, backend *be, const mlp_spec *spec,
     t->cfg = *cfg;
     if (knobs)
         t->knobs = *knobs;
-    t->rule = (update_rule){UPDATE_SGD, cfg->lr, cfg->momentum, cfg->weight_decay};
+    t->train.n = train ? train->n : 0; /* trainer_steps_per_epoch, before the upload */
+    t->image_rows = train ? train->rows : 0, t->image_cols = train ? train->cols : 0;
     t->n_params = mlp_param_count(spec);
     int n_train = train ? train->n : 0, n_test = test ? test->n : 0;
     t->batch = cfg->batch > 0 ? cfg->batch : n_train;
@@ -134,6 +218,10 @@ mc_status trainer_create_with(trainer **out, backend *be, const mlp_spec *spec,
         trainer_destroy(t);
         return mc_fail(err, MC_ERR_USAGE, "--batch %d is larger than the training set (%d images)",
                        batch, n_train);
+    }
+    if ((st = rule_of_config(t, cfg, err))) {
+        trainer_destroy(t);
+        return st;
     }
     size_t width_sum = 0;
     for (int l = 0; l <= spec->n_layers; l++)
@@ -157,12 +245,19 @@ mc_status trainer_create_with(trainer **out, backend *be, const mlp_spec *spec,
     if (!st)
         st = alloc_floats(t, t->n_params, &t->grads);
     if (!st)
-        st = alloc_floats(t, t->n_params, &t->velocity);
+        st = alloc_floats(t, t->n_params * (size_t)t->state_slots, &t->state);
     for (int l = 0; !st && l <= spec->n_layers; l++) {
         size_t n = (size_t)t->chunk_rows * spec->sizes[l];
         st = alloc_floats(t, n, &t->act[l]);
         if (!st && l > 0)
             st = alloc_floats(t, n, &t->delta[l]);
+        if (!st && train && cfg->dropout > 0.0f && l >= 1 && l < spec->n_layers)
+            st = alloc_floats(t, n, &t->dropped[l]);
+    }
+    if (!st && train && cfg->augment && cfg->augment_alpha > 0.0f &&
+        (st = augment_gauss_upload(be, cfg->augment_sigma, &t->gauss, err))) {
+        trainer_destroy(t);
+        return st;
     }
     if (!st)
         st = t->op->alloc(t->be, (size_t)t->chunk_rows * 4, &t->labels);
@@ -189,13 +284,16 @@ mc_status trainer_create_with(trainer **out, backend *be, const mlp_spec *spec,
         st = t->op->alloc(t->be, n_max * 4, &t->stat_correct);
     if (!st)
         st = t->op->alloc(t->be, 8, &t->sums);
+    /* the per-sample kernel and the pixel lists take the images as they are */
+    int plain_input = !cfg->augment && !(cfg->input_dropout > 0.0f);
     t->sequential = t->batch == 1 && !t->knobs.unfused &&
-                    spec->n_layers <= be->caps.sequential_max_layers && train;
+                    spec->n_layers <= be->caps.sequential_max_layers && train && plain_input &&
+                    !(cfg->dropout > 0.0f);
     if (!st && t->sequential)
         st = alloc_floats(t, seq_scratch_floats(spec), &t->seq_scratch);
     /* the output step fuses the last layer, so the first is separate only when L >= 2 */
-    int want_sparse =
-        train && be->caps.pixel_lists_first_layer && !t->knobs.dense_input && spec->n_layers >= 2;
+    int want_sparse = train && be->caps.pixel_lists_first_layer && !t->knobs.dense_input &&
+                      spec->n_layers >= 2 && plain_input;
     if (!st && ((t->sequential && be->caps.sequential_pixel_lists) || want_sparse))
         st = upload_sparse_pixels(t, train);
     /* also for batch 1: trainer_gradient takes the general path */
@@ -221,15 +319,20 @@ void trainer_destroy(trainer *t)
 {
     if (!t)
         return;
-    buf *all[] = {t->params,     t->grads,   t->velocity,  t->labels,       t->index,
+    buf *all[] = {t->params,     t->grads,   t->state,     t->labels,       t->index,
                   t->identity,   t->stat_loss, t->stat_correct, t->sums, t->seq_scratch,
                   t->grad_scratch,
                   t->sparse_pixels, t->sparse_offsets,
-                  t->train.images, t->train.labels, t->test.images, t->test.labels};
+                  t->train.images, t->train.labels, t->test.images, t->test.labels,
+                  t->val.images, t->val.labels};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (all[i])
             t->op->release(t->be, all[i]);
+    if (t->gauss)
+        t->op->release(t->be, t->gauss);
     for (int l = 0; l <= MLP_MAX_LAYERS; l++) {
+        if (t->dropped[l])
+            t->op->release(t->be, t->dropped[l]);
         if (t->act[l])
             t->op->release(t->be, t->act[l]);
         if (t->delta[l])
@@ -239,19 +342,20 @@ void trainer_destroy(trainer *t)
     plan_free(&t->tail);
     plan_free(&t->eval[0]);
     plan_free(&t->eval[1]);
+    plan_free(&t->eval_val);
     free(t->host_index);
     free(t);
 }
 
 mc_status trainer_set_params(trainer *t, const float *params)
 {
-    size_t bytes = t->n_params * sizeof(float);
+    size_t bytes = t->n_params * sizeof(float), state_bytes = trainer_state_floats(t) * 4;
     mc_status st = t->op->write(t->be, t->params, 0, params, bytes);
-    float *zeros = st ? NULL : calloc(t->n_params, sizeof(float));
+    float *zeros = st ? NULL : calloc(trainer_state_floats(t), sizeof(float));
     if (!st && !zeros)
         st = MC_ERR_NOMEM;
     if (!st)
-        st = t->op->write(t->be, t->velocity, 0, zeros, bytes);
+        st = t->op->write(t->be, t->state, 0, zeros, state_bytes);
     free(zeros);
     return st;
 }
@@ -261,18 +365,48 @@ mc_status trainer_get_params(trainer *t, float *params)
     return t->op->read(t->be, t->params, 0, params, t->n_params * sizeof(float));
 }
 
-mc_status trainer_set_state(trainer *t, const float *params, const float *velocity)
+size_t trainer_state_floats(const trainer *t)
+{
+    return t->n_params * (size_t)t->state_slots;
+}
+
+mc_status trainer_set_state(trainer *t, const float *params, const float *state)
 {
     size_t bytes = t->n_params * sizeof(float);
     mc_status st = t->op->write(t->be, t->params, 0, params, bytes);
-    return st ? st : t->op->write(t->be, t->velocity, 0, velocity, bytes);
+    return st ? st : t->op->write(t->be, t->state, 0, state, trainer_state_floats(t) * 4);
 }
 
-mc_status trainer_get_state(trainer *t, float *params, float *velocity)
+mc_status trainer_get_state(trainer *t, float *params, float *state)
 {
     size_t bytes = t->n_params * sizeof(float);
     mc_status st = t->op->read(t->be, t->params, 0, params, bytes);
-    return st ? st : t->op->read(t->be, t->velocity, 0, velocity, bytes);
+    return st ? st : t->op->read(t->be, t->state, 0, state, trainer_state_floats(t) * 4);
+}
+
+/* The run's step number of step `step` of the current epoch (clamped to int: past that
+   only a constant rate, whose bias corrections are long 1, runs). */
+static int run_step(const trainer *t, int step)
+{
+    long long n = (long long)(t->epoch > 0 ? t->epoch - 1 : 0) * trainer_steps_per_epoch(t) + step;
+    return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+float trainer_lr_at(const trainer *t, long long step)
+{
+    int s = step > INT_MAX ? INT_MAX : step < 0 ? 0 : (int)step;
+    return update_rule_at(t->rule, &t->schedule, s).lr;
+}
+
+mc_status trainer_set_lr_scale(trainer *t, float scale)
+{
+    if (!(scale > 0.0f) || !isfinite(scale)) {
+        fprintf(stderr, "mnistcl: internal error: trainer_set_lr_scale: needs a finite scale "
+                        "above 0 (scale %g)\n", scale);
+        return MC_ERR_RUNTIME;
+    }
+    t->schedule.scale = scale;
+    return MC_OK;
 }
 
 /* Images covered by the first `steps` steps of an epoch. */
@@ -340,8 +474,14 @@ int trainer_steps_per_epoch(const trainer *t)
     return t->batch > 0 ? (t->train.n + t->batch - 1) / t->batch : 0;
 }
 
-mc_status trainer_begin_epoch(trainer *t, rng *r)
+mc_status trainer_begin_epoch(trainer *t, int epoch, rng *r)
 {
+    if (epoch < 1) {
+        fprintf(stderr, "mnistcl: internal error: trainer_begin_epoch: epochs count from 1 "
+                        "(epoch %d)\n", epoch);
+        return MC_ERR_RUNTIME;
+    }
+    t->epoch = epoch;
     for (int i = 0; i < t->train.n; i++)
         t->host_index[i] = i;
     if (t->cfg.shuffle)
@@ -362,7 +502,9 @@ mc_status trainer_train_steps(trainer *t, int first, int count)
         int step = first + done;
         plan *p = plan_of_step(t, step);
         k = count - done < p->steps_per_run ? count - done : p->steps_per_run;
-        st = plan_run(t->be, p, step * t->batch, k);
+        plan_position pos = {run_step(t, step), t->epoch, t->rule, t->schedule};
+        pos.rule = update_rule_at(t->rule, &t->schedule, pos.step);
+        st = plan_run(t->be, p, step * t->batch, k, &pos);
     }
     return st;
 }
@@ -384,7 +526,7 @@ mc_status trainer_gradient(trainer *t, int first, int count, float *grads, doubl
     plan p;
     mc_status st = plan_gradient(t, count, &p);
     if (!st)
-        st = plan_run(t->be, &p, first, 1);
+        st = plan_run(t->be, &p, first, 1, &(plan_position){0, 1, t->rule, t->schedule});
     plan_free(&p);
     float *l = st ? NULL : malloc((size_t)count * sizeof(float));
     if (!st && !l)
@@ -448,8 +590,84 @@ mc_status trainer_end_epoch(trainer *t, pass_stats *out)
 
 mc_status trainer_evaluate(trainer *t, int train_set, pass_stats *out)
 {
-    mc_status st = plan_run(t->be, &t->eval[train_set ? 1 : 0], 0, 1);
+    mc_status st = plan_run(t->be, &t->eval[train_set ? 1 : 0], 0, 1, NULL);
     return st ? st : read_sums(t, train_set ? t->train.n : t->test.n, out);
+}
+
+/*
+ * Makes the per-pass buffers (identity, per-image statistics, host index) hold n images
+ * when they hold fewer, and plans again, as the plans are bound to those buffers.
+ */
+static mc_status grow_pass_buffers(trainer *t, int n)
+{
+    size_t have = t->identity->bytes / 4;
+    if ((size_t)n <= have)
+        return MC_OK;
+    buf *identity = NULL, *loss = NULL, *correct = NULL;
+    int32_t *host = malloc((size_t)n * sizeof *host);
+    mc_status st = host ? MC_OK : MC_ERR_NOMEM;
+    if (!st)
+        st = t->op->alloc(t->be, (size_t)n * 4, &identity);
+    if (!st)
+        st = t->op->alloc(t->be, (size_t)n * 4, &loss);
+    if (!st)
+        st = t->op->alloc(t->be, (size_t)n * 4, &correct);
+    for (int i = 0; !st && i < n; i++)
+        host[i] = i;
+    if (!st)
+        st = t->op->write(t->be, identity, 0, host, (size_t)n * 4);
+    if (st) {
+        buf *made[] = {identity, loss, correct};
+        for (int k = 0; k < 3; k++)
+            if (made[k])
+                t->op->release(t->be, made[k]);
+        free(host);
+        return st;
+    }
+    t->op->release(t->be, t->identity);
+    t->op->release(t->be, t->stat_loss);
+    t->op->release(t->be, t->stat_correct);
+    free(t->host_index);
+    t->identity = identity, t->stat_loss = loss, t->stat_correct = correct;
+    t->host_index = host;
+    plan_free(&t->step);
+    plan_free(&t->tail);
+    plan_free(&t->eval[0]);
+    plan_free(&t->eval[1]);
+    return make_plans(t);
+}
+
+mc_status trainer_set_validation(trainer *t, const dataset *val, mc_error *err)
+{
+    if (t->val.images)
+        return mc_fail(err, MC_ERR_RUNTIME,
+                       "internal: trainer_set_validation: the trainer has a validation set");
+    mc_status st = check_shapes(&t->spec, val, "validation", err);
+    if (st)
+        return st;
+    if (val->n < 1)
+        return mc_fail(err, MC_ERR_USAGE, "the validation set is empty");
+    st = grow_pass_buffers(t, val->n);
+    if (!st)
+        st = upload_set(t, val, &t->val);
+    if (!st)
+        st = plan_evaluate(t, &t->val, &t->eval_val);
+    if (st)
+        return mc_fail(err, st, "cannot upload the %d validation images to %s%s", val->n,
+                       t->be->name,
+                       st == MC_ERR_NOMEM ? " (out of memory)" : " (the error is printed above)");
+    return MC_OK;
+}
+
+mc_status trainer_evaluate_validation(trainer *t, pass_stats *out)
+{
+    if (!t->val.n) {
+        fprintf(stderr, "mnistcl: internal error: trainer_evaluate_validation: the trainer has "
+                        "no validation set (trainer_set_validation)\n");
+        return MC_ERR_RUNTIME;
+    }
+    mc_status st = plan_run(t->be, &t->eval_val, 0, 1, NULL);
+    return st ? st : read_sums(t, t->val.n, out);
 }
 
 mc_status trainer_predict(trainer *t, int train_set, int first, int count, float *out)
@@ -473,7 +691,7 @@ mc_status trainer_predict(trainer *t, int train_set, int first, int count, float
             st = plan_predict(t, set, rows, &p);
         }
         if (!st)
-            st = plan_run(t->be, &p, first + done, 1);
+            st = plan_run(t->be, &p, first + done, 1, NULL);
         if (!st)
             st = t->op->read(t->be, t->delta[s->n_layers], 0, out + (size_t)done * classes,
                              (size_t)rows * classes * sizeof(float));
@@ -508,5 +726,9 @@ void trainer_print_plan(trainer *t, FILE *out)
     if (t->test.n > 0) {
         fprintf(out, "\nevaluation of the %d test images\n", t->test.n);
         plan_print(out, t->be, &t->eval[0]);
+    }
+    if (t->val.n > 0) {
+        fprintf(out, "\nevaluation of the %d validation images\n", t->val.n);
+        plan_print(out, t->be, &t->eval_val);
     }
 }

@@ -39,13 +39,22 @@ struct trainer {
     mlp_spec spec;
     train_config cfg;
     trainer_knobs knobs;
-    update_rule rule;   /* cfg's optimiser, as every update stage takes it */
+    update_rule rule;   /* cfg's optimiser for the whole run (its step values: plan_run) */
+    lr_schedule schedule; /* the rate over the run (scale: reduce-on-plateau's multiplier) */
+    int epoch;          /* the epoch in progress, 1-based (0 before the first) */
     int batch;          /* effective batch size (cfg.batch, or n_train when 0) */
+    int image_rows, image_cols; /* the training images' shape (augment) */
     int chunk_rows;     /* rows of the activation buffers */
     size_t n_params;
     device_set train, test;
-    buf *params, *grads, *velocity;
+    device_set val;                 /* trainer_set_validation's set (n 0 without one) */
+    buf *params, *grads, *state;   /* state: the rule's, state_slots x n_params floats */
+    int state_slots;               /* 1 (SGD's velocity, zeros without momentum) or 2 (Adam) */
     buf *act[MLP_MAX_LAYERS + 1];   /* act[0] input batch, act[l+1] output of layer l */
+    buf *dropped[MLP_MAX_LAYERS + 1]; /* with dropout, dropped[l] = act[l] ⊙ mask / (1-p),
+                                       layer l's input (1 <= l < n_layers); act[l] keeps
+                                       the activations for act' */
+    buf *gauss;                     /* the elastic distortion's Gaussian (augment) */
     buf *delta[MLP_MAX_LAYERS + 1]; /* delta[l+1] = dLoss/d(pre-activation of layer l) */
     buf *labels;                    /* int32 labels of the chunk */
     buf *index;                     /* int32 permutation of the training set */
@@ -61,6 +70,7 @@ struct trainer {
     plan step;                      /* one step of `batch` images */
     plan tail;                      /* the epoch's last step when it is shorter (else empty) */
     plan eval[2];                   /* a whole pass over the test [0] / training [1] set */
+    plan eval_val;                  /* a whole pass over the validation set (if any) */
     int32_t *host_index;
 };
 

@@ -47,6 +47,16 @@ const char *dataset_default_dir(dataset_kind kind);
 /** Keeps the first n images (n <= set->n); the memory is not shrunk. */
 void dataset_truncate(dataset *set, int n);
 
+/**
+ * Moves `count` images of set (0 < count < set->n), drawn by a permutation of its images
+ * seeded with `seed` (rng_shuffle of 0..n-1; its first `count` positions), into *out: a
+ * new set, in file order. set keeps the others, in file order (its memory is not shrunk).
+ * Not stratified: the classes are in whatever proportion the draw gives. max_label is
+ * recomputed for both. MC_ERR_USAGE for a count out of range, MC_ERR_NOMEM; set is then
+ * unchanged and out zeroed.
+ */
+mc_status dataset_split(dataset *set, int count, uint64_t seed, dataset *out, mc_error *err);
+
 /** Frees the arrays and zeroes the struct; safe on a zeroed or already freed set. */
 void dataset_free(dataset *set);
 

@@ -15,7 +15,7 @@
 #include "mnistcl/status.h"
 
 #define ST_MAX_TENSORS 64
-#define ST_MAX_META 40
+#define ST_MAX_META 96
 #define ST_MAX_DIMS 4
 #define ST_MAX_HEADER (1 << 20) /* bytes of JSON header accepted */
 

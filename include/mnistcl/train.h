@@ -11,13 +11,47 @@
 #include "mnistcl/mlp.h"
 #include "mnistcl/rng.h"
 
-/** Hyper-parameters of a run. */
+/** The update rule (PyTorch's torch.optim formulas; docs/DESIGN.md "The update rule"). */
+typedef enum {
+    MC_OPT_SGD = 0,      /* SGD with momentum (momentum 0: plain SGD) */
+    MC_OPT_NESTEROV = 1, /* SGD with Nesterov momentum */
+    MC_OPT_ADAM = 2,     /* Adam, weight decay added to the gradient (L2) */
+    MC_OPT_ADAMW = 3,    /* AdamW, decoupled weight decay */
+} mc_optimizer;
+
+/** How the learning rate moves over the run's steps (see train_config). */
+typedef enum {
+    MC_SCHEDULE_CONSTANT = 0,
+    MC_SCHEDULE_STEP = 1,     /* times gamma every step_epochs epochs */
+    MC_SCHEDULE_COSINE = 2,   /* cosine from lr down to final_lr at the run's end */
+    MC_SCHEDULE_ONECYCLE = 3, /* PyTorch's OneCycleLR: lr/25 up to lr, then down to lr/25e4 */
+} mc_schedule;
+
+/** Hyper-parameters of a run. A zeroed config with batch, lr and shuffle set is plain SGD
+ *  at a constant rate, without dropout or augmentation. */
 typedef struct {
     int batch;          /* images per SGD step; 0 means the whole training set */
-    float lr;           /* learning rate */
+    float lr;           /* learning rate (the schedule's peak) */
     float momentum;     /* SGD momentum (0 = plain SGD) */
-    float weight_decay; /* L2 penalty added to the gradient */
+    float weight_decay; /* L2 penalty added to the gradient (AdamW: decoupled decay) */
     int shuffle;        /* reshuffle the training set every epoch */
+    mc_optimizer optimizer;
+    float beta1, beta2, eps; /* Adam / AdamW (PyTorch's defaults: 0.9, 0.999, 1e-8) */
+    mc_schedule schedule;
+    int epochs;         /* the run's length, which cosine and one-cycle schedules span */
+    int warmup_steps;   /* linear warm-up steps (one-cycle: the rising phase, 0 = 30%) */
+    int step_epochs;    /* MC_SCHEDULE_STEP: epochs between drops */
+    float gamma;        /* MC_SCHEDULE_STEP: factor of each drop */
+    float final_lr;     /* MC_SCHEDULE_COSINE: the rate at the run's end */
+    float dropout;       /* inverted dropout of every hidden layer's units, in [0, 1) */
+    float input_dropout; /* ... of the input pixels */
+    uint64_t seed;       /* key of the dropout masks and the distortions (Philox4x32-10:
+                            the same on every backend for the same step, row and unit) */
+    int augment;         /* distort each training image anew every epoch: */
+    float augment_shift;  /*  up to this many pixels each way, */
+    float augment_rotate; /*  degrees, */
+    float augment_scale;  /*  scaling by 1 +- this, */
+    float augment_alpha, augment_sigma; /* Simard's elastic field (alpha 0: none) */
 } train_config;
 
 /** Sums over one pass. */
@@ -48,17 +82,35 @@ void trainer_print_plan(trainer *t, FILE *out);
 /** Frees the trainer and its buffers (not the backend); NULL is fine. */
 void trainer_destroy(trainer *t);
 
-/** Copies params (mlp_param_count floats, layout of mlp.h) to the device; zeroes momentum. */
+/** Copies params (mlp_param_count floats, layout of mlp.h) to the device; zeroes the
+ *  optimizer's state (momentum, Adam's moments). */
 mc_status trainer_set_params(trainer *t, const float *params);
 
 /** Copies the current parameters back to the host. */
 mc_status trainer_get_params(trainer *t, float *params);
 
-/** Sets parameters and optimizer velocity (a resumed run); both mlp_param_count floats. */
-mc_status trainer_set_state(trainer *t, const float *params, const float *velocity);
+/**
+ * Floats of optimizer state: mlp_param_count for SGD (the velocity, zeros without
+ * momentum), twice that for Adam and AdamW (the first moments, then the second moments),
+ * each in the parameters' flat layout.
+ */
+size_t trainer_state_floats(const trainer *t);
 
-/** Copies parameters and velocity back to the host. */
-mc_status trainer_get_state(trainer *t, float *params, float *velocity);
+/** Sets parameters and optimizer state (a resumed run): mlp_param_count and
+ *  trainer_state_floats floats. */
+mc_status trainer_set_state(trainer *t, const float *params, const float *state);
+
+/** Copies parameters and optimizer state back to the host. */
+mc_status trainer_get_state(trainer *t, float *params, float *state);
+
+/**
+ * The learning rate step `step` (0-based, of the whole run: (epoch - 1) * steps per epoch
+ * + step of the epoch) trains with: the schedule's, times the plateau multiplier.
+ */
+float trainer_lr_at(const trainer *t, long long step);
+
+/** Sets the multiplier of the schedule's rate (reduce-on-plateau; 1 at creation). */
+mc_status trainer_set_lr_scale(trainer *t, float scale);
 
 /**
  * Sums the per-image losses and hits of the first `steps` steps of the current epoch
@@ -79,10 +131,11 @@ mc_status trainer_first_bad_step(trainer *t, int steps, double loss_limit, int *
 int trainer_steps_per_epoch(const trainer *t);
 
 /**
- * Starts an epoch: draws the permutation from r (identity when shuffling is off) and
- * uploads it. Nothing else crosses the bus during the epoch.
+ * Starts epoch `epoch` (1-based; it places the steps in the run, for the schedule, Adam's
+ * bias corrections and the random streams): draws the permutation from r (identity when
+ * shuffling is off) and uploads it. Nothing else crosses the bus during the epoch.
  */
-mc_status trainer_begin_epoch(trainer *t, rng *r);
+mc_status trainer_begin_epoch(trainer *t, int epoch, rng *r);
 
 /** Runs SGD step `step` (0-based) of the epoch: forward, loss, backward, update. Enqueues only. */
 mc_status trainer_step(trainer *t, int step);
@@ -111,6 +164,20 @@ mc_status trainer_gradient(trainer *t, int first, int count, float *grads, doubl
 
 /** Forward pass over the test set (train_set != 0: the training set) in chunks. */
 mc_status trainer_evaluate(trainer *t, int train_set, pass_stats *out);
+
+/**
+ * Gives the trainer a validation set (images held out of the training set, e.g. by
+ * dataset_split): uploaded once, like the other two, and planned as a third evaluation
+ * pass (trainer_print_plan shows it). At most once per trainer, before the first epoch;
+ * its shapes are checked as trainer_create checks the others. The trainer never trains on
+ * it; what is done with its figures (early stopping, keeping the best weights) is the
+ * caller's.
+ */
+mc_status trainer_set_validation(trainer *t, const dataset *val, mc_error *err);
+
+/** Forward pass over the validation set: its mean loss and accuracy (MC_ERR_RUNTIME, an
+ *  internal error, without one). Between epochs only: it reuses the per-image statistics. */
+mc_status trainer_evaluate_validation(trainer *t, pass_stats *out);
 
 /**
  * Output-layer values (softmax probabilities or sigmoid outputs) of `count` consecutive

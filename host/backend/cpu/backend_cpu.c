@@ -12,6 +12,7 @@
 #include "core/activations.h"
 #include "backend/backend_ops.h"
 #include "backend/op_contract.h"
+#include "philox.h"
 
 #define F32(r) ((float *)(r).b->handle + (r).off)
 #define I32(r) ((int *)(r).b->handle + (r).off)
@@ -273,8 +274,12 @@ static mc_status cpu_probs(backend *be, const probs_args *a)
 
 /*
  * The update rule r on one parameter *p with gradient g, in double, its state at *state
- * (read and written only where update_rule_has_state; else may be NULL):
- *   UPDATE_SGD: g += weight_decay·p; v = momentum·v + g (momentum != 0); p -= lr·v
+ * (read and written only where update_rule_has_state; else may be NULL; Adam's second
+ * moment at state[r->moment2]), the formulas of update.cl / kernel_interface.h:
+ *   SGD:      g += weight_decay·p; v = momentum·v + g (momentum != 0); p -= lr·v
+ *   NESTEROV: the same, then p -= lr·(g + momentum·v)
+ *   ADAM:     g += weight_decay·p;  ADAMW: p *= 1 - lr·weight_decay
+ *             m = b1·m + (1-b1)·g; v = b2·v + (1-b2)·g²; p -= step_size·m / (sqrt(v)/bc2_sqrt + eps)
  * Every operation that updates parameters (update, sequential, sparse_backward_update)
  * goes through it.
  */
@@ -283,13 +288,28 @@ static void cpu_update_one(const update_rule *r, float *p, float *state, double 
     double lr = r->lr, momentum = r->momentum, wd = r->weight_decay;
     switch (r->kind) {
     case UPDATE_SGD:
+    case UPDATE_NESTEROV:
         g += wd * *p;
         if (momentum != 0.0) {
             *state = (float)(momentum * *state + g);
-            g = *state;
+            g = r->kind == UPDATE_NESTEROV ? g + momentum * *state : *state;
         }
         *p = (float)(*p - lr * g);
         break;
+    case UPDATE_ADAM:
+    case UPDATE_ADAMW: {
+        double pv = *p, b1 = r->beta1, b2 = r->beta2;
+        if (r->kind == UPDATE_ADAMW)
+            pv *= 1.0 - lr * wd;
+        else
+            g += wd * pv;
+        double m = b1 * state[0] + (1.0 - b1) * g;
+        double v = b2 * state[r->moment2] + (1.0 - b2) * g * g;
+        state[0] = (float)m;
+        state[r->moment2] = (float)v;
+        *p = (float)(pv - (double)r->step_size * m / (sqrt(v) / r->bc2_sqrt + r->eps));
+        break;
+    }
     }
 }
 
@@ -346,6 +366,7 @@ static mc_status cpu_sequential(backend *be, const sequential_args *a)
     for (int n = 0; n < a->count; n++) {
         int src = I32(a->index)[a->start + n];
         const unsigned char *img = U8(a->images) + (size_t)src * s->sizes[0];
+        update_rule rule = update_rule_at(a->rule, &a->schedule, a->first_step + n);
         for (int i = 0; i < s->sizes[0]; i++)
             act[0][i] = (float)img[i] * (1.0f / 255.0f);
         for (int l = 0; l < L; l++) {
@@ -375,11 +396,11 @@ static mc_status cpu_sequential(backend *be, const sequential_args *a)
             for (int i = 0; i < in; i++)
                 for (int j = 0; j < out; j++) {
                     size_t k = (size_t)i * out + j;
-                    cpu_update_one(&a->rule, &W[k], V ? V + wo + k : NULL,
+                    cpu_update_one(&rule, &W[k], V ? V + wo + k : NULL,
                                    (double)act[l][i] * delta[l + 1][j]);
                 }
             for (int j = 0; j < out; j++)
-                cpu_update_one(&a->rule, &b[j], V ? V + bo + j : NULL, delta[l + 1][j]);
+                cpu_update_one(&rule, &b[j], V ? V + bo + j : NULL, delta[l + 1][j]);
         }
     }
     return MC_OK;
@@ -496,6 +517,155 @@ static mc_status cpu_sparse_backward_update(backend *be, const sparse_backward_u
     return st ? st : update_run(&a->upd);
 }
 
+/*
+ * dropout (dropout_args): keep(r, c) from philox4x32_10, one block per four columns (word
+ * c % 4 for column c), then y = x·scale or 0, the float multiply of dropout.cl. Row by
+ * row, each element read before it is written, so y may be x.
+ */
+static mc_status cpu_dropout(backend *be, const dropout_args *a)
+{
+    (void)be;
+    OP_CONTRACT(dropout, a);
+    const float *x = F32(a->x);
+    float *y = F32(a->y);
+    mc_u32 k0 = (mc_u32)a->seed, k1 = (mc_u32)(a->seed >> 32);
+    for (int r = 0; r < a->rows; r++) {
+        const float *xr = x + (size_t)r * a->ld_x;
+        float *yr = y + (size_t)r * a->ld_y;
+        for (int c0 = 0; c0 < a->cols; c0 += 4) {
+            philox4x32 w = philox4x32_10(
+                philox_ctr((mc_u32)(a->row0 + r), (mc_u32)(c0 / 4), a->step, a->stream), k0, k1);
+            for (int k = 0; k < 4 && c0 + k < a->cols; k++)
+                yr[c0 + k] = w.v[k] >= a->threshold ? xr[c0 + k] * a->scale : 0.0f;
+        }
+    }
+    return MC_OK;
+}
+
+/* 1/s for s in [0.1, 1.9] (augment_args' scale up to 0.9): Newton's y = y·(2 - s·y) from
+   y = 1, eight times (|1 - s·y| squares each time, 0.9^256 at worst), in float, as
+   augment.cl's aug_recip. */
+static float aug_recip(float s)
+{
+    MC_NO_FP_CONTRACT
+    float y = 1.0f;
+    for (int k = 0; k < 8; k++)
+        y = y * (2.0f - s * y);
+    return y;
+}
+
+/* Pixel (x, y) of a w x h uint8 image as gather makes it, value·(1/255); 0 outside. */
+static float aug_pixel(const unsigned char *img, int w, int h, int x, int y)
+{
+    return x >= 0 && x < w && y >= 0 && y < h ? (float)img[y * w + x] * (1.0f / 255.0f) : 0.0f;
+}
+
+/* The image sampled bilinearly at (sx, sy), zero outside (augment_args), as augment.cl. */
+static float aug_bilinear(const unsigned char *img, int w, int h, float sx, float sy)
+{
+    MC_NO_FP_CONTRACT
+    if (!(sx > -1.0f && sx < (float)w && sy > -1.0f && sy < (float)h))
+        return 0.0f; /* NaN too; and (int) of the floors below cannot overflow */
+    float fx0 = floorf(sx), fy0 = floorf(sy);
+    int x0 = (int)fx0, y0 = (int)fy0;
+    float fx = sx - fx0, fy = sy - fy0;
+    float top = (1.0f - fx) * aug_pixel(img, w, h, x0, y0) + fx * aug_pixel(img, w, h, x0 + 1, y0);
+    float bot = (1.0f - fx) * aug_pixel(img, w, h, x0, y0 + 1) +
+                fx * aug_pixel(img, w, h, x0 + 1, y0 + 1);
+    return (1.0f - fy) * top + fy * bot;
+}
+
+/*
+ * The elastic field of image id before its vertical pass (augment_args): dx, dy = 2U - 1
+ * per pixel from one Philox block per two pixels of a row, then each row convolved with
+ * the Gaussian g (radius R, taps outside the row left out, summed from -R up) into hx, hy.
+ */
+static void aug_field_rows(const augment_args *a, mc_u32 id, int R, const float *g, float *dx,
+                           float *dy, float *hx, float *hy)
+{
+    MC_NO_FP_CONTRACT
+    int w = a->width, n = a->width * a->height, bw = (a->width + 1) / 2;
+    for (int e = 0; e < n; e += 2 - (e % w == w - 1)) { /* (i, j), (i + 1, j): one block */
+        int i = e % w, j = e / w;
+        philox4x32 b = philox4x32_10(
+            philox_ctr(id, (mc_u32)(j * bw + i / 2), a->epoch, AUGMENT_STREAM_ELASTIC),
+            (mc_u32)a->seed, (mc_u32)(a->seed >> 32));
+        dx[e] = 2.0f * philox_uniform(b.v[0]) - 1.0f;
+        dy[e] = 2.0f * philox_uniform(b.v[1]) - 1.0f;
+        if (i + 1 < w) {
+            dx[e + 1] = 2.0f * philox_uniform(b.v[2]) - 1.0f;
+            dy[e + 1] = 2.0f * philox_uniform(b.v[3]) - 1.0f;
+        }
+    }
+    for (int e = 0; e < n; e++) {
+        int i = e % w, lo = i < R ? -i : -R, hi = w - 1 - i < R ? w - 1 - i : R;
+        float sx = 0.0f, sy = 0.0f;
+        for (int k = lo; k <= hi; k++) {
+            sx = sx + g[k + R] * dx[e + k];
+            sy = sy + g[k + R] * dy[e + k];
+        }
+        hx[e] = sx;
+        hy[e] = sy;
+    }
+}
+
+/*
+ * augment (augment_args): image after image, pixel after pixel, in float and in the
+ * contract's order (the same operations as augment.cl's augment_batch, so the results
+ * are the same bits): the image's draws, its elastic field's rows, then for each output
+ * pixel the affine source, the field's column pass at that pixel, and the bilinear sample.
+ */
+static mc_status cpu_augment(backend *be, const augment_args *a)
+{
+    MC_NO_FP_CONTRACT
+    (void)be;
+    OP_CONTRACT(augment, a);
+    int w = a->width, h = a->height, n = w * h;
+    int elastic = a->alpha > 0.0f, R = elastic ? augment_radius(a->sigma) : 0;
+    float *field = elastic ? malloc(4 * sizeof(float) * (size_t)n) : NULL;
+    if (elastic && !field)
+        return MC_ERR_NOMEM;
+    const float *g = elastic ? F32(a->gauss) : NULL;
+    float cx = (float)(w - 1) * 0.5f, cy = (float)(h - 1) * 0.5f;
+    float rot_ht = a->rotate_deg / 180.0f; /* half-turns, as the OpenCL host code passes */
+    mc_u32 k0 = (mc_u32)a->seed, k1 = (mc_u32)(a->seed >> 32);
+    for (int p = 0; p < a->count; p++) {
+        int id = I32(a->index)[a->start + p];
+        const unsigned char *img = U8(a->images) + (size_t)id * n;
+        philox4x32 r =
+            philox4x32_10(philox_ctr((mc_u32)id, 0, a->epoch, AUGMENT_STREAM_AFFINE), k0, k1);
+        float ang = rot_ht * (2.0f * philox_uniform(r.v[0]) - 1.0f);
+        float s = 1.0f + a->scale * (2.0f * philox_uniform(r.v[1]) - 1.0f);
+        float tx = a->shift * (2.0f * philox_uniform(r.v[2]) - 1.0f);
+        float ty = a->shift * (2.0f * philox_uniform(r.v[3]) - 1.0f);
+        float co = exact_cospi(ang), si = exact_sinpi(ang), inv = aug_recip(s);
+        float *hx = field ? field + 2 * (size_t)n : NULL;
+        float *hy = field ? field + 3 * (size_t)n : NULL;
+        if (elastic)
+            aug_field_rows(a, (mc_u32)id, R, g, field, field + n, hx, hy);
+        float *out = F32(a->x) + (size_t)p * n;
+        for (int e = 0; e < n; e++) {
+            int i = e % w, j = e / w;
+            float dx = (float)i - cx - tx, dy = (float)j - cy - ty;
+            float sx = (co * dx + si * dy) * inv + cx;
+            float sy = (co * dy - si * dx) * inv + cy;
+            if (elastic) {
+                int lo = j < R ? -j : -R, hi = h - 1 - j < R ? h - 1 - j : R;
+                float gx = 0.0f, gy = 0.0f;
+                for (int k = lo; k <= hi; k++) {
+                    gx = gx + g[k + R] * hx[e + k * w];
+                    gy = gy + g[k + R] * hy[e + k * w];
+                }
+                sx = sx + a->alpha * gx;
+                sy = sy + a->alpha * gy;
+            }
+            out[e] = aug_bilinear(img, w, h, sx, sy);
+        }
+    }
+    free(field);
+    return MC_OK;
+}
+
 /* kernel_of: the reference runs each operation as one function, "cpu_<op>". */
 static const char *cpu_kernel_of(backend *be, op_kind op, const void *args, int *launches)
 {
@@ -513,6 +683,8 @@ static const char *cpu_kernel_of(backend *be, op_kind op, const void *args, int 
         [OP_SPARSE_FORWARD_OUTPUT] = "cpu_sparse_forward_output",
         [OP_SPARSE_GRAD] = "cpu_sparse_grad",
         [OP_SPARSE_BACKWARD_UPDATE] = "cpu_sparse_backward_update",
+        [OP_DROPOUT] = "cpu_dropout",
+        [OP_AUGMENT] = "cpu_augment",
     };
     int known = op >= 0 && op < OP_COUNT;
     if (launches)
@@ -541,6 +713,8 @@ static const backend_ops cpu_ops = {
     .sparse_forward_output = cpu_sparse_forward_output,
     .sparse_backward_update = cpu_sparse_backward_update,
     .sparse_grad = cpu_sparse_grad,
+    .dropout = cpu_dropout,
+    .augment = cpu_augment,
     .kernel_of = cpu_kernel_of,
     .destroy = cpu_destroy,
 };

@@ -2,6 +2,7 @@
  * The OpenCL backend: buffers are cl_mem, every operation enqueues one of our kernels on
  * an in-order queue without waiting; only read/write/finish block.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,8 @@ enum {
     K_CSR_FORWARD_OUTPUT,
     K_CSR_GRAD,
     K_CSR_BACKWARD_UPDATE,
+    K_DROPOUT,
+    K_AUGMENT,
     K_COUNT
 };
 
@@ -55,6 +58,8 @@ static const char *const kernel_names[K_COUNT] = {
     [K_CSR_FORWARD_OUTPUT] = "csr_forward_output",
     [K_CSR_GRAD] = "csr_weight_grad",
     [K_CSR_BACKWARD_UPDATE] = "csr_backward_update",
+    [K_DROPOUT] = "dropout_rows",
+    [K_AUGMENT] = "augment_batch",
 };
 
 /* gemm_rb_ntg (the NN tile with B's columns gathered) takes NT products with k below this;
@@ -81,6 +86,8 @@ typedef struct {
     size_t row_wg;       /* work-group size of one-item-per-row kernels (gather, loss, update) */
     int output_rows;     /* rows per output_step work-item (OUTPUT_ROWS in loss.cl) */
     int gather_rows;     /* GATHER_ROWS: one work-item per image row (CPU devices) */
+    size_t augment_wg;   /* augment_batch's work-group size */
+    cl_ulong augment_local_max; /* local memory bytes augment_batch's data may take */
     cl_mem dummy;        /* bound to kernel arguments a call does not use */
     gemm_variant forced;    /* GEMM_AUTO unless a test forces one */
     gemm_variant auto_gemm; /* what GEMM_AUTO means here: RB on CPU paths, TILED else */
@@ -103,19 +110,41 @@ typedef struct {
 /* An update rule's kernel arguments (UPDATE_RULE_PARAMS in update.cl) as OpenCL types. */
 typedef struct {
     cl_int kind;
-    cl_float lr, momentum, weight_decay;
+    cl_float lr, momentum, weight_decay, beta1, beta2, eps, step_size, bc2_sqrt;
+    cl_int moment2; /* the contract keeps it <= INT_MAX */
 } cl_rule;
 
 /* The kernel arguments of rule r (see RULE_KARGS). */
 static cl_rule cl_rule_of(const update_rule *r)
 {
-    cl_rule c = {r->kind, r->lr, r->momentum, r->weight_decay};
+    cl_rule c = {r->kind, r->lr,        r->momentum,  r->weight_decay, r->beta1,
+                 r->beta2, r->eps,      r->step_size, r->bc2_sqrt,     (cl_int)r->moment2};
     return c;
 }
 
 /* Appends a rule's kernel arguments, in UPDATE_RULE_PARAMS's order, to a karg list: the
    one place the host spells them out (a new rule's parameters go here and in update.cl). */
-#define RULE_KARGS(c) ARG((c).kind), ARG((c).lr), ARG((c).momentum), ARG((c).weight_decay)
+#define RULE_KARGS(c)                                                                       \
+    ARG((c).kind), ARG((c).lr), ARG((c).momentum), ARG((c).weight_decay), ARG((c).beta1),   \
+        ARG((c).beta2), ARG((c).eps), ARG((c).step_size), ARG((c).bc2_sqrt), ARG((c).moment2)
+
+/* A schedule's kernel arguments (SCHEDULE_PARAMS in train_seq.cl) as OpenCL types. */
+typedef struct {
+    cl_int kind;
+    cl_float lr, final_lr, gamma, scale;
+    cl_int total_steps, warmup_steps, every;
+} cl_schedule;
+
+/* The kernel arguments of schedule s, in SCHEDULE_PARAMS's order. */
+static cl_schedule cl_schedule_of(const lr_schedule *s)
+{
+    cl_schedule c = {s->kind,        s->lr,           s->final_lr, s->gamma,
+                     s->scale,       s->total_steps,  s->warmup_steps, s->every};
+    return c;
+}
+#define SCHEDULE_KARGS(c)                                                                   \
+    ARG((c).kind), ARG((c).lr), ARG((c).final_lr), ARG((c).gamma), ARG((c).scale),          \
+        ARG((c).total_steps), ARG((c).warmup_steps), ARG((c).every)
 
 /* The backend object behind be (which must be an OpenCL one). */
 static cl_backend *cl_of(backend *be) { return (cl_backend *)be; }
@@ -508,11 +537,14 @@ static mc_status cl_sequential(backend *be, const sequential_args *a)
     for (int i = 0; i <= s->n_layers; i++)
         sz[i] = s->sizes[i];
     cl_rule rule = cl_rule_of(&a->rule);
+    cl_schedule sched = cl_schedule_of(&a->schedule);
+    cl_int first_step = a->first_step;
     /* the kernel takes the sizes as s0 .. s4 (train_seq.cl checks SEQ_MAX_LAYERS too) */
     _Static_assert(SEQ_MAX_LAYERS == 4, "train_sequential's arguments s0 .. s4");
     karg args[] = {ARG(p),     ARG(v),     ARG(sc),    ARG(img),   ARG(lab),  ARG(idx),
                    ARG(start), ARG(count), ARG(nl),    ARG(sz[0]), ARG(sz[1]), ARG(sz[2]),
                    ARG(sz[3]), ARG(sz[4]), ARG(act),   ARG(out),   RULE_KARGS(rule),
+                   SCHEDULE_KARGS(sched), ARG(first_step),
                    ARG(l),     ARG(c),     ARG(has_sparse), ARG(sp), ARG(so)};
     size_t wg[1] = {cb->seq_wg};
     return LAUNCH(cb, K_SEQ, args, 1, wg, wg);
@@ -659,6 +691,81 @@ static mc_status cl_sparse_backward_update(backend *be, const sparse_backward_up
     return LAUNCH(cb, K_CSR_BACKWARD_UPDATE, args, 2, global, local);
 }
 
+/* The limit the OpenCL kernels of dropout and augment add: int element indices. */
+#define REQUIRE_INT_INDEX(op, what, count)                                                    \
+    OP_REQUIRE(op, (count) <= (size_t)INT_MAX, "%s: %zu elements; the kernel indexes with int", \
+               what, (size_t)(count))
+
+/* dropout (dropout_args): dropout_rows, a work-item per row and DROPOUT_ITEM_COLS columns. */
+static mc_status cl_dropout(backend *be, const dropout_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    OP_CONTRACT(dropout, a);
+    const char *op = op_name(OP_DROPOUT);
+    size_t blocks = ((size_t)a->cols + DROPOUT_ITEM_COLS - 1) / DROPOUT_ITEM_COLS;
+    REQUIRE_INT_INDEX(op, "x.off + its extent",
+                      a->x.off + ((size_t)a->rows - 1) * a->ld_x + a->cols);
+    REQUIRE_INT_INDEX(op, "y.off + its extent",
+                      a->y.off + ((size_t)a->rows - 1) * a->ld_y + a->cols);
+    REQUIRE_INT_INDEX(op, "rows * ceil(cols / 32) work-items", (size_t)a->rows * blocks);
+    cl_mem x = mem_of(cb, a->x), y = mem_of(cb, a->y);
+    cl_int x_off = (cl_int)a->x.off, ld_x = a->ld_x, y_off = (cl_int)a->y.off, ld_y = a->ld_y,
+           rows = a->rows, cols = a->cols, row0 = a->row0;
+    cl_uint step = a->step, stream = a->stream, seed_lo = (cl_uint)a->seed,
+            seed_hi = (cl_uint)(a->seed >> 32), threshold = a->threshold;
+    cl_float scale = a->scale;
+    karg args[] = {ARG(x),    ARG(x_off),  ARG(ld_x),    ARG(y),       ARG(y_off),
+                   ARG(ld_y), ARG(rows),   ARG(cols),    ARG(row0),    ARG(step),
+                   ARG(stream), ARG(seed_lo), ARG(seed_hi), ARG(threshold), ARG(scale)};
+    size_t global[1] = {(size_t)a->rows * blocks}, local[1] = {cb->elem_wg};
+    return LAUNCH(cb, K_DROPOUT, args, 1, global, local);
+}
+
+/*
+ * augment (augment_args): augment_batch, one work-group of augment_wg per image, the image
+ * ((w + 2)(h + 2) floats) and with the elastic part its field (2 (w h8 + h w8) floats, h8
+ * and w8 the height and width rounded up to 8: about 20 bytes a pixel in all) in local
+ * memory, which must fit what the device leaves the kernel (an OpenCL limit, reported as
+ * the contract's are).
+ */
+static mc_status cl_augment(backend *be, const augment_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    OP_CONTRACT(augment, a);
+    const char *op = op_name(OP_AUGMENT);
+    int elastic = a->alpha > 0.0f;
+    /* augment_batch's local data: the image with a border, and the elastic field, dx, dy
+       with the height rounded up to 8, hx, hy with the width */
+    size_t w = (size_t)a->width, h = (size_t)a->height, h8 = (h + 7) / 8 * 8, w8 = (w + 7) / 8 * 8;
+    size_t local_bytes =
+        sizeof(float) * ((w + 2) * (h + 2) + (elastic ? 2 * (w * h8 + h * w8) : 0));
+    OP_REQUIRE(op, local_bytes <= cb->augment_local_max,
+               "a %d x %d image and its elastic field take %zu bytes of local memory; %s has "
+               "%zu here (AUGMENT_MAX_PIXELS %d)",
+               a->width, a->height, local_bytes, kernel_names[K_AUGMENT],
+               (size_t)cb->augment_local_max, AUGMENT_MAX_PIXELS);
+    REQUIRE_INT_INDEX(op, "x.off", a->x.off);
+    REQUIRE_INT_INDEX(op, "images.off", a->images.off);
+    REQUIRE_INT_INDEX(op, "index.off + start + count", a->index.off + a->start + a->count);
+    cl_mem x = mem_of(cb, a->x), img = mem_of(cb, a->images), idx = mem_of(cb, a->index),
+           gauss = mem_of(cb, elastic ? a->gauss : bref_at(NULL, 0));
+    cl_int x_off = (cl_int)a->x.off, img_off = (cl_int)a->images.off,
+           idx_off = (cl_int)a->index.off, start = a->start, count = a->count,
+           width = a->width, height = a->height, gauss_off = elastic ? (cl_int)a->gauss.off : 0,
+           radius = elastic ? augment_radius(a->sigma) : 0;
+    /* the angle's bound in half-turns, divided here as cpu_augment does */
+    cl_float shift = a->shift, rot_ht = a->rotate_deg / 180.0f, scale = a->scale,
+             alpha = a->alpha;
+    cl_uint seed_lo = (cl_uint)a->seed, seed_hi = (cl_uint)(a->seed >> 32), epoch = a->epoch;
+    karg args[] = {ARG(x),       ARG(x_off),   ARG(img),     ARG(img_off), ARG(idx),
+                   ARG(idx_off), ARG(start),   ARG(count),   ARG(width),   ARG(height),
+                   ARG(shift),   ARG(rot_ht),  ARG(scale),   ARG(alpha),   ARG(gauss),
+                   ARG(gauss_off), ARG(radius), ARG(seed_lo), ARG(seed_hi), ARG(epoch),
+                   {local_bytes, NULL}}; /* local memory: a size and no value */
+    size_t global[1] = {(size_t)a->count * cb->augment_wg}, local[1] = {cb->augment_wg};
+    return LAUNCH(cb, K_AUGMENT, args, 1, global, local);
+}
+
 /*
  * kernel_of: the kernel operation `op` runs with arguments `args` (its *_args struct; only
  * gemm's are read, for gemm_kernel's choice) and its launches (always 1 here); NULL and 0
@@ -681,6 +788,8 @@ static const char *cl_kernel_of(backend *be, op_kind op, const void *args, int *
     case OP_SPARSE_FORWARD_OUTPUT: which = K_CSR_FORWARD_OUTPUT; break;
     case OP_SPARSE_GRAD: which = K_CSR_GRAD; break;
     case OP_SPARSE_BACKWARD_UPDATE: which = K_CSR_BACKWARD_UPDATE; break;
+    case OP_DROPOUT: which = K_DROPOUT; break;
+    case OP_AUGMENT: which = K_AUGMENT; break;
     case OP_COUNT: break;
     }
     if (launches)
@@ -734,6 +843,8 @@ static const backend_ops cl_ops = {
     .sparse_forward_output = cl_sparse_forward_output,
     .sparse_backward_update = cl_sparse_backward_update,
     .sparse_grad = cl_sparse_grad,
+    .dropout = cl_dropout,
+    .augment = cl_augment,
     .kernel_of = cl_kernel_of,
     .destroy = cl_destroy,
 };
@@ -778,6 +889,37 @@ static mc_status choose_tuning(cl_backend *cb, const cl_tuning *given, mc_error 
     if ((size_t)t.rb_local > cb->max_wg)
         t.rb_local = 1;
     cb->tuning = t;
+    return MC_OK;
+}
+
+/*
+ * augment_batch's launch settings: its work-group size (DEFAULT_AUGMENT_WG, or what the
+ * kernel may take on the device) and the local memory its image and field may take (the
+ * device's, less what the kernel's own local array takes).
+ */
+static mc_status augment_limits(cl_backend *cb, mc_error *err)
+{
+    cl_kernel k = cb->kernels[K_AUGMENT];
+    size_t kernel_wg = 0;
+    cl_ulong device_local = 0, kernel_local = 0;
+    if (ocl_failed(clGetKernelWorkGroupInfo(k, cb->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                            sizeof kernel_wg, &kernel_wg, NULL),
+                   "clGetKernelWorkGroupInfo(augment_batch, CL_KERNEL_WORK_GROUP_SIZE)") ||
+        ocl_failed(clGetKernelWorkGroupInfo(k, cb->device, CL_KERNEL_LOCAL_MEM_SIZE,
+                                            sizeof kernel_local, &kernel_local, NULL),
+                   "clGetKernelWorkGroupInfo(augment_batch, CL_KERNEL_LOCAL_MEM_SIZE)") ||
+        ocl_failed(clGetDeviceInfo(cb->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof device_local,
+                                   &device_local, NULL),
+                   "clGetDeviceInfo(CL_DEVICE_LOCAL_MEM_SIZE)"))
+        return mc_fail(err, MC_ERR_OPENCL, "cannot query the limits of kernel %s",
+                       kernel_names[K_AUGMENT]);
+    cb->augment_wg = DEFAULT_AUGMENT_WG;
+    const char *wg_env = getenv("MNISTCL_AUGMENT_WG"); /* for measurements, as MNISTCL_SEQ_WG */
+    if (wg_env && atoi(wg_env) > 0)
+        cb->augment_wg = (size_t)atoi(wg_env);
+    while (cb->augment_wg > kernel_wg && cb->augment_wg > 1)
+        cb->augment_wg /= 2;
+    cb->augment_local_max = device_local > kernel_local ? device_local - kernel_local : 0;
     return MC_OK;
 }
 
@@ -877,7 +1019,7 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, const cl_tunin
             return mc_fail(err, MC_ERR_OPENCL, "cannot query the arguments of kernel %s",
                            kernel_names[i]);
     }
-    return MC_OK;
+    return augment_limits(cb, err);
 }
 
 /* Opens device platform:device as a backend (mnistcl/opencl.h). */

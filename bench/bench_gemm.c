@@ -178,7 +178,7 @@ static void bench_launch_floor(backend *cl)
     for (int i = 0; i < 3; i++)
         if (cl->ops->alloc(cl, 64, &b[i]))
             return;
-    floor_ctx f = {cl, {bref_at(b[0], 0), bref_at(b[1], 0), bref_at(b[2], 0), 16, {UPDATE_SGD, 0.01f, 0.9f, 0}}};
+    floor_ctx f = {cl, {bref_at(b[0], 0), bref_at(b[1], 0), bref_at(b[2], 0), 16, {.kind = UPDATE_SGD, .lr = 0.01f, .momentum = 0.9f}}};
     contender c = {"launch", floor_run, floor_wait, &f, 0};
     for (int round = 0; round < ROUNDS; round++)
         time_round(&c);

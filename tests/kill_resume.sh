@@ -29,27 +29,12 @@ run=(train --device "$dev" --hidden 64 "${args[@]}")
 "$bin" "${run[@]}" --checkpoint "$tmp/ref.ckpt" --save "$tmp/ref.safetensors" >"$tmp/ref.log" ||
     fatal "uninterrupted run: $(cat "$tmp/ref.log")"
 
-# progress of a checkpoint: "EPOCH STEP" from its JSON header
-progress() {
-    head -c 4096 "$1" 2>/dev/null | tr ',' '\n' |
-        sed -n 's/.*"\(epoch\|step\)":"\([0-9]*\)".*/\2/p' | tr '\n' ' '
-}
 "$bin" "${run[@]}" --checkpoint "$tmp/run.ckpt" --save "$tmp/resumed.safetensors" >"$tmp/run.log" 2>&1 &
 pid=$!
 killed=
-for _ in $(seq 1 2000); do
-    read -r epoch step <<<"$(progress "$tmp/run.ckpt")"
-    if [ -n "${step:-}" ] && [ "$step" -gt 0 ]; then
-        kill -9 "$pid"
-        killed="epoch $epoch step $step"
-        break
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.01
-done
-wait "$pid" 2>/dev/null
+kill_at_checkpoint "$pid" "$tmp/run.ckpt" 1 2000 0.01 && killed=1
 [ -n "$killed" ] || fatal "the run ended before a mid-epoch checkpoint could be caught"
-read -r epoch step <<<"$(progress "$tmp/run.ckpt")"
+read -r epoch step <<<"$(checkpoint_progress "$tmp/run.ckpt")"
 echo "ok  killed with SIGKILL; the checkpoint holds epoch $epoch step $step"
 "$bin" eval --device cpu --model "$tmp/run.ckpt" >"$tmp/eval.log" 2>&1 ||
     fatal "the checkpoint left by the kill is not a valid model: $(cat "$tmp/eval.log")"
@@ -82,19 +67,9 @@ grep -q "^early stop after epoch" "$tmp/vref.log" && grep -q "^plateau after epo
 "$bin" "${val[@]}" --checkpoint "$tmp/vrun.ckpt" --save "$tmp/vrun.st" >"$tmp/vrun.log" 2>&1 &
 pid=$!
 killed=
-for _ in $(seq 1 3000); do
-    read -r epoch step <<<"$(progress "$tmp/vrun.ckpt")"
-    if [ -n "${step:-}" ] && [ "$epoch" -ge 4 ] && [ "$step" -gt 0 ]; then
-        kill -9 "$pid"
-        killed=1
-        break
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.005
-done
-wait "$pid" 2>/dev/null
+kill_at_checkpoint "$pid" "$tmp/vrun.ckpt" 4 3000 0.005 && killed=1
 [ -n "$killed" ] || fatal "the --val run ended before a checkpoint in epoch 4 or later was caught"
-read -r epoch step <<<"$(progress "$tmp/vrun.ckpt")"
+read -r epoch step <<<"$(checkpoint_progress "$tmp/vrun.ckpt")"
 head -c 8192 "$tmp/vrun.ckpt" | grep -aq '"plateau.lr_scale":"0.5"' &&
     head -c 8192 "$tmp/vrun.ckpt" | grep -aq '"best.params"' ||
     fatal "the checkpoint of epoch $epoch lacks the plateau multiplier 0.5 or the best weights"

@@ -55,3 +55,30 @@ finish() {
     echo "all checks passed"
     exit 0
 }
+
+# checkpoint_progress FILE: "EPOCH STEP" of a checkpoint, from its JSON header (empty when
+# there is none yet)
+checkpoint_progress() {
+    head -c 8192 "$1" 2>/dev/null | tr ',' '\n' |
+        sed -n 's/.*"\(epoch\|step\)":"\([0-9]*\)".*/\2/p' | tr '\n' ' '
+}
+
+# kill_at_checkpoint PID FILE MIN_EPOCH TRIES PAUSE: kills PID with SIGKILL as soon as FILE
+# holds a mid-epoch checkpoint (step > 0) of epoch MIN_EPOCH or later, looking TRIES times
+# PAUSE seconds apart; waits for PID. Returns 0 when it killed it, 1 when the run ended
+# (or the tries ran out) first.
+kill_at_checkpoint() {
+    local pid=$1 file=$2 min_epoch=$3 tries=$4 pause=$5 epoch step killed=1
+    for _ in $(seq 1 "$tries"); do
+        read -r epoch step <<<"$(checkpoint_progress "$file")"
+        if [ -n "${step:-}" ] && [ "$epoch" -ge "$min_epoch" ] && [ "$step" -gt 0 ]; then
+            kill -9 "$pid"
+            killed=0
+            break
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep "$pause"
+    done
+    wait "$pid" 2>/dev/null
+    return $killed
+}

@@ -7,24 +7,23 @@
 # the Adam state (the checkpoint's tensors) and the test accuracy of a run never
 # interrupted, on the given device. Then the same for Nesterov with a one-cycle schedule
 # (batch 1 on OpenCL: the per-sample kernel computes each step's rate itself).
-# usage: resume_exact.sh PATH/TO/mnistcl PATH/TO/model_diff DEVICE
+# Last, a checkpoint of a version before these settings (the keys removed) resumes as
+# plain SGD at a constant rate, as it was trained.
+# usage: resume_exact.sh PATH/TO/mnistcl PATH/TO/model_diff DEVICE PATH/TO/st_meta_set
 set -u
 bin=$1
 diff_tool=$2
 dev=$3
+meta_tool=$4
 tmp=$(mktemp -d)
 pid=
 trap 'kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 source "$(dirname "$0")/lib.sh"
 [ "$dev" = cpu ] || require_opencl "$bin"
 
-# progress of a checkpoint: "EPOCH STEP" from its JSON header
-progress() {
-    head -c 8192 "$1" 2>/dev/null | tr ',' '\n' |
-        sed -n 's/.*"\(epoch\|step\)":"\([0-9]*\)".*/\2/p' | tr '\n' ' '
-}
-
 # one_case NAME ARGS...: the uninterrupted run, the killed one, the resume, the checks
+# (with $strip set: its settings removed from the killed run's checkpoint first)
+strip=
 one_case() {
     local name=$1
     shift
@@ -37,23 +36,16 @@ one_case() {
     "$bin" "${run[@]}" --checkpoint "$tmp/$name.ckpt" --save "$tmp/$name.st" \
         >"$tmp/$name.log" 2>&1 &
     pid=$!
-    local killed= epoch step
-    for _ in $(seq 1 6000); do
-        read -r epoch step <<<"$(progress "$tmp/$name.ckpt")"
-        if [ -n "${step:-}" ] && [ "$epoch" -ge 2 ] && [ "$step" -gt 0 ]; then
-            kill -9 "$pid"
-            killed=1
-            break
-        fi
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.005
-    done
-    wait "$pid" 2>/dev/null
-    if [ -z "$killed" ]; then
+    local epoch step
+    if ! kill_at_checkpoint "$pid" "$tmp/$name.ckpt" 2 6000 0.005; then
         fail "$name: the run ended before a mid-epoch checkpoint of epoch 2 or later was caught"
         return
     fi
-    read -r epoch step <<<"$(progress "$tmp/$name.ckpt")"
+    read -r epoch step <<<"$(checkpoint_progress "$tmp/$name.ckpt")"
+    local key
+    for key in $strip; do
+        "$meta_tool" "$tmp/$name.ckpt" "setting.$key" || { fail "$name: st_meta_set"; return; }
+    done
     if ! "$bin" train --device "$dev" --resume "$tmp/$name.ckpt" --save "$tmp/$name.st" \
         >"$tmp/$name.resume.log" 2>&1; then
         fail "$name: resume: $(tail -n 3 "$tmp/$name.resume.log")"
@@ -84,6 +76,13 @@ one_case adamw --hidden 48 --train-limit 3000 --epochs 3 --batch 50 --checkpoint
 if [ "$dev" = cpu ]; then batch1=(--train-limit 400); else batch1=(--train-limit 3000); fi
 one_case nesterov --layers 784,32,16,10 "${batch1[@]}" --epochs 3 --batch 1 \
     --checkpoint-every 97 --optimizer nesterov --lr 0.01 --schedule onecycle
+
+# the settings this version added: a checkpoint of the version before has none of them
+strip="optimizer beta1 beta2 eps schedule warmup step-epochs gamma final-lr dropout
+       input-dropout augment shift rotate scale elastic-alpha elastic-sigma val early-stop
+       plateau"
+one_case before-rules --hidden 32 --train-limit 2000 --epochs 2 --batch 64 \
+    --checkpoint-every 5
 
 [ "$fails" -eq 0 ] || { echo "FAILED: $fails check(s)"; exit 1; }
 echo "all checks passed"

@@ -30,8 +30,10 @@
 static const char synopsis[] =
     "usage: mnistcl train [options]\n"
     "Trains a fully connected network on MNIST-format data and prints, per epoch: the mean\n"
-    "training loss, the training accuracy measured during the epoch, the test accuracy after\n"
-    "it, the epoch's seconds and images per second. Ends with the test accuracy.";
+    "training loss, the training accuracy measured during the epoch (with dropout and\n"
+    "distortions as trained), the test accuracy after it (with --val first the validation\n"
+    "loss and accuracy), the epoch's seconds and images per second. Ends with the test\n"
+    "accuracy.";
 
 static int options_table(train_options *o, cli_option *t)
 {
@@ -734,6 +736,11 @@ static mc_status load_resume(run *r, cli_option *table, int n_table, mc_error *e
         st = resume_settings_apply(o, &r->resume_meta, o->resume, table, n_table, err);
     if (st)
         return st;
+    /* a checkpoint from before the update rules and schedules has neither: SGD, constant */
+    if (!o->optimizer)
+        o->optimizer = "sgd";
+    if (!o->schedule)
+        o->schedule = "constant";
     r->resumed = 1;
     if (!o->checkpoint) /* keep protecting the work: go on writing where it came from */
         o->checkpoint = o->resume;
@@ -918,6 +925,12 @@ static void print_header(const run *r)
     if (r->resumed)
         printf("resuming %s at epoch %d, step %d\n", o->resume, r->progress.epoch,
                r->progress.step);
+    const char *recorded = r->resumed ? st_meta_get(&r->resume_meta, "setting.epochs") : NULL;
+    if (recorded && atoi(recorded) != o->epochs &&
+        (strcmp(o->schedule, "cosine") == 0 || strcmp(o->schedule, "onecycle") == 0))
+        printf("note: the %s schedule now spans %d epochs (the checkpoint's run: %s), so the "
+               "rate from here on is not the one the run had planned\n",
+               o->schedule, o->epochs, recorded);
     if (o->preset)
         printf("preset %s\n", o->preset);
     printf("network %s, %s hidden, %s output, %zu parameters, init %s, seed %llu\n", shape,

@@ -13,15 +13,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mc_error err;
     if (st_parse(data, size, "fuzz", &f, &err) == MC_OK) {
         mlp_spec spec;
-        float *params = NULL, *velocity = NULL;
+        float *params = NULL;
+        optimizer_state state;
         if (model_from_st(&f, "fuzz", &spec, &params, &err) == MC_OK)
             free(params);
         st_free(&f);
         train_progress p;
-        if (checkpoint_load(fuzz_file(0, data, size), &spec, &params, &velocity, &p, NULL,
+        if (checkpoint_load(fuzz_file(0, data, size), &spec, &params, &state, &p, NULL,
                             &err) == MC_OK) {
             free(params);
-            free(velocity);
+            free(state.values);
+            free(state.best);
         }
     }
     return 0;

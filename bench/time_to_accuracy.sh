@@ -32,17 +32,7 @@ torch_layers=${TORCH_LAYERS:-784,800,10}
 read -r sgd_batch sgd_lr sgd_momentum <<<"${TORCH_SGD:-64 0.05 0.9}"
 read -r adam_batch adam_lr <<<"${TORCH_ADAM:-128 0.001}"
 timeout=${RUN_TIMEOUT:-900}
-py=/usr/bin/python3
-[ -x "$bin" ] || { echo "build first: bash .ci/setup" >&2; exit 1; }
-"$py" -c 'import torch' 2>/dev/null || { echo "needs Debian's python3-torch" >&2; exit 1; }
-# Debian's torch takes whichever BLAS the alternatives system points at; the netlib
-# reference one (what python3-torch alone pulls in) makes it ~10x slower than it can be
-blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)
-case "$blas" in
-    *openblas*) ;;
-    *) echo "PyTorch would run on the reference BLAS ($blas), far below its best:" \
-            "install libopenblas0-pthread (apt-get) first" >&2; exit 1 ;;
-esac
+source "$(dirname "${BASH_SOURCE[0]}")/torch_env.sh" # $py, the checks
 log=$(mktemp /tmp/time_to_accuracy.XXXXXX)
 trap 'rm -f "$log"' EXIT
 

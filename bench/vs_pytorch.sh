@@ -16,17 +16,7 @@ epochs=${2:-3}
 rounds=${3:-3}
 device=${4:-auto}
 bin=${MNISTCL_BIN:-build/mnistcl} # MNISTCL_BIN: another build, e.g. the previous commit's
-py=/usr/bin/python3
-[ -x "$bin" ] || { echo "build first: bash .ci/setup" >&2; exit 1; }
-"$py" -c 'import torch' 2>/dev/null || { echo "needs Debian's python3-torch" >&2; exit 1; }
-# Debian's torch takes whichever BLAS the alternatives system points at; the netlib
-# reference one (what python3-torch alone pulls in) makes it ~10x slower than it can be
-blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)
-case "$blas" in
-    *openblas*) ;;
-    *) echo "PyTorch would run on the reference BLAS ($blas), far below its best:" \
-            "install libopenblas0-pthread (apt-get) first" >&2; exit 1 ;;
-esac
+source "$(dirname "${BASH_SOURCE[0]}")/torch_env.sh" # $py, the checks
 [ "$epochs" -ge 2 ] || { echo "EPOCHS must be at least 2 (epoch 1 is warm-up)" >&2; exit 1; }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }

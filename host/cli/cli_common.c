@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mnistcl/model_io.h"
 #include "mnistcl/opencl.h"
 
 int cli_report(mc_status status, const mc_error *err)
@@ -33,6 +34,26 @@ mc_status cli_load_data(const char *name, const char *dir, dataset *train, datas
     if (st && train)
         dataset_free(train);
     return st;
+}
+
+mc_status cli_load_model(const char *path, const char *activation, const char *output,
+                         mlp_spec *spec, float **params, st_file *meta, mc_error *err)
+{
+    int a = act_parse(activation), o = output_parse(output);
+    if (a < 0 || a == ACT_IDENTITY)
+        return mc_fail(err, MC_ERR_USAGE, "--activation '%s': expected relu, sigmoid or tanh",
+                       activation);
+    if (o < 0)
+        return mc_fail(err, MC_ERR_USAGE, "--output '%s': expected softmax or sigmoid-mse",
+                       output);
+    model_assumptions assume = {(act_kind)a, (output_kind)o};
+    return model_load_assuming(path, &assume, spec, params, meta, err);
+}
+
+const char *cli_model_dataset(const st_file *meta)
+{
+    const char *d = meta ? st_meta_get(meta, "dataset") : NULL;
+    return d && strcmp(d, "fashion") == 0 ? "fashion" : "mnist";
 }
 
 const char *cli_default_device(void)

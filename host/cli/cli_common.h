@@ -5,6 +5,7 @@
 #include "mnistcl/backend.h"
 #include "mnistcl/dataset.h"
 #include "mnistcl/mlp.h"
+#include "mnistcl/safetensors.h"
 
 /** Entry points of the subcommands; each returns the process exit code. */
 int cmd_train(int argc, char **argv);
@@ -22,6 +23,21 @@ int cli_report(mc_status status, const mc_error *err);
  */
 mc_status cli_load_data(const char *name, const char *dir, dataset *train, dataset *test,
                         mc_error *err);
+
+/**
+ * Loads a model file (model_load_assuming): a PyTorch state_dict, which does not record
+ * its activations, is taken to have `activation` between its layers and `output` after
+ * them (names as --activation and --output take; checked whatever the file). meta (or
+ * NULL) receives the file's metadata.
+ */
+mc_status cli_load_model(const char *path, const char *activation, const char *output,
+                         mlp_spec *spec, float **params, st_file *meta, mc_error *err);
+
+/**
+ * The dataset a command reads when not told: the one the model's metadata names
+ * ("dataset" = mnist or fashion); anything else (a Kaggle CSV's path, none) is MNIST.
+ */
+const char *cli_model_dataset(const st_file *meta);
 
 /** The --device default: $MNISTCL_DEVICE when set and not empty, else "auto". */
 const char *cli_default_device(void);

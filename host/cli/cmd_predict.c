@@ -30,6 +30,7 @@ static const char synopsis[] =
 
 typedef struct {
     const char *model, *set_name, *dataset, *data_dir, *csv, *png, *device;
+    const char *activation, *output; /* what a PyTorch state_dict is taken to have */
     int index, random, interactive, verbose, augment_demo;
     uint64_t seed;
     augment_options aug;
@@ -286,20 +287,28 @@ static mc_status interactive(const predict_options *o, demo_state *demo, const m
 
 int cmd_predict(int argc, char **argv)
 {
-    predict_options o = {.set_name = "test", .dataset = "mnist", .index = -1,
+    predict_options o = {.set_name = "test", .index = -1, .activation = "relu",
+                         .output = "softmax",
                          .verbose = strcmp(argv[1], "forward") == 0,
                          .device = cli_default_device()};
     augment_options_defaults(&o.aug);
     cli_option table[32] = {
-        cli_opt("model", OPT_STRING, &o.model, "FILE", "model file written by `train --save`", 0,
-                0),
+        cli_opt("model", OPT_STRING, &o.model, "FILE",
+                "model file written by `train --save` (or a PyTorch nn.Sequential state_dict "
+                "saved with safetensors)", 0, 0),
+        cli_opt("activation", OPT_STRING, &o.activation, "NAME",
+                "a state_dict's hidden activation: relu, sigmoid or tanh (mnistcl models "
+                "record their own)", 0, 0),
+        cli_opt("output", OPT_STRING, &o.output, "NAME",
+                "a state_dict's output: softmax or sigmoid-mse", 0, 0),
         cli_opt("index", OPT_INT, &o.index, "N", "the image to show (-1: none)", -1, 1 << 30),
         cli_opt("random", OPT_INT, &o.random, "K", "show K random images", 0, 100000),
         cli_opt("seed", OPT_U64, &o.seed, "N", "seed of --random (0: from the clock)", 0, 0),
         cli_opt("interactive", OPT_FLAG, &o.interactive, NULL,
                 "ask for indices until end of input (tutorial 000)", 0, 0),
         cli_opt("set", OPT_STRING, &o.set_name, "NAME", "test or train", 0, 0),
-        cli_opt("dataset", OPT_STRING, &o.dataset, "NAME", "mnist or fashion", 0, 0),
+        cli_opt("dataset", OPT_STRING, &o.dataset, "NAME",
+                "mnist or fashion (default: the model's, else mnist)", 0, 0),
         cli_opt("data", OPT_STRING, &o.data_dir, "DIR", "folder of the IDX files (raw or .gz)", 0,
                 0),
         cli_opt("csv", OPT_STRING, &o.csv, "FILE", "take the images from a Kaggle CSV instead", 0,
@@ -351,12 +360,16 @@ int cmd_predict(int argc, char **argv)
     float *params = NULL;
     dataset set = {0};
     demo_state demo = {0};
-    mc_status st = o.model ? model_load(o.model, &spec, &params, NULL, &err) : MC_OK;
+    static st_file meta; /* the model's metadata (large: kept off the stack) */
+    mc_status st = o.model ? cli_load_model(o.model, o.activation, o.output, &spec, &params,
+                                            &meta, &err)
+                           : MC_OK;
+    const char *dataset_name = o.dataset ? o.dataset : cli_model_dataset(o.model ? &meta : NULL);
     const mlp_spec *net = o.model ? &spec : NULL; /* --augment-demo may go without one */
     if (!st && o.csv)
         st = csv_load(&set, o.csv, net ? spec.sizes[spec.n_layers] : 10, &err);
     else if (!st)
-        st = cli_load_data(o.dataset, o.data_dir, on_train ? &set : NULL, on_train ? NULL : &set,
+        st = cli_load_data(dataset_name, o.data_dir, on_train ? &set : NULL, on_train ? NULL : &set,
                            &err);
     const char *set_name = o.csv ? o.csv : o.set_name;
     if (!st && net && dataset_dim(&set) != spec.sizes[0])

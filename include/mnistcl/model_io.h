@@ -5,12 +5,24 @@
  *   __metadata__  format=mnistcl, layers=784,128,10, hidden_activation=relu,
  *                 output=softmax|sigmoid-mse, input_scale=1/255, plus what the caller adds
  * (docs/FORMATS.md shows how to load one in NumPy and PyTorch.)
+ *
+ * A plain PyTorch state_dict of an nn.Sequential of Linear layers, saved with
+ * safetensors.torch.save_file (no metadata: "0.weight", "0.bias", "2.weight", ...; any
+ * common prefix, "net.0.weight"; a layer without bias has zeros), loads too: the layers
+ * from the tensors' shapes in module order, the activations, which such a file does not
+ * record, from model_assumptions.
  */
 #ifndef MNISTCL_MODEL_IO_H
 #define MNISTCL_MODEL_IO_H
 
 #include "mnistcl/mlp.h"
 #include "mnistcl/safetensors.h"
+
+/** What a file that does not say is assumed to be (a PyTorch state_dict). */
+typedef struct {
+    act_kind hidden_act; /* between the Linear layers */
+    output_kind output;  /* after the last */
+} model_assumptions;
 
 /**
  * Fills f (emptied first) with the network's tensors and metadata; the tensor arrays are
@@ -19,7 +31,8 @@
 mc_status model_to_st(const mlp_spec *spec, const float *params, st_file *f, mc_error *err);
 
 /**
- * Checks a parsed file (tensor data not needed) and reads spec from its metadata: format
+ * Checks a parsed file (tensor data not needed) and reads spec from its metadata (a
+ * state_dict without mnistcl metadata: from its tensors, ReLU and softmax): format
  * (when present mnistcl or mnistcl-checkpoint), format_version (when present 1),
  * input_scale (when present 1/255), valid layers and activations; every fc{l}.weight
  * (out, in) and fc{l}.bias (out) present with that shape; no other tensor but, in a
@@ -45,5 +58,12 @@ mc_status model_save(const char *path, const mlp_spec *spec, const float *params
  */
 mc_status model_load(const char *path, mlp_spec *spec, float **params, st_file *meta,
                      mc_error *err);
+
+/**
+ * model_load, a state_dict taken to have assume's activations (NULL: ReLU between the
+ * layers, softmax after the last); a file with mnistcl metadata has its own.
+ */
+mc_status model_load_assuming(const char *path, const model_assumptions *assume, mlp_spec *spec,
+                              float **params, st_file *meta, mc_error *err);
 
 #endif

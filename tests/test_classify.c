@@ -1,8 +1,9 @@
 /*
  * The classifier and MNIST's preprocessing (mnistcl/classify.h).
- *   mc_mnist_preprocess: exact cases — nothing drawn; one pixel (a full 20x20 block
- *     centred at rows/cols 4..23); a 40x20 bar (20x10, placed by its centre of mass);
- *     mass off-centre (the box moves so the mass is at 14, 14); a 2x2 checkerboard of 0
+ *   mc_mnist_preprocess: exact cases — nothing drawn; one pixel (a full 20x20 block, its
+ *     mass 10 from its edge placed on pixel 14's centre 14.5: rows/cols 5..24); a 40x20
+ *     bar (20x10, placed by its centre of mass); mass off-centre (the box moves so the
+ *     mass is on pixel 14, a part is cut at the border); a 2x2 checkerboard of 0
  *     and 255 scaled down (area means, 127.5 rounds to 128); sizes out of range (-1, zeroed);
  *     a digit-like drawing 10x larger becomes the same image as the small one.
  *   mc_classify on the CPU reference and on OpenCL against the network run image by image
@@ -41,33 +42,33 @@ static void test_preprocess(void)
     memset(out, 7, sizeof out);
     if (mc_mnist_preprocess(g, 50, 30, out) != 0 || !is_block(out, 0, 0, 0, 0))
         test_fail("preprocess: an empty drawing must give an empty image");
-    g[13 * 50 + 41] = 255; /* one pixel anywhere: the whole 20x20 box, centred */
-    if (mc_mnist_preprocess(g, 50, 30, out) != 0 || !is_block(out, 4, 24, 4, 24))
-        test_fail("preprocess: one pixel must give the 20x20 block at 4..23");
-    memset(g, 0, sizeof g); /* a 40x20 bar at (5, 3): scaled to 20x10, mass at (10, 5) */
+    g[13 * 50 + 41] = 255; /* one pixel anywhere: the whole 20x20 box, mass on pixel 14 */
+    if (mc_mnist_preprocess(g, 50, 30, out) != 0 || !is_block(out, 5, 25, 5, 25))
+        test_fail("preprocess: one pixel must give the 20x20 block at 5..24");
+    memset(g, 0, sizeof g); /* a 40x20 bar at (5, 3): 20x10, mass (10, 5) -> 14.5: +4.5, +9.5 */
     for (int y = 3; y < 23; y++)
         for (int x = 5; x < 45; x++)
             g[y * 60 + x] = 255;
-    if (mc_mnist_preprocess(g, 60, 30, out) != 0 || !is_block(out, 9, 19, 4, 24))
-        test_fail("preprocess: a 40x20 bar must give a 20x10 block at rows 9..18, cols 4..23");
-    memset(g, 0, sizeof g); /* 20x20 box, ink in its left column and its right quarter */
+    if (mc_mnist_preprocess(g, 60, 30, out) != 0 || !is_block(out, 10, 20, 5, 25))
+        test_fail("preprocess: a 40x20 bar must give a 20x10 block at rows 10..19, cols 5..24");
+    memset(g, 0, sizeof g); /* 20x20 box: faint ink (10) in its left column, 255 in 17..19 */
     for (int y = 0; y < 20; y++) {
-        g[y * 20 + 0] = 255;
-        for (int x = 15; x < 20; x++)
+        g[y * 20 + 0] = 10;
+        for (int x = 17; x < 20; x++)
             g[y * 20 + x] = 255;
     }
-    /* mass x: (0.5 + 5 * 17.5) / 6 = 14.667 -> box left at round(14 - 14.667) = -1 */
+    /* mass x: (10 * 0.5 + 765 * 18.5) / 775 = 18.27 -> box left at round(14.5 - 18.27) = -4 */
     mc_mnist_preprocess(g, 20, 20, out);
     int right_ok = 1;
-    for (int r = 4; r < 24; r++) {
+    for (int r = 0; r < SIDE; r++) {
         for (int c = 0; c < SIDE; c++) {
-            int want = (c >= 14 && c < 19) ? 255 : 0; /* box cols 15..19 -> 14..18; col 0 cut */
+            int want = r >= 5 && r < 25 && c >= 13 && c < 16 ? 255 : 0; /* col 0 cut at -4 */
             if (out[r * SIDE + c] != want)
                 right_ok = 0;
         }
     }
     if (!right_ok)
-        test_fail("preprocess: the centre of mass must move the box (cols 14..18, col 0 cut)");
+        test_fail("preprocess: the centre of mass must move the box (cols 13..15, col 0 cut)");
     memset(g, 0, sizeof g); /* a 40x40 checkerboard of 1-pixel squares -> 20x20 of 127.5 */
     for (int y = 0; y < 40; y++)
         for (int x = 0; x < 40; x++)

@@ -1,7 +1,7 @@
 /*
  * mc_mnist_preprocess (mnistcl/classify.h): a drawing as MNIST's images were made from
  * NIST's (LeCun et al.): the ink's bounding box, scaled with area averaging into a
- * 20-pixel box (aspect ratio kept), placed in 28x28 with its centre of mass at the centre.
+ * 20-pixel box (aspect ratio kept), placed in 28x28 with its centre of mass on pixel (14, 14).
  */
 #include "mnistcl/classify.h"
 
@@ -62,7 +62,8 @@ int mc_mnist_preprocess(const uint8_t *gray, int width, int height, uint8_t *out
     ow = ow < 1 ? 1 : ow, oh = oh < 1 ? 1 : oh;
     double box[MC_MNIST_BOX * MC_MNIST_BOX];
     scale_box(gray, width, x0, y0, bw, bh, ow, oh, box);
-    /* centre of mass of the box, pixel centres at i + 0.5 */
+    /* centre of mass of the box (pixel centres at i + 0.5), moved to the centre of pixel
+       (14, 14): where MNIST's images have it (their mean is 14.49, 14.51) */
     double mass = 0, mx = 0, my = 0;
     for (int i = 0; i < oh; i++)
         for (int j = 0; j < ow; j++) {
@@ -71,7 +72,10 @@ int mc_mnist_preprocess(const uint8_t *gray, int width, int height, uint8_t *out
         }
     if (mass <= 0)
         return 0;
-    int ox = (int)lround(side / 2.0 - mx / mass), oy = (int)lround(side / 2.0 - my / mass);
+    /* (to a millionth of a pixel first, so a symmetric box's exact half is not rounding
+       noise's to decide) */
+    double cx = round(mx / mass * 1e6) / 1e6, cy = round(my / mass * 1e6) / 1e6;
+    int ox = (int)lround(side / 2 + 0.5 - cx), oy = (int)lround(side / 2 + 0.5 - cy);
     for (int i = 0; i < oh; i++)
         for (int j = 0; j < ow; j++) {
             int r = oy + i, c = ox + j;

@@ -62,8 +62,9 @@ void mc_classifier_destroy(mc_classifier *c);
  * MNIST's own preprocessing of a drawing (LeCun et al.): gray (width x height bytes,
  * row-major, 0 = background, 255 = ink) is cut to the bounding box of its nonzero
  * pixels, scaled with area averaging, aspect ratio kept, so its longer side is
- * MC_MNIST_BOX pixels, and placed in a 28x28 image so that its centre of mass lies at
- * the centre (14, 14), rounded to whole pixels (parts shifted past the border are cut).
+ * MC_MNIST_BOX pixels, and placed in a 28x28 image so that its centre of mass lies on
+ * the centre of pixel (14, 14) (row and column 14, counted from 0: where MNIST's images
+ * have it), rounded to whole pixels (parts shifted past the border are cut).
  * out receives 28 * 28 bytes. An empty drawing gives an empty image. Returns 0, or -1
  * (out zeroed) when width or height is below 1 or above 4096.
  */

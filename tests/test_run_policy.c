@@ -441,8 +441,8 @@ static void test_settings_table(void)
               (int)policy_settings[i].kind);
     }
     static const char *const may[] = {"resume", "epochs", "device", "save", "checkpoint",
-                                      "checkpoint-every", "print-every", "predictions", "data",
-                                      "train-csv", "test-csv"};
+                                      "checkpoint-every", "print-every", "predictions", "log",
+                                      "progress", "quiet", "data", "train-csv", "test-csv"};
     for (size_t k = 0; k < sizeof may / sizeof may[0]; k++)
         CHECK(policy_resume_may_change(may[k]), "--%s may change when resuming", may[k]);
     static const char *const fixed[] = {"lr", "momentum", "weight-decay", "seed", "batch",

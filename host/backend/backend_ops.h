@@ -475,6 +475,11 @@ typedef struct {
     /* Copies between host memory and a buffer; both block until done. */
     mc_status (*write)(backend *be, buf *b, size_t offset_bytes, const void *src, size_t bytes);
     mc_status (*read)(backend *be, buf *b, size_t offset_bytes, void *dst, size_t bytes);
+    /* Queues the same copy as read without waiting for it (a progress display's sums):
+       it runs after the work queued before it, and dst holds the bytes once the next
+       finish (or a blocking read or write) has returned; until then dst must stay valid
+       and must not be read. The CPU reference copies at once. */
+    mc_status (*read_async)(backend *be, buf *b, size_t offset_bytes, void *dst, size_t bytes);
     mc_status (*finish)(backend *be); /* waits for all queued work */
     mc_status (*gather)(backend *be, const gather_args *a);
     mc_status (*gemm)(backend *be, const gemm_args *a);

@@ -6,10 +6,10 @@
  * schedule, the resume checks, the settings a checkpoint keeps) are train/run_policy.h's;
  * this file does the work and the printing.
  */
-#define _XOPEN_SOURCE 700 /* realpath */
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +17,10 @@
 #include <sys/stat.h>
 
 #include "cli/cli_common.h"
+#include "cli/output_paths.h"
+#include "cli/predictions_file.h"
+#include "cli/epoch_log.h"
+#include "cli/train_console.h"
 #include "mnistcl/checkpoint.h"
 #include "mnistcl/csv.h"
 #include "mnistcl/model_io.h"
@@ -35,7 +39,14 @@ static const char synopsis[] =
     "loss and accuracy), the epoch's seconds and images per second. Ends with the test\n"
     "accuracy.";
 
-static int options_table(train_options *o, cli_option *t)
+/* What train prints and logs: none of them a training setting (no checkpoint keeps them). */
+typedef struct {
+    const char *log;      /* --log FILE: a record per epoch (epoch_log.h) */
+    const char *progress; /* --progress auto|on|off */
+    int quiet;            /* --quiet: nothing on stdout */
+} output_options;
+
+static int options_table(train_options *o, output_options *w, cli_option *t)
 {
     int n = train_options_network_table(o, t, 0);
     t[n++] = cli_opt("dataset", OPT_STRING, &o->dataset, "NAME", "mnist or fashion", 0, 0);
@@ -85,6 +96,21 @@ static int options_table(train_options *o, cli_option *t)
                      0, 0);
     t[n++] = cli_opt("print-every", OPT_INT, &o->print_every, "N",
                      "print (and test) every N epochs, and the last", 1, 1000000);
+    t[n++] = cli_opt("log", OPT_STRING, &w->log, "FILE",
+                     "write a record of every epoch (whatever --print-every says) to FILE as "
+                     "it ends: CSV, or JSON Lines when FILE ends in .jsonl (docs/FORMATS.md); "
+                     "with --resume an existing log keeps the epochs before the resumed one "
+                     "and loses the others",
+                     0, 0);
+    t[n++] = cli_opt("progress", OPT_STRING, &w->progress, "auto|on|off",
+                     "a line within each epoch, redrawn in place: steps done, loss and "
+                     "training accuracy so far, images per second, time left (of the epoch "
+                     "and of the run); auto = when stdout is a terminal",
+                     0, 0);
+    t[n++] = cli_opt("quiet", OPT_FLAG, &w->quiet, NULL,
+                     "print nothing on stdout (errors and warnings still go to stderr, --log "
+                     "is still written; --plan still prints the plan)",
+                     0, 0);
     t[n++] = cli_opt("device", OPT_STRING, &o->device, "SPEC",
                      "auto, cpu, opencl or P:D (see `mnistcl devices`; env MNISTCL_DEVICE)", 0,
                      0);
@@ -136,6 +162,9 @@ static mc_status load_sets(const train_options *o, dataset *train, dataset *test
 /* Everything a run holds, released by run_free. */
 typedef struct {
     train_options o;
+    output_options w;
+    train_console con;           /* stdout (nothing with --quiet), the progress line */
+    epoch_log log;               /* --log (fd -1 without) */
     dataset train, test;
     mlp_spec spec;
     backend *be;
@@ -159,8 +188,20 @@ typedef struct {
     int stopped_early;           /* 1: early stopping ended the run after epochs_done */
 } run;
 
+/* Prints on train's stdout like printf (console_vsay): nothing with --quiet, a progress
+   line erased first. */
+static void say(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(run *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    console_vsay(&r->con, fmt, ap);
+    va_end(ap);
+}
+
 static void run_free(run *r)
 {
+    epoch_log_close(&r->log);
     free(r->params);
     free(r->state.values);
     free(r->state.best);
@@ -185,71 +226,18 @@ static long long images_done(const run *r, int steps)
 /* ---- outputs -------------------------------------------------------------------------- */
 
 /*
- * path as its folder's canonical path + "/" + its name (for a file that need not exist
- * yet), or "" when the folder cannot be resolved.
+ * Before any work: every output path can be written, no two outputs are one file, and no
+ * output would overwrite an input (a checkpoint may replace the one resumed from: that is
+ * what it is for).
  */
-static void canonical_path(const char *path, char *out, size_t len)
+static mc_status check_outputs(const train_options *o, const char *log, mc_error *err)
 {
-    char dir[OUTPUT_PATH_MAX + 1], real[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
-    if (!realpath(dir, real)) {
-        out[0] = 0;
-        return;
-    }
-    snprintf(out, len, "%s/%s", real, slash ? slash + 1 : path);
-}
-
-/* Whether paths a and b name the same file: the same existing inode, or, for files that
- * do not exist yet, the same name in the same folder however written (./m.st, d/../m.st). */
-static int same_file(const char *a, const char *b)
-{
-    if (!a || !b)
-        return 0;
-    if (strcmp(a, b) == 0)
-        return 1;
-    struct stat sa, sb;
-    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
-        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-    char ca[OUTPUT_PATH_MAX + PATH_MAX + 2], cb[sizeof ca];
-    canonical_path(a, ca, sizeof ca);
-    canonical_path(b, cb, sizeof cb);
-    return ca[0] && strcmp(ca, cb) == 0;
-}
-
-/*
- * Before any work: every output path can be written (output_check), no two outputs are
- * one file, and no output would overwrite an input (a checkpoint may replace the one
- * resumed from: that is what it is for).
- */
-static mc_status check_outputs(const train_options *o, mc_error *err)
-{
-    const struct {
-        const char *option, *path;
-    } out[] = {{"--save", o->save}, {"--checkpoint", o->checkpoint},
-               {"--predictions", o->predictions}};
-    const struct {
-        const char *option, *path;
-    } in[] = {{"--train-csv", o->train_csv}, {"--test-csv", o->test_csv},
-              {"--resume", o->resume}};
-    const int n_out = (int)(sizeof out / sizeof out[0]), n_in = (int)(sizeof in / sizeof in[0]);
-    for (int i = 0; i < n_out; i++) {
-        if (!out[i].path)
-            continue;
-        for (int k = 0; k < i; k++)
-            if (same_file(out[i].path, out[k].path))
-                return mc_fail(err, MC_ERR_USAGE, "%s and %s name the same file (%s): give each "
-                               "its own", out[k].option, out[i].option, out[i].path);
-        for (int k = 0; k < n_in; k++)
-            if (same_file(out[i].path, in[k].path) && !(strcmp(out[i].option, "--checkpoint") == 0 &&
-                                                         strcmp(in[k].option, "--resume") == 0))
-                return mc_fail(err, MC_ERR_USAGE, "%s %s would overwrite the %s input file",
-                               out[i].option, out[i].path, in[k].option);
-        mc_status st = output_check(out[i].path, out[i].option, err);
-        if (st)
-            return st;
-    }
-    return MC_OK;
+    const cli_path out[] = {{"--save", o->save}, {"--checkpoint", o->checkpoint},
+                            {"--predictions", o->predictions}, {"--log", log}};
+    const cli_path in[] = {{"--train-csv", o->train_csv}, {"--test-csv", o->test_csv},
+                           {"--resume", o->resume}};
+    return cli_check_paths(out, (int)(sizeof out / sizeof out[0]), in,
+                           (int)(sizeof in / sizeof in[0]), "--checkpoint", "--resume", err);
 }
 
 /* Whether the run's result is the best validation epoch's weights (in r->state.best). */
@@ -327,52 +315,20 @@ static mc_status save_model(run *r, const pass_stats *test, const char *stopped,
     int best = best_weights(r);
     st = model_save(r->o.save, &r->spec, best ? r->state.best : r->params, meta, n_meta, err);
     if (!st && best)
-        printf("saved %s (the weights of epoch %d, the lowest validation loss%s)\n", r->o.save,
+        say(r, "saved %s (the weights of epoch %d, the lowest validation loss%s)\n", r->o.save,
                r->vs.best_epoch, stopped ? " so far" : "");
     else if (!st)
-        printf("saved %s%s\n", r->o.save, stopped ? " (as of the step above)" : "");
+        say(r, "saved %s%s\n", r->o.save, stopped ? " (as of the step above)" : "");
     return st;
 }
 
-/*
- * Writes "ImageId,Label" rows (1-based ids, Kaggle's submission format) for the test
- * set, atomically: the label is the largest of the network's outputs, however many.
- */
+/* Writes --predictions for the test set (write_set_outputs: what `eval --predictions`
+ * writes from the saved model). */
 static mc_status write_predictions(run *r, mc_error *err)
 {
-    const int chunk = 1000, classes = classes_of(&r->spec);
-    const char *path = r->o.predictions;
-    float *p = malloc(sizeof(float) * (size_t)classes * chunk);
-    if (!p)
-        return mc_fail(err, MC_ERR_NOMEM, "out of memory for the predictions");
-    output_file f;
-    mc_status st = output_begin(&f, path, err);
-    if (!st)
-        output_printf(&f, "ImageId,Label\n");
-    for (int first = 0; !st && first < r->test.n; first += chunk) {
-        int count = r->test.n - first < chunk ? r->test.n - first : chunk;
-        if ((st = trainer_predict(r->t, 0, first, count, p))) {
-            mc_fail(err, st, "%s: computing the predictions failed: %s", path, mc_status_name(st));
-            break;
-        }
-        for (int i = 0; i < count; i++) {
-            const float *row = p + (size_t)i * classes;
-            int best = 0;
-            for (int c = 1; c < classes; c++)
-                if (row[c] > row[best])
-                    best = c;
-            output_printf(&f, "%d,%d\n", first + i + 1, best);
-        }
-    }
-    free(p);
-    if (st) {
-        output_abort(&f);
-        return st;
-    }
-    if ((st = output_commit(&f, err)))
-        return st;
-    printf("wrote %d predictions to %s\n", r->test.n, path);
-    return MC_OK;
+    console_erase(&r->con);
+    return write_set_outputs(r->t, r->test.n, classes_of(&r->spec), r->o.predictions, NULL,
+                             r->con.out, err);
 }
 
 /* ---- divergence and checkpoints (the rules: train/run_policy.h) --------------------------- */
@@ -429,6 +385,7 @@ static mc_status write_checkpoint(run *r, const train_progress *progress, long l
  */
 static mc_status diverged(run *r, int epoch, int steps_done, double mean_loss, mc_error *err)
 {
+    console_erase(&r->con);
     policy_divergence d = {.epoch = epoch, .steps_done = steps_done, .first_bad_step = -1,
                            .mean_loss = mean_loss, .lr = r->o.lr, .checkpoint = r->o.checkpoint,
                            .checkpointed = r->checkpointed, .checkpoint_at = r->checkpoint_at};
@@ -470,8 +427,7 @@ static int stop_on_signal(run *r, int sig, const train_progress *progress, long 
     int steps = trainer_steps_per_epoch(r->t), step = progress->step;
     char stopped[128];
     policy_stop_description(signal_name(sig), progress, steps, stopped, sizeof stopped);
-    printf("interrupted (%s)\n", stopped);
-    fflush(stdout);
+    say(r, "interrupted (%s)\n", stopped);
     /* nothing trained yet: an existing file holds more than the initial network does */
     int untrained = policy_nothing_trained(r->resumed, progress);
     const char *paths[2] = {r->o.checkpoint, r->o.save};
@@ -480,7 +436,7 @@ static int stop_on_signal(run *r, int sig, const train_progress *progress, long 
         struct stat sb;
         write[k] = paths[k] && !(untrained && stat(paths[k], &sb) == 0);
         if (paths[k] && !write[k])
-            printf("nothing was trained yet: %s is left as it was\n", paths[k]);
+            say(r, "nothing was trained yet: %s is left as it was\n", paths[k]);
     }
     int have_state = trainer_get_state(r->t, r->params, r->state.values) == MC_OK;
     double mean_loss = policy_mean_loss(progress->loss_sum, images);
@@ -495,7 +451,7 @@ static int stop_on_signal(run *r, int sig, const train_progress *progress, long 
             first = st;
             *err = why;
         } else {
-            printf("wrote checkpoint %s: `mnistcl train --resume %s` continues from here\n",
+            say(r, "wrote checkpoint %s: `mnistcl train --resume %s` continues from here\n",
                    r->o.checkpoint, r->o.checkpoint);
         }
     }
@@ -509,10 +465,9 @@ static int stop_on_signal(run *r, int sig, const train_progress *progress, long 
         }
     }
     if (r->o.predictions)
-        printf("predictions not written: training did not finish\n");
+        say(r, "predictions not written: training did not finish\n");
     if (!r->o.save && !r->o.checkpoint)
-        printf("nothing saved: give --save FILE or --checkpoint FILE to keep interrupted work\n");
-    fflush(stdout);
+        say(r, "nothing saved: give --save FILE or --checkpoint FILE to keep interrupted work\n");
     return first ? cli_report(first, err) : signals_exit_code(sig);
 }
 
@@ -520,22 +475,21 @@ static int stop_on_signal(run *r, int sig, const train_progress *progress, long 
 
 /* The epoch's line: loss, accuracies (with --val: the validation loss and accuracy after
  * the training accuracy), time. */
-static void print_epoch(const run *r, int epoch, const pass_stats *tr, const pass_stats *ve,
+static void print_epoch(run *r, int epoch, const pass_stats *tr, const pass_stats *ve,
                         const pass_stats *te, double seconds)
 {
     if (r->val.n) {
         char test[16];
         snprintf(test, sizeof test, "%.2f", 100 * te->accuracy);
-        printf("%5d %9.4f %8.2f %9.4f %8.2f %8s %8.3f %10.0f\n", epoch, tr->loss,
+        say(r, "%5d %9.4f %8.2f %9.4f %8.2f %8s %8.3f %10.0f\n", epoch, tr->loss,
                100 * tr->accuracy, ve->loss, 100 * ve->accuracy, r->test.labels ? test : "-",
                seconds, r->train.n / seconds);
     } else if (r->test.labels)
-        printf("%5d %9.4f %8.2f %8.2f %8.3f %10.0f\n", epoch, tr->loss, 100 * tr->accuracy,
+        say(r, "%5d %9.4f %8.2f %8.2f %8.3f %10.0f\n", epoch, tr->loss, 100 * tr->accuracy,
                100 * te->accuracy, seconds, r->train.n / seconds);
     else
-        printf("%5d %9.4f %8.2f %8s %8.3f %10.0f\n", epoch, tr->loss, 100 * tr->accuracy, "-",
+        say(r, "%5d %9.4f %8.2f %8s %8.3f %10.0f\n", epoch, tr->loss, 100 * tr->accuracy, "-",
                seconds, r->train.n / seconds);
-    fflush(stdout);
 }
 
 /*
@@ -560,25 +514,79 @@ static mc_status validate(run *r, int epoch, pass_stats *ve, policy_val_decision
 }
 
 /* The lines after an epoch's about its validation: a lower rate, early stopping. */
-static void print_val_decision(const run *r, int epoch, const policy_val_decision *vd)
+static void print_val_decision(run *r, int epoch, const policy_val_decision *vd)
 {
     const policy_val_state *v = &r->vs;
     if (vd->reduced)
-        printf("plateau after epoch %d: no lower validation loss for %d epoch%s (lowest %.4f, "
+        say(r, "plateau after epoch %d: no lower validation loss for %d epoch%s (lowest %.4f, "
                "epoch %d): learning rate x%g, now %g x --lr\n",
                epoch, r->plateau_patience + 1, r->plateau_patience ? "s" : "", v->best_loss,
                v->best_epoch, r->plateau_factor, (double)v->lr_scale);
     if (vd->stop)
-        printf("early stop after epoch %d: no lower validation loss for %d epoch%s; the best "
+        say(r, "early stop after epoch %d: no lower validation loss for %d epoch%s; the best "
                "was epoch %d (validation loss %.4f, %.2f%%)\n",
                epoch, v->bad_epochs, v->bad_epochs == 1 ? "" : "s", v->best_epoch, v->best_loss,
                100 * v->best_accuracy);
-    fflush(stdout);
+}
+
+/* ---- the progress line and the log ------------------------------------------------------ */
+
+/* Where the epoch in progress stands, for its progress line. */
+typedef struct {
+    int epoch, last_epoch;
+    int first;                /* the step the epoch (re)started at this time: 0, or resumed */
+    double t0, last_drawn;    /* when the epoch started; the last progress line (or t0) */
+    double carry_loss;        /* sums of the steps before a resume (trainer_clear_stats) */
+    long long carry_correct;
+    double epoch_seconds;     /* the mean whole epoch of this run so far (0: none yet) */
+} epoch_clock;
+
+/* Whether the slice ending at step `next` should read the sums for a progress line: the
+   line is on, the epoch goes on after it, and 100 ms have passed since the last one. */
+static int progress_due(const run *r, const epoch_clock *c, int next)
+{
+    return r->con.progress && next < trainer_steps_per_epoch(r->t) &&
+           cli_now() - c->last_drawn >= 0.1;
 }
 
 /*
- * The epochs, from where the run stands: training, checks, checkpoints, the epoch lines,
- * then the model and the predictions. Returns the exit code.
+ * Draws the progress line after the epoch's first `step` steps from the sums that
+ * trainer_progress_request(step) read (the trainer has finished since), with the sums
+ * carried over a resume. Returns the trainer's failure (an internal error), else MC_OK.
+ */
+static mc_status show_progress(run *r, epoch_clock *c, int step)
+{
+    pass_stats ps;
+    mc_status st = trainer_progress_result(r->t, &ps);
+    if (st)
+        return st;
+    int steps = trainer_steps_per_epoch(r->t);
+    double now = cli_now(), elapsed = now - c->t0;
+    double per_step = elapsed / (step - c->first); /* steps of this epoch trained this time */
+    progress_fields p = {.epoch = c->epoch, .epochs = r->o.epochs, .step = step,
+                         .steps = steps, .eta_run = -1};
+    p.loss = (ps.loss * ps.images + c->carry_loss) / ps.images;
+    p.accuracy = (ps.accuracy * ps.images + (double)c->carry_correct) / ps.images;
+    p.images_per_s = elapsed > 0 ? (ps.images - images_done(r, c->first)) / elapsed : 0;
+    p.eta_epoch = per_step * (steps - step);
+    if (c->last_epoch > c->epoch)
+        p.eta_run = p.eta_epoch + (c->last_epoch - c->epoch) *
+                                      (c->epoch_seconds > 0 ? c->epoch_seconds : per_step * steps);
+    console_progress(&r->con, &p);
+    c->last_drawn = now;
+    return MC_OK;
+}
+
+/* Erases the progress line, then reports the failure (cli_report): the exit code. */
+static int fail_with(run *r, mc_status st, const mc_error *err)
+{
+    console_erase(&r->con);
+    return cli_report(st, err);
+}
+
+/*
+ * The epochs, from where the run stands: training, checks, checkpoints, the epoch lines
+ * and the log's records, then the model and the predictions. Returns the exit code.
  */
 static int train_epochs(run *r, mc_error *err)
 {
@@ -594,6 +602,8 @@ static int train_epochs(run *r, mc_error *err)
                          policy_patience_exhausted(r->vs.bad_epochs, o->early_stop);
     r->stopped_early = stopped_before;
     int last_epoch = stopped_before ? first_epoch - 1 : o->epochs;
+    double whole_epochs = 0; /* seconds of the whole epochs of this run, and how many */
+    int n_whole = 0;
     for (int epoch = first_epoch; epoch <= last_epoch; epoch++) {
         int resumed_here = r->resumed && epoch == first_epoch;
         int s = resumed_here ? r->progress.step : 0;
@@ -607,6 +617,8 @@ static int train_epochs(run *r, mc_error *err)
             return stop_on_signal(r, signals_pending(), &p, images_done(r, p.step), err);
         }
         double t0 = cli_now();
+        epoch_clock clock = {epoch, last_epoch, s, t0, t0, carry_loss, carry_correct,
+                             n_whole ? whole_epochs / n_whole : 0};
         mc_status st = trainer_begin_epoch(t, epoch, &shuffle_rng);
         if (!st && resumed_here && s > 0)
             st = trainer_clear_stats(t);
@@ -617,8 +629,14 @@ static int train_epochs(run *r, mc_error *err)
             double t_slice = cli_now();
             int s_before = s;
             st = trainer_train_steps(t, s, next - s);
+            /* the progress line's sums: queued behind the slice, read by the same finish */
+            int draw = !st && progress_due(r, &clock, next);
+            if (draw)
+                st = trainer_progress_request(t, next);
             if (!st)
                 st = trainer_finish(t);
+            if (!st && draw)
+                st = show_progress(r, &clock, next);
             if (st)
                 break;
             s = next;
@@ -637,15 +655,17 @@ static int train_epochs(run *r, mc_error *err)
                     return cli_report(diverged(r, epoch, s, p.loss_sum / (double)images, err),
                                       err);
                 if (st)
-                    return cli_report(st, err);
+                    return fail_with(r, st, err);
             }
         }
+        console_erase(&r->con); /* the epoch's training is over */
         if (st)
             return cli_report(step_failed(r, st, "training", epoch, err), err);
         if ((st = trainer_end_epoch(t, &tr)))
             return cli_report(step_failed(r, st, "training", epoch, err), err);
         double seconds = cli_now() - t0;
         total += seconds;
+        float lr = trainer_lr_at(t, (long long)epoch * steps - 1); /* before a plateau's cut */
         if (resumed_here) { /* the steps before the resume are in the carried sums */
             tr.loss = (tr.loss * tr.images + carry_loss) / tr.images;
             tr.accuracy = (tr.accuracy * tr.images + (double)carry_correct) / tr.images;
@@ -661,7 +681,8 @@ static int train_epochs(run *r, mc_error *err)
         r->epochs_done = epoch;
         r->stopped_early = vd.stop;
         int show = policy_epoch_shown(epoch, first_epoch, o->print_every, o->epochs) || vd.stop;
-        if (show && r->test.labels) {
+        int tested_now = show && r->test.labels;
+        if (tested_now) {
             if ((st = trainer_evaluate(t, 0, &te)))
                 return cli_report(step_failed(r, st, "evaluation", epoch, err), err);
             tested = 1;
@@ -677,15 +698,22 @@ static int train_epochs(run *r, mc_error *err)
         if (show)
             print_epoch(r, epoch, &tr, &ve, &te, seconds);
         print_val_decision(r, epoch, &vd);
+        epoch_record rec = {epoch, (long long)epoch * steps, lr, tr, ve, te, r->val.n > 0,
+                            tested_now, seconds, r->train.n / seconds};
+        epoch_log_write(&r->log, &rec);
+        if (!resumed_here || clock.first == 0) {
+            whole_epochs += cli_now() - t0;
+            n_whole++;
+        }
         if (vd.stop)
             break;
     }
     if (stopped_before)
-        printf("the checkpoint's run was stopped early after epoch %d (no lower validation "
+        say(r, "the checkpoint's run was stopped early after epoch %d (no lower validation "
                "loss for %d epoch%s)\n",
                first_epoch - 1, r->vs.bad_epochs, r->vs.bad_epochs == 1 ? "" : "s");
     else if (first_epoch > o->epochs)
-        printf("the checkpoint's run is complete (epoch %d of %d); give --epochs to go on\n",
+        say(r, "the checkpoint's run is complete (epoch %d of %d); give --epochs to go on\n",
                first_epoch - 1, o->epochs);
     int best = best_weights(r);
     if (best) { /* the run's result; the optimizer's state on the device is spent */
@@ -701,16 +729,16 @@ static int train_epochs(run *r, mc_error *err)
         tested = 1;
     }
     if (tested && best)
-        printf("test accuracy %.2f%% (%d/%d) of the weights of epoch %d, the lowest validation "
+        say(r, "test accuracy %.2f%% (%d/%d) of the weights of epoch %d, the lowest validation "
                "loss\n",
                100 * te.accuracy, (int)lround(te.accuracy * te.images), te.images,
                r->vs.best_epoch);
     else if (tested)
-        printf("test accuracy %.2f%% (%d/%d)\n", 100 * te.accuracy,
+        say(r, "test accuracy %.2f%% (%d/%d)\n", 100 * te.accuracy,
                (int)lround(te.accuracy * te.images), te.images);
     else
-        printf("the test set has no labels: no test accuracy\n");
-    printf("training took %.2f s\n", total);
+        say(r, "the test set has no labels: no test accuracy\n");
+    say(r, "training took %.2f s\n", total);
     /* the model first: a failure writing the predictions must not cost the network */
     mc_status st = o->save ? save_model(r, tested ? &te : NULL, NULL, err) : MC_OK;
     if (!st && o->predictions)
@@ -719,7 +747,7 @@ static int train_epochs(run *r, mc_error *err)
         return cli_report(st, err);
     int sig = signals_pending();
     if (sig) {
-        printf("interrupted (%s) after training had finished; everything was written\n",
+        say(r, "interrupted (%s) after training had finished; everything was written\n",
                signal_name(sig));
         return signals_exit_code(sig);
     }
@@ -744,7 +772,7 @@ static mc_status load_resume(run *r, cli_option *table, int n_table, mc_error *e
     r->resumed = 1;
     if (!o->checkpoint) /* keep protecting the work: go on writing where it came from */
         o->checkpoint = o->resume;
-    if (same_file(o->checkpoint, o->resume)) {
+    if (cli_same_file(o->checkpoint, o->resume)) {
         r->checkpointed = 1;
         r->checkpoint_at = r->progress;
     }
@@ -835,8 +863,9 @@ static mc_status prepare(run *r, int argc, char **argv, int *help, mc_error *err
     mc_status st = train_options_preset_from_argv(o, argc, argv, 2, err);
     if (st)
         return st;
+    r->w.progress = "auto";
     cli_option table[96];
-    int n = options_table(o, table);
+    int n = options_table(o, &r->w, table);
     int rc = cli_parse(argc, argv, 2, table, n, synopsis, err);
     if (rc == CLI_HELP) {
         train_options_print_presets(stdout);
@@ -845,6 +874,8 @@ static mc_status prepare(run *r, int argc, char **argv, int *help, mc_error *err
     }
     if (rc)
         return (mc_status)rc;
+    if ((st = console_init(&r->con, stdout, r->w.quiet, r->w.progress, err)))
+        return st;
     r->progress.epoch = 1;
     rng_seed(&r->progress.shuffle_rng, train_options_shuffle_seed(o));
     if (o->resume && (st = load_resume(r, table, n, err)))
@@ -855,7 +886,7 @@ static mc_status prepare(run *r, int argc, char **argv, int *help, mc_error *err
     r->epochs_done = r->progress.epoch - 1;
     if ((st = check_val_options(r, err)))
         return st;
-    if ((st = check_outputs(o, err)))
+    if ((st = check_outputs(o, r->w.log, err)))
         return st;
     int batch = 0;
     if (strcmp(o->batch, "full") != 0 &&
@@ -879,7 +910,7 @@ static mc_status prepare(run *r, int argc, char **argv, int *help, mc_error *err
     if (o->val && (st = split_validation(r, err)))
         return st;
     r->batch = batch > 0 ? batch : r->train.n;
-    if ((st = cli_open_device(o->device, &r->be, err)))
+    if ((st = cli_open_device_on(o->device, r->con.out, &r->be, err)))
         return st;
     if ((st = trainer_create(&r->t, r->be, &r->spec, &r->train, &r->test, &cfg, err)))
         return st;
@@ -917,23 +948,23 @@ static mc_status prepare(run *r, int argc, char **argv, int *help, mc_error *err
 }
 
 /* The lines before the first epoch: what is trained on what, and the table's header. */
-static void print_header(const run *r)
+static void print_header(run *r)
 {
     const train_options *o = &r->o;
     char shape[128];
     mlp_format_layers(&r->spec, shape, sizeof shape);
     if (r->resumed)
-        printf("resuming %s at epoch %d, step %d\n", o->resume, r->progress.epoch,
+        say(r, "resuming %s at epoch %d, step %d\n", o->resume, r->progress.epoch,
                r->progress.step);
     const char *recorded = r->resumed ? st_meta_get(&r->resume_meta, "setting.epochs") : NULL;
     if (recorded && atoi(recorded) != o->epochs &&
         (strcmp(o->schedule, "cosine") == 0 || strcmp(o->schedule, "onecycle") == 0))
-        printf("note: the %s schedule now spans %d epochs (the checkpoint's run: %s), so the "
+        say(r, "note: the %s schedule now spans %d epochs (the checkpoint's run: %s), so the "
                "rate from here on is not the one the run had planned\n",
                o->schedule, o->epochs, recorded);
     if (o->preset)
-        printf("preset %s\n", o->preset);
-    printf("network %s, %s hidden, %s output, %zu parameters, init %s, seed %llu\n", shape,
+        say(r, "preset %s\n", o->preset);
+    say(r, "network %s, %s hidden, %s output, %zu parameters, init %s, seed %llu\n", shape,
            act_name(r->spec.hidden_act), output_name(r->spec.output), mlp_param_count(&r->spec),
            o->init, (unsigned long long)o->seed);
     char momentum[48] = ""; /* Adam has none */
@@ -942,7 +973,7 @@ static void print_header(const run *r)
     char val[64] = "";
     if (r->val.n)
         snprintf(val, sizeof val, ", %d validation", r->val.n);
-    printf("data: %s, %d training%s and %d test images; batch %s, lr %g%s%s\n",
+    say(r, "data: %s, %d training%s and %d test images; batch %s, lr %g%s%s\n",
            o->train_csv ? o->train_csv : o->dataset, r->train.n, val, r->test.n, o->batch, o->lr,
            momentum, o->shuffle ? "" : ", file order");
     if (r->o.early_stop > 0 || r->plateau_factor > 0) {
@@ -954,24 +985,24 @@ static void print_header(const run *r)
             snprintf(plateau, sizeof plateau, "%slearning rate x%g after more than %d epoch%s "
                      "without a lower validation loss", stop[0] ? "; " : "", r->plateau_factor,
                      r->plateau_patience, r->plateau_patience == 1 ? "" : "s");
-        printf("%s%s\n", stop, plateau);
+        say(r, "%s%s\n", stop, plateau);
     }
     char rule[256];
     if (train_options_describe_rule(o, rule, sizeof rule))
-        printf("%s\n", rule);
+        say(r, "%s\n", rule);
     if (r->val.n)
-        printf("%5s %9s %8s %9s %8s %8s %8s %10s\n", "epoch", "loss", "train%", "val_loss",
+        say(r, "%5s %9s %8s %9s %8s %8s %8s %10s\n", "epoch", "loss", "train%", "val_loss",
                "val%", "test%", "seconds", "images/s");
     else
-        printf("%5s %9s %8s %8s %8s %10s\n", "epoch", "loss", "train%", "test%", "seconds",
+        say(r, "%5s %9s %8s %8s %8s %10s\n", "epoch", "loss", "train%", "test%", "seconds",
                "images/s");
-    fflush(stdout);
 }
 
 int cmd_train(int argc, char **argv)
 {
     run r;
     memset(&r, 0, sizeof r);
+    r.log.fd = -1; /* no --log (yet) */
     mc_error err = {{0}};
     int help = 0, rc;
     signals_ignore_pipe();
@@ -984,6 +1015,9 @@ int cmd_train(int argc, char **argv)
     } else if (r.o.plan) {
         trainer_print_plan(r.t, stdout);
         rc = 0;
+    } else if (r.w.log && (st = epoch_log_open(&r.log, r.w.log, r.resumed ? r.progress.epoch : 0,
+                                               &err))) {
+        rc = cli_report(st, &err);
     } else {
         print_header(&r);
         rc = train_epochs(&r, &err);

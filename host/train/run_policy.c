@@ -254,7 +254,7 @@ _Static_assert(POLICY_N_SETTINGS + 11 <= POLICY_SETTINGS_META_MAX,
 /* Options that may change when resuming (the others are the checkpoint's). */
 static const char *const resume_may_change[] = {
     "resume", "epochs", "device", "save", "checkpoint", "checkpoint-every", "print-every",
-    "predictions", "data", "train-csv", "test-csv",
+    "predictions", "log", "progress", "quiet", "data", "train-csv", "test-csv",
 };
 
 int policy_resume_may_change(const char *name)

@@ -256,8 +256,8 @@ typedef struct {
 /**
  * Whether option `name` may be given on the command line beside --resume: the ones that
  * say where to run and write (resume, epochs, device, save, checkpoint, checkpoint-every,
- * print-every, predictions) and where the same data lives now (data, train-csv,
- * test-csv). Every other option's value is the checkpoint's.
+ * print-every, predictions, log, progress, quiet) and where the same data lives now
+ * (data, train-csv, test-csv). Every other option's value is the checkpoint's.
  */
 int policy_resume_may_change(const char *name);
 

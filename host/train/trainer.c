@@ -284,6 +284,8 @@ mc_status trainer_create_with(trainer **out, backend *be, const mlp_spec *spec,
         st = t->op->alloc(t->be, n_max * 4, &t->stat_correct);
     if (!st)
         st = t->op->alloc(t->be, 8, &t->sums);
+    if (!st)
+        st = t->op->alloc(t->be, 8, &t->progress_sums);
     /* the per-sample kernel and the pixel lists take the images as they are */
     int plain_input = !cfg->augment && !(cfg->input_dropout > 0.0f);
     t->sequential = t->batch == 1 && !t->knobs.unfused &&
@@ -319,9 +321,11 @@ void trainer_destroy(trainer *t)
 {
     if (!t)
         return;
+    if (t->progress_state == 1) /* the queued read writes into *t: let it land first */
+        t->op->finish(t->be);
     buf *all[] = {t->params,     t->grads,   t->state,     t->labels,       t->index,
                   t->identity,   t->stat_loss, t->stat_correct, t->sums, t->seq_scratch,
-                  t->grad_scratch,
+                  t->progress_sums, t->grad_scratch,
                   t->sparse_pixels, t->sparse_offsets,
                   t->train.images, t->train.labels, t->test.images, t->test.labels,
                   t->val.images, t->val.labels};
@@ -431,6 +435,41 @@ mc_status trainer_partial_sums(trainer *t, int steps, double *loss_sum, long lon
         *loss_sum += l[i], *correct += c[i];
     free(l), free(c);
     return st;
+}
+
+mc_status trainer_progress_request(trainer *t, int steps)
+{
+    int per_epoch = trainer_steps_per_epoch(t);
+    if (steps < 1 || steps > per_epoch) {
+        fprintf(stderr, "mnistcl: internal error: trainer_progress_request: needs 1 <= steps "
+                        "<= %d steps per epoch (steps %d)\n", per_epoch, steps);
+        return MC_ERR_RUNTIME;
+    }
+    sum_args a = {bref_at(t->progress_sums, 0), bref_at(t->progress_sums, 1),
+                  bref_at(t->stat_loss, 0), bref_at(t->stat_correct, 0),
+                  images_in_steps(t, steps)};
+    mc_status st = t->op->sum(t->be, &a);
+    if (!st)
+        st = t->op->read_async(t->be, t->progress_sums, 0, t->progress_host,
+                               sizeof t->progress_host);
+    t->progress_steps = steps;
+    t->progress_state = st ? 0 : 1;
+    return st;
+}
+
+mc_status trainer_progress_result(trainer *t, pass_stats *out)
+{
+    if (t->progress_state != 2) {
+        fprintf(stderr, "mnistcl: internal error: trainer_progress_result: no "
+                        "trainer_progress_request %s\n",
+                t->progress_state ? "has been followed by trainer_finish yet" : "was made");
+        return MC_ERR_RUNTIME;
+    }
+    int n = images_in_steps(t, t->progress_steps);
+    out->images = n;
+    out->loss = (double)t->progress_host[0].f / n;
+    out->accuracy = (double)t->progress_host[1].i / n;
+    return MC_OK;
 }
 
 mc_status trainer_clear_stats(trainer *t)
@@ -545,7 +584,10 @@ mc_status trainer_gradient(trainer *t, int first, int count, float *grads, doubl
 
 mc_status trainer_finish(trainer *t)
 {
-    return t->op->finish(t->be);
+    mc_status st = t->op->finish(t->be);
+    if (!st && t->progress_state == 1)
+        t->progress_state = 2;
+    return st;
 }
 
 mc_status trainer_step_loss(trainer *t, int step, double *loss)

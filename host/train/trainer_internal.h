@@ -61,6 +61,15 @@ struct trainer {
     buf *identity;                  /* int32 0..n-1, for evaluation */
     buf *stat_loss, *stat_correct;  /* per-image loss and hit of the current pass */
     buf *sums;                      /* [0] loss sum (float), [1] correct count (int32) */
+    /* trainer_progress_request: the sums of the epoch's first progress_steps steps, on the
+       device and read into progress_host without waiting; progress_state 0 none, 1 queued,
+       2 read (a trainer_finish has returned since) */
+    buf *progress_sums;
+    union {
+        float f;
+        int32_t i;
+    } progress_host[2];
+    int progress_steps, progress_state;
     buf *seq_scratch;               /* per-sample kernel: activations and deltas */
     buf *grad_scratch;              /* sparse_grad's scratch (first layer) */
     buf *sparse_pixels;             /* the training images' nonzero pixels (pixel_lists) */

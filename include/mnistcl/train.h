@@ -118,6 +118,25 @@ mc_status trainer_set_lr_scale(trainer *t, float scale);
  */
 mc_status trainer_partial_sums(trainer *t, int steps, double *loss_sum, long long *correct);
 
+/**
+ * Starts reading the sums of trainer_partial_sums without waiting (a progress display
+ * during an epoch): enqueues, behind the steps enqueued so far, the sum of the per-image
+ * losses and hits of the first `steps` steps of the current epoch (1 <= steps <= steps per
+ * epoch) into a buffer of its own, and a non-blocking read of the two sums into the
+ * trainer. Nothing waits; trainer_progress_result has them once trainer_finish has
+ * returned after this call. A later request replaces this one.
+ */
+mc_status trainer_progress_request(trainer *t, int steps);
+
+/**
+ * The last trainer_progress_request's sums as a pass over its steps' images: mean loss,
+ * accuracy, images. Valid once a trainer_finish has returned after the request; without
+ * such a request an internal error (MC_ERR_RUNTIME, reported). The loss sum is added in
+ * float on the device (trainer_partial_sums adds in double); images whose statistics
+ * trainer_clear_stats zeroed count as loss 0 and no hit.
+ */
+mc_status trainer_progress_result(trainer *t, pass_stats *out);
+
 /** Zeroes the per-image losses and hits of the current pass (a resumed, partial epoch). */
 mc_status trainer_clear_stats(trainer *t);
 
@@ -133,7 +152,8 @@ int trainer_steps_per_epoch(const trainer *t);
 /**
  * Starts epoch `epoch` (1-based; it places the steps in the run, for the schedule, Adam's
  * bias corrections and the random streams): draws the permutation from r (identity when
- * shuffling is off) and uploads it. Nothing else crosses the bus during the epoch.
+ * shuffling is off) and uploads it. Nothing else crosses the bus during the epoch (but
+ * the two sums of a trainer_progress_request).
  */
 mc_status trainer_begin_epoch(trainer *t, int epoch, rng *r);
 
@@ -147,7 +167,8 @@ mc_status trainer_step(trainer *t, int step);
  */
 mc_status trainer_train_steps(trainer *t, int first, int count);
 
-/** Waits until every step enqueued so far has run (the device is idle after it). */
+/** Waits until every step enqueued so far has run (the device is idle after it), and a
+ *  trainer_progress_request's read with them. */
 mc_status trainer_finish(trainer *t);
 
 /** Mean loss of the images of step `step`, read back from the device (tests, progress). */

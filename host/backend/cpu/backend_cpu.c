@@ -60,6 +60,12 @@ static mc_status cpu_read(backend *be, buf *b, size_t off, void *dst, size_t byt
     return MC_OK;
 }
 
+/* read_async: the reference queues nothing, so the copy is made at once (as cpu_read). */
+static mc_status cpu_read_async(backend *be, buf *b, size_t off, void *dst, size_t bytes)
+{
+    return cpu_read(be, b, off, dst, bytes);
+}
+
 /* Nothing is ever queued: every operation is done when it returns. */
 static mc_status cpu_finish(backend *be)
 {
@@ -700,6 +706,7 @@ static const backend_ops cpu_ops = {
     .release = cpu_release,
     .write = cpu_write,
     .read = cpu_read,
+    .read_async = cpu_read_async,
     .finish = cpu_finish,
     .gather = cpu_gather,
     .gemm = cpu_gemm,

@@ -1,6 +1,6 @@
 /*
  * The OpenCL backend: buffers are cl_mem, every operation enqueues one of our kernels on
- * an in-order queue without waiting; only read/write/finish block.
+ * an in-order queue without waiting; only read/write/finish block (read_async does not).
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -311,6 +311,17 @@ static mc_status cl_read(backend *be, buf *b, size_t off, void *dst, size_t byte
     if (cb->profile) /* a blocking read on an in-order queue: everything before it is done */
         profile_collect(cb);
     return MC_OK;
+}
+
+/*
+ * Non-blocking copy of bytes of b from off into dst (read_async): enqueued behind the
+ * kernels queued so far; dst holds them after the next finish or blocking read/write.
+ */
+static mc_status cl_read_async(backend *be, buf *b, size_t off, void *dst, size_t bytes)
+{
+    cl_int e = clEnqueueReadBuffer(cl_of(be)->queue, (cl_mem)b->handle, CL_FALSE, off, bytes,
+                                   dst, 0, NULL, NULL);
+    return ocl_failed(e, "clEnqueueReadBuffer (non-blocking)") ? MC_ERR_OPENCL : MC_OK;
 }
 
 /* Waits for every queued kernel; collects the profile's events. */
@@ -830,6 +841,7 @@ static const backend_ops cl_ops = {
     .release = cl_release,
     .write = cl_write,
     .read = cl_read,
+    .read_async = cl_read_async,
     .finish = cl_finish,
     .gather = cl_gather,
     .gemm = cl_gemm,

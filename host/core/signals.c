@@ -22,6 +22,8 @@
 static char tracked[TRACKED_MAX][TRACKED_PATH];
 static atomic_int tracked_live[TRACKED_MAX];
 static atomic_int deferring, pending;
+/* What the watcher writes when it defers a signal (signals_defer_note); NULL: training's. */
+static _Atomic(const char *) defer_note;
 /* Held by whoever creates or removes a tracked file, and by the watcher from the moment it
  * removes them until the process ends, so a file is never created after that removal. */
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -58,7 +60,9 @@ static void *watch(void *unused)
             atomic_store(&pending, sig);
             static const char msg[] = "\nmnistcl: stopping after the current step, with the "
                                       "work saved (a second signal stops at once)\n";
-            ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+            const char *note = atomic_load(&defer_note);
+            ssize_t w = note ? write(STDERR_FILENO, note, strlen(note))
+                             : write(STDERR_FILENO, msg, sizeof msg - 1);
             (void)w;
             continue;
         }
@@ -101,7 +105,15 @@ void signals_install(void)
 
 void signals_defer(int on)
 {
+    if (!on)
+        atomic_store(&defer_note, NULL);
     atomic_store(&deferring, on);
+}
+
+void signals_defer_note(const char *note)
+{
+    atomic_store(&defer_note, note);
+    atomic_store(&deferring, 1);
 }
 
 void signals_ignore_pipe(void)

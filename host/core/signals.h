@@ -22,6 +22,13 @@ void signals_install(void);
 void signals_defer(int on);
 
 /**
+ * signals_defer(1), and note (text that lives until signals_defer(0)) is what stderr
+ * gets when the first signal is deferred, instead of training's "stopping after the
+ * current step" (`mnistcl serve`: "stopping the server").
+ */
+void signals_defer_note(const char *note);
+
+/**
  * Ignores SIGPIPE from now on: writes to a closed stdout (`mnistcl train | head`) then
  * fail instead of ending the process, so a run still trains and saves its work.
  */

@@ -64,15 +64,20 @@ const char *cli_default_device(void)
 
 mc_status cli_open_device(const char *spec, backend **out, mc_error *err)
 {
+    return cli_open_device_on(spec, stdout, out, err);
+}
+
+mc_status cli_open_device_on(const char *spec, FILE *say, backend **out, mc_error *err)
+{
     mc_status st = backend_open(spec, out, err);
-    if (!st) {
-        printf("device: %s\n", backend_name(*out));
+    if (!st && say) {
+        fprintf(say, "device: %s\n", backend_name(*out));
         const char *tuned = backend_cl_tuning_source(*out);
         cl_tuning t = backend_cl_tuning(*out);
         if (tuned)
-            printf("kernel tuning from %s: rb_tm=%d rb_local=%d gt_ts=%d gt_wpt=%d\n", tuned,
-                   t.rb_tm, t.rb_local, t.gt_ts, t.gt_wpt);
-        fflush(stdout);
+            fprintf(say, "kernel tuning from %s: rb_tm=%d rb_local=%d gt_ts=%d gt_wpt=%d\n",
+                    tuned, t.rb_tm, t.rb_local, t.gt_ts, t.gt_wpt);
+        fflush(say);
     }
     return st;
 }

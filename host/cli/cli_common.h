@@ -2,6 +2,8 @@
 #ifndef MNISTCL_CLI_COMMON_H
 #define MNISTCL_CLI_COMMON_H
 
+#include <stdio.h>
+
 #include "mnistcl/backend.h"
 #include "mnistcl/dataset.h"
 #include "mnistcl/mlp.h"
@@ -13,6 +15,8 @@ int cmd_eval(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
 int cmd_predict(int argc, char **argv); /* also `forward` */
 int cmd_tune(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /** Prints "mnistcl: MESSAGE" to stderr and returns status (for `return report(...)`). */
 int cli_report(mc_status status, const mc_error *err);
@@ -44,6 +48,9 @@ const char *cli_default_device(void);
 
 /** Opens the backend for a --device value and prints "device: ..." to stdout. */
 mc_status cli_open_device(const char *spec, backend **out, mc_error *err);
+
+/** cli_open_device, printing its lines to say instead (NULL: nothing, `train --quiet`). */
+mc_status cli_open_device_on(const char *spec, FILE *say, backend **out, mc_error *err);
 
 /**
  * Builds a network spec from --layers (if given) or --hidden, the input size and class

@@ -15,6 +15,8 @@ static void usage(FILE *out)
             "  eval      accuracy of a saved (or untrained) model\n"
             "  predict   show images and the network's answers (terminal, PNG, interactive)\n"
             "  forward   every layer's values for one image (= predict --verbose)\n"
+            "  report    a folder of figures and a web page about a trained model\n"
+            "  serve     a web page to draw digits on and see what a model makes of them\n"
             "  devices   list OpenCL platforms and devices\n"
             "  tune      search this device's kernel settings and cache the best\n\n"
             "`mnistcl COMMAND --help` lists a command's options with their defaults.\n"
@@ -45,6 +47,10 @@ int main(int argc, char **argv)
         return cmd_eval(argc, argv);
     if (strcmp(cmd, "predict") == 0 || strcmp(cmd, "forward") == 0)
         return cmd_predict(argc, argv);
+    if (strcmp(cmd, "report") == 0)
+        return cmd_report(argc, argv);
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(argc, argv);
     if (strcmp(cmd, "tune") == 0)
         return cmd_tune(argc, argv);
     if (strcmp(cmd, "devices") == 0)

@@ -1,7 +1,9 @@
 /*
  * augment.cl: random distortions of a batch of images for the first layer (augment_args in
  * backend_ops.h; Simard, Steinkraus, Platt, ICDAR 2003). Row p of x is image
- * id = index[start + p] (w x h uint8), output pixel (i, j) = (column, row):
+ * index[start + p] of the buffer (w x h uint8), its distortions drawn for the image's id =
+ * ids[start + p] (the host passes index again when the whole set is in the buffer),
+ * output pixel (i, j) = (column, row):
  *   x[p][j w + i] = bilinear(image / 255, src(i, j)), zero outside the image
  *   per image  r = philox4x32_10({id, 0, epoch, AUGMENT_STREAM_AFFINE}, seed), U_k from r.v[k]:
  *              a = rot_ht (2U_0 - 1) half-turns (rot_ht = rotate_deg / 180, from the host),
@@ -64,7 +66,8 @@ inline float8 aug_gather8(local const float *a, int8 k)
  * up to 8, the columns past w zero): (w + 2)(h + 2) + 2 (w h8 + h w8) floats in all.
  */
 kernel void augment_batch(global float *x, int x_off, global const uchar *images, int img_off,
-                          global const int *index, int idx_off, int start, int count, int width,
+                          global const int *index, int idx_off, global const int *ids,
+                          int ids_off, int start, int count, int width,
                           int height, float shift, float rot_ht, float scale, float alpha,
                           global const float *gauss, int gauss_off, int radius, uint seed_lo,
                           uint seed_hi, uint epoch, local float *data)
@@ -78,8 +81,8 @@ kernel void augment_batch(global float *x, int x_off, global const uchar *images
     int lid = get_local_id(0), lsz = get_local_size(0);
     int w = width, h = height, R = radius, elastic = alpha > 0.0f;
     int wb = w + 2, h8 = (h + 7) & ~7, w8 = (w + 7) & ~7, bw = (w + 1) / 2;
-    int id = index[idx_off + start + p];
-    global const uchar *img = images + img_off + (size_t)id * (size_t)(w * h);
+    int slot = index[idx_off + start + p], id = ids[ids_off + start + p];
+    global const uchar *img = images + img_off + (size_t)slot * (size_t)(w * h);
     local float *pix = data, *dxt = data + wb * (h + 2), *dyt = dxt + w * h8;
     local float *hx = dyt + w * h8, *hy = hx + h * w8;
     if (lid == 0) {

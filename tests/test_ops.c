@@ -64,11 +64,19 @@
  *               the same float operations in the same order, FP_CONTRACT off, exact
  *               trigonometry and reductions, so no tolerance is needed; pocl without the
  *               pragma differs by a few 1e-6) and, all parts off, EXACT as gather's image/255
+ *  window_images  count 1,63,127,784,10 [1,63,10] x dim 784,5 x part [300,700), none, all
+ *               of 1000 ids, the one id of row count/2; slot0 0,5,64, window offset 0,16,3
+ *               and part offset 0,4,32,7 rotate (16-, 4- and 1-byte pieces): the window's
+ *               images and labels EXACT against the reference and as expected, rows whose
+ *               ids (a shuffled prefix of the 1000, with INT_MIN, INT_MAX, -1) the part does
+ *               not hold and the two rows past the window as they started (random)
  * Beyond the per-op runners this replaced: state is compared at momentum 0 too (no
  * backend may touch it), sparse_forward_output's correct is compared with the reference,
  * and the exact checks of every run above apply to all ops.
  * The cases draw their inputs in turn from one stream seeded 7 (not the old draws).
+ * MNISTCL_TEST_OPS=op,op,... runs those ops' tables alone (their inputs then differ).
  */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,7 +111,7 @@ typedef struct {
     const char *(*show)(int); /* a value's name in case descriptions, or NULL: the number */
 } param;
 
-typedef enum { F32, I32, U8 } elem_type; /* outputs are F32 or I32 */
+typedef enum { F32, I32, U8 } elem_type; /* outputs are F32, I32 or (INOUT) U8 */
 typedef enum { IN, INOUT, OUT, SCRATCH } buf_role;
 
 /* One buffer of a case; OUT and INOUT buffers are compared after the op. */
@@ -758,6 +766,83 @@ static void augment_declare(op_case *c, rng *r)
     }
 }
 
+enum { WINDOW_IDS = 1000 }; /* the image ids of window_images' cases: 0 .. 999 */
+
+/* The parts window_images copies from, of the 1000 ids: [300, 700), none of them (from
+   1000), all, and the single id of window row count / 2 (part_window's "one"). */
+static const char *window_part_str(int v)
+{
+    return (const char *const[]){"some", "none", "all", "one"}[v];
+}
+
+/* The part of case c: its first id and its images. */
+static void window_part(const op_case *c, int *first, int *n)
+{
+    static const int parts[][2] = {{300, 400}, {1000, 50}, {0, WINDOW_IDS}};
+    if (P("part") == 3) {
+        const tbuf *ids = &c->b[find(c, "ids", 0)];
+        *first = ((const int *)ids->host)[ids->off + P("count") / 2], *n = 1;
+        return;
+    }
+    *first = parts[P("part")][0], *n = parts[P("part")][1];
+}
+
+/*
+ * The window's rows: ids, a shuffled prefix of 0 .. 999 (with INT_MIN, INT_MAX and -1 in
+ * rows 1, 2 and every 9th, which no part holds), from element in_off % 5; the part's
+ * images and labels random from element in_off and in_off / 2; the window's images and
+ * labels (two rows more than slot0 + count, from element out_off and out_off + 1) start
+ * random, and only the rows whose ids the part holds may change, exactly to the part's.
+ */
+static void window_declare(op_case *c, rng *r)
+{
+    int count = P("count"), dim = P("dim"), slot0 = P("slot0"), out_off = P("out_off"),
+        in_off = P("in_off"), first, n;
+    int perm[WINDOW_IDS];
+    for (int q = 0; q < WINDOW_IDS; q++)
+        perm[q] = q;
+    rng_shuffle(r, perm, WINDOW_IDS);
+    tbuf *ids = IN_("ids", I32, (size_t)(in_off % 5) + count, (size_t)(in_off % 5));
+    int *id = (int *)ids->host + ids->off;
+    for (int q = 0; q < count; q++)
+        id[q] = q == 1 ? INT_MIN : q == 2 ? INT_MAX : q % 9 == 8 ? -1 : perm[q];
+    window_part(c, &first, &n);
+    size_t in_n = (size_t)n * dim, slots = (size_t)slot0 + count + 2;
+    unsigned char *img = IN_("images", U8, in_off + in_n, in_off)->host;
+    unsigned char *lab = IN_("labels", U8, in_off / 2 + n, in_off / 2)->host;
+    for (size_t q = 0; q < in_off + in_n; q++)
+        img[q] = (unsigned char)rng_next(r);
+    for (size_t q = 0; q < (size_t)(in_off / 2 + n); q++)
+        lab[q] = (unsigned char)rng_next(r);
+    tbuf *out = decl(c, "images_out", U8, INOUT, out_off + slots * dim, out_off, 0, 0);
+    tbuf *lout = decl(c, "labels_out", U8, INOUT, out_off + 1 + slots, out_off + 1, 0, 0);
+    unsigned char *o = out->host, *lo = lout->host;
+    for (size_t q = 0; q < out->n; q++)
+        o[q] = (unsigned char)rng_next(r);
+    for (size_t q = 0; q < lout->n; q++)
+        lo[q] = (unsigned char)rng_next(r);
+    unsigned char *want = malloc(out->n), *lwant = malloc(lout->n);
+    memcpy(want, o, out->n);
+    memcpy(lwant, lo, lout->n);
+    for (int q = 0; q < count; q++) {
+        if (id[q] < first || id[q] - first >= n)
+            continue;
+        size_t i = (size_t)(id[q] - first), slot = (size_t)slot0 + q;
+        memcpy(want + out->off + slot * dim, img + in_off + i * dim, (size_t)dim);
+        lwant[lout->off + slot] = lab[in_off / 2 + i];
+    }
+    out->expect = (int *)(void *)want, lout->expect = (int *)(void *)lwant; /* as bytes */
+}
+
+static void window_args_of(const op_case *c, buf *const *b, op_args *a)
+{
+    int first, n;
+    window_part(c, &first, &n);
+    a->window_images = (window_images_args){AT("images_out"), AT("labels_out"), AT("images"),
+                                            AT("labels"), AT("ids"), P("count"), P("slot0"),
+                                            P("dim"), first, n};
+}
+
 /* The axes of the pixel-list ops; small leaves n 127 out */
 #define SPARSE_DIM AXIS("dim", (1, 63, 784), (1, 63, DROP), NULL)
 #define SPARSE_N AXIS("n", (1, 10, 127, 128, 300), (1, 10, DROP, 128, 300), NULL)
@@ -836,6 +921,14 @@ static const op_table tables[] = {
            AXIS("count", (1, 63, 127), (1, 5, DROP), NULL),
            AXIS("parts", (0, 1, 2, 3, 4), (0, 1, 2, 3, 4), aug_parts_str)},
      .declare = augment_declare, .args = augment_args_of},
+    {.op = OP_WINDOW_IMAGES,
+     .p = {AXIS("count", (1, 63, 127, 784, 10), (1, 63, DROP, DROP, 10), NULL),
+           AXIS("dim", (784, 5), (784, 5), NULL),
+           AXIS("part", (0, 1, 2, 3), (0, 1, 2, 3), window_part_str),
+           OPTION("slot0", A0 | A2, (0, 5, 64), NULL),
+           OPTION("out_off", A1 | A2, (0, 16, 3), NULL),
+           OPTION("in_off", A0 | A1, (0, 4, 32, 7), NULL)},
+     .declare = window_declare, .args = window_args_of},
 };
 
 /* ---- the runner ---------------------------------------------------------------------- */
@@ -854,6 +947,8 @@ static const void *initial(const tbuf *t, int run, void **made)
     for (size_t i = 0; i < t->n; i++)
         if (t->type == F32)
             ((float *)*made)[i] = -1000.0f - (float)run;
+        else if (t->type == U8)
+            ((unsigned char *)*made)[i] = (unsigned char)(0xc0 + run);
         else
             ((int *)*made)[i] = -1000 - run;
     return *made;
@@ -904,6 +999,17 @@ static int run_once(const op_case *c, backend *be, const char *label, const op_w
     return st == MC_OK;
 }
 
+/* Exact equality of the bytes [lo, hi) of got and want; prints the first mismatch. */
+static void check_equal_u8_at(const char *what, const unsigned char *got,
+                              const unsigned char *want, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi; i++)
+        if (got[i] != want[i]) {
+            test_fail("%s: byte [%zu] got %u want %u", what, i, got[i], want[i]);
+            return;
+        }
+}
+
 /* Compares output t's elements [lo, hi), got against want, in t's tolerance or (exact, or
    ints) exactly; `label` and `check` name the comparison in a failure. */
 static void compare(const op_case *c, const tbuf *t, const char *label, const char *check,
@@ -914,9 +1020,11 @@ static void compare(const op_case *c, const tbuf *t, const char *label, const ch
         return;
     comparisons++;
     snprintf(what, sizeof what, "%s [%s] %s: %s%s%s", op_name(c->t->op), c->desc, label,
-             t->name, check, exact || t->type == I32 ? " (exact)" : "");
+             t->name, check, exact || t->type != F32 ? " (exact)" : "");
     if (t->type == F32)
         check_close_at(what, got, want, lo, hi, exact ? 0 : t->atol, exact ? 0 : t->rtol);
+    else if (t->type == U8)
+        check_equal_u8_at(what, got, want, lo, hi);
     else
         check_equal_int_at(what, got, want, lo, hi);
 }
@@ -1041,13 +1149,30 @@ static void run_table(const op_table *t, backend *const *bes, rng *r)
            comparisons - compared, test_failures == failures ? "passed" : "FAILED");
 }
 
+/* Whether table t runs: every table, or those $MNISTCL_TEST_OPS names (op names separated
+   by commas, e.g. "gather,window_images"). */
+static int table_wanted(const op_table *t)
+{
+    const char *list = getenv("MNISTCL_TEST_OPS"), *name = op_name(t->op);
+    if (!list || !*list)
+        return 1;
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == strlen(name) && strncmp(p, name, n) == 0)
+            return 1;
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
 int main(void)
 {
     backend *bes[N_BACKENDS] = {backend_cpu_create(), test_open_opencl()};
     rng r;
     rng_seed(&r, 7);
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
-        run_table(&tables[i], bes, &r);
+        if (table_wanted(&tables[i]))
+            run_table(&tables[i], bes, &r);
     for (int k = N_BACKENDS - 1; k >= 0; k--)
         backend_destroy(bes[k]);
     return test_exit_code();

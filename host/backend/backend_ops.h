@@ -24,6 +24,8 @@
 typedef struct buf {
     size_t bytes;
     void *handle;
+    int host_copy; /* made by alloc_host: holds the caller's bytes (perhaps the caller's very
+                      memory), read by kernels only; write and write_async refuse it */
 } buf;
 
 /** A buffer and an element offset into it. A NULL buffer means "not wanted". */
@@ -398,6 +400,9 @@ typedef struct {
     bref x;      /* float out (count, width·height) */
     bref images; /* uint8 (n, width·height) */
     bref index;  /* int32 positions, as gather's */
+    bref ids;    /* int32: row p's distortions are drawn for image ids[start + p] (the
+                    training set's own numbering, where index names window slots);
+                    NULL buffer: for index[start + p] */
     int start, count, width, height;
     float shift;      /* >= 0 pixels, each axis */
     float rotate_deg; /* 0 .. 180 */
@@ -422,6 +427,20 @@ static inline int augment_radius(float sigma)
     return (float)r < r3 ? r + 1 : r;
 }
 
+/**
+ * Copies the images and labels of one part of a split image set into slots of a window:
+ * for r in [0, count): i = ids[r]; when part_first <= i < part_first + part_n,
+ *   images_out[(slot0 + r)·dim + j] = images[(i - part_first)·dim + j] for j < dim, and
+ *   labels_out[slot0 + r] = labels[i - part_first];
+ * rows whose id lies outside the part are not written (another part's launch fills them).
+ */
+typedef struct {
+    bref images_out, labels_out; /* uint8 (slots, dim), uint8 (slots) */
+    bref images, labels;         /* uint8 (part_n, dim), uint8 (part_n): the part */
+    bref ids;                    /* int32 (count): the image id of each window row */
+    int count, slot0, dim, part_first, part_n;
+} window_images_args;
+
 /** The operations of the table below that compute (a plan's stages name them). */
 typedef enum {
     OP_GATHER,
@@ -438,6 +457,7 @@ typedef enum {
     OP_SPARSE_BACKWARD_UPDATE,
     OP_DROPOUT,
     OP_AUGMENT,
+    OP_WINDOW_IMAGES,
     OP_COUNT
 } op_kind;
 
@@ -460,6 +480,7 @@ typedef union {
     sparse_backward_update_args sparse_backward_update;
     dropout_args dropout;
     augment_args augment;
+    window_images_args window_images;
 } op_args;
 
 /**
@@ -480,6 +501,21 @@ typedef struct {
        finish (or a blocking read or write) has returned; until then dst must stay valid
        and must not be read. The CPU reference copies at once. */
     mc_status (*read_async)(backend *be, buf *b, size_t offset_bytes, void *dst, size_t bytes);
+    /* Queues the same copy as write without waiting for it (a streamed window's images):
+       it runs after the work queued before it and before the work queued after it; src
+       must stay valid and unchanged until the next finish (or a blocking read or write)
+       has returned. The CPU reference copies at once. */
+    mc_status (*write_async)(backend *be, buf *b, size_t offset_bytes, const void *src,
+                             size_t bytes);
+    /* A buffer of `bytes` bytes holding host's, for kernels to read only (never written
+       by write, write_async or an operation). Where the device reads the host memory in
+       place (the CPU reference always; OpenCL with caps.host_memory and host aligned to
+       CL_DEVICE_MEM_BASE_ADDR_ALIGN), *in_place = 1 and host must stay valid and
+       unchanged until the buffer is released (release leaves it to the caller); else
+       the bytes are copied before it returns, *in_place = 0, and host may be freed at
+       once. Counts against caps.max_alloc_bytes and memory_bytes as alloc does. */
+    mc_status (*alloc_host)(backend *be, const void *host, size_t bytes, int *in_place,
+                            buf **out);
     mc_status (*finish)(backend *be); /* waits for all queued work */
     mc_status (*gather)(backend *be, const gather_args *a);
     mc_status (*gemm)(backend *be, const gemm_args *a);
@@ -495,6 +531,7 @@ typedef struct {
     mc_status (*sparse_backward_update)(backend *be, const sparse_backward_update_args *a);
     mc_status (*dropout)(backend *be, const dropout_args *a);
     mc_status (*augment)(backend *be, const augment_args *a);
+    mc_status (*window_images)(backend *be, const window_images_args *a);
     /* What operation `op` with arguments `args` (the op's *_args struct) runs here: the
        kernel's name and the number of launches ("gemm_rb_nn", 1), for `train --plan` */
     const char *(*kernel_of)(backend *be, op_kind op, const void *args, int *launches);
@@ -513,12 +550,32 @@ typedef struct {
     int sparse_output_max_hidden; /* widest hidden layer sparse_forward_output takes */
     int sequential_max_layers;    /* deepest network sequential takes */
     int sequential_pixel_lists;   /* sequential reads the pixel lists when given them */
+    /* Memory, lowered (never raised) by MNISTCL_DEVICE_LIMITS (device_limits.h); alloc and
+       alloc_host refuse (MC_ERR_NOMEM, a line printed) a buffer past either */
+    size_t max_alloc_bytes; /* the largest buffer (CPU reference: SIZE_MAX; OpenCL:
+                               CL_DEVICE_MAX_MEM_ALLOC_SIZE, at most 2^31 - 1) */
+    size_t memory_bytes;    /* all buffers together (SIZE_MAX; CL_DEVICE_GLOBAL_MEM_SIZE) */
+    int host_memory;        /* 1: the device reads host memory directly (the CPU reference;
+                               an OpenCL CPU device with CL_DEVICE_HOST_UNIFIED_MEMORY), so
+                               alloc_host can leave the bytes where they are */
 } backend_caps;
+
+/**
+ * Charges a new buffer of `bytes` bytes to be (alloc, alloc_host): MC_OK with
+ * be->allocated_bytes raised, or MC_ERR_NOMEM with one line printed naming the size and
+ * the limit when the buffer is larger than caps.max_alloc_bytes or would take the live
+ * buffers past caps.memory_bytes.
+ */
+mc_status backend_charge(backend *be, size_t bytes);
+
+/** Gives back what backend_charge took for a buffer of `bytes` bytes (release). */
+void backend_uncharge(backend *be, size_t bytes);
 
 /** Common head of every backend object. */
 struct backend {
     const backend_ops *ops;
     backend_caps caps;
+    size_t allocated_bytes; /* of the live buffers, against caps.memory_bytes */
     char name[256]; /* human-readable device description */
     int is_opencl;  /* the object is a cl_backend (backend_cl.c's own functions check it) */
 };

@@ -1,8 +1,10 @@
 /* Turning a --device string into a backend, and listing the OpenCL devices. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mnistcl/opencl.h"
+#include "backend/device_limits.h"
 #include "backend/opencl/ocl_util.h"
 
 /*
@@ -46,6 +48,11 @@ mc_status ocl_resolve_device(const char *spec, int *platform, int *device, mc_er
 
 mc_status backend_open(const char *spec, backend **out, mc_error *err)
 {
+    /* a malformed MNISTCL_DEVICE_LIMITS is the user's error, whichever backend opens */
+    size_t max_alloc = SIZE_MAX, memory = SIZE_MAX;
+    mc_status limits_st = device_limits_apply(&max_alloc, &memory, err);
+    if (limits_st)
+        return limits_st;
     if (!spec || !*spec)
         spec = getenv("MNISTCL_DEVICE");
     if (!spec || !*spec)

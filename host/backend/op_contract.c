@@ -406,11 +406,51 @@ mc_status op_contract_augment(const augment_args *a)
     OP_REQUIRE_SPAN(op, a->x, prod(a->count, dim), sizeof(float));
     OP_REQUIRE_SPAN(op, a->images, dim, 1); /* at least one image */
     OP_REQUIRE_SPAN(op, a->index, plus(a->start, a->count), sizeof(int32_t));
+    if (a->ids.b)
+        OP_REQUIRE_SPAN(op, a->ids, plus(a->start, a->count), sizeof(int32_t));
     if (a->alpha > 0.0f) {
         OP_REQUIRE(op, a->sigma > 0.0f && augment_radius(a->sigma) <= AUGMENT_MAX_RADIUS,
                    "sigma %g, radius ceil(3 sigma) %d, AUGMENT_MAX_RADIUS %d", a->sigma,
                    augment_radius(a->sigma), AUGMENT_MAX_RADIUS);
         OP_REQUIRE_SPAN(op, a->gauss, 2 * (size_t)augment_radius(a->sigma) + 1, sizeof(float));
     }
+    return MC_OK;
+}
+
+/* Whether the spans [a_off, a_off + a_n) and [b_off, b_off + b_n) of one buffer are apart. */
+static int spans_apart(size_t a_off, size_t a_n, size_t b_off, size_t b_n)
+{
+    return a_off + a_n <= b_off || b_off + b_n <= a_off;
+}
+
+/* The contract of window_images (window_images_args): sizes, the spans of every buffer for
+   the extents named, the outputs in buffers of their own (or one, apart). */
+mc_status op_contract_window_images(const window_images_args *a)
+{
+    const char *op = op_name(OP_WINDOW_IMAGES);
+    OP_REQUIRE(op, a->count >= 1 && a->dim >= 1, "count %d, dim %d", a->count, a->dim);
+    OP_REQUIRE(op, a->slot0 >= 0 && a->slot0 <= INT_MAX - a->count, "slot0 %d, count %d",
+               a->slot0, a->count);
+    OP_REQUIRE(op, a->part_first >= 0 && a->part_n >= 1, "part_first %d, part_n %d",
+               a->part_first, a->part_n);
+    size_t slots = plus(a->slot0, a->count);
+    size_t out_n = prod(slots, a->dim), in_n = prod(a->part_n, a->dim);
+    OP_REQUIRE_SPAN(op, a->images_out, out_n, 1);
+    OP_REQUIRE_SPAN(op, a->labels_out, slots, 1);
+    OP_REQUIRE_SPAN(op, a->images, in_n, 1);
+    OP_REQUIRE_SPAN(op, a->labels, a->part_n, 1);
+    OP_REQUIRE_SPAN(op, a->ids, a->count, sizeof(int32_t));
+    /* what is written lies in buffers nothing is read from, the two outputs apart */
+    for (int o = 0; o < 2; o++) {
+        const buf *out = o ? a->labels_out.b : a->images_out.b;
+        OP_REQUIRE(op, out != a->images.b && out != a->labels.b && out != a->ids.b,
+                   "%s shares a buffer with images, labels or ids",
+                   o ? "labels_out" : "images_out");
+    }
+    OP_REQUIRE(op,
+               a->images_out.b != a->labels_out.b ||
+                   spans_apart(a->images_out.off, out_n, a->labels_out.off, slots),
+               "images_out overlaps labels_out in one buffer: bytes [%zu, +%zu) and [%zu, +%zu)",
+               a->images_out.off, out_n, a->labels_out.off, slots);
     return MC_OK;
 }

@@ -86,6 +86,7 @@ mc_status op_contract_sparse_grad(const sparse_grad_args *a);
 mc_status op_contract_sparse_backward_update(const sparse_backward_update_args *a);
 mc_status op_contract_dropout(const dropout_args *a);
 mc_status op_contract_augment(const augment_args *a);
+mc_status op_contract_window_images(const window_images_args *a);
 
 /** At the entry of a backend's operation: returns the contract's status if it is broken. */
 #define OP_CONTRACT(name, args)                                                               \

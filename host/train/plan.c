@@ -219,6 +219,12 @@ static void describe_shapes(const stage *s, char *buf, size_t len)
                  g->scale, g->alpha, g->sigma);
         return;
     }
+    case OP_WINDOW_IMAGES: {
+        const window_images_args *w = &a->window_images;
+        snprintf(buf, len, "window slots [%d,%d) (%d bytes) <- ids in part [%d,%d)", w->slot0,
+                 w->slot0 + w->count, w->dim, w->part_first, w->part_first + w->part_n);
+        return;
+    }
     case OP_COUNT: break;
     }
     snprintf(buf, len, "?");

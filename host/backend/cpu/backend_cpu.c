@@ -6,11 +6,13 @@
 #include <float.h>
 #include <stdint.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/activations.h"
 #include "backend/backend_ops.h"
+#include "backend/device_limits.h"
 #include "backend/op_contract.h"
 #include "philox.h"
 
@@ -18,36 +20,87 @@
 #define I32(r) ((int *)(r).b->handle + (r).off)
 #define U8(r) ((unsigned char *)(r).b->handle + (r).off)
 
-/* A host array of `bytes` bytes, zeroed. */
+/* A host array of `bytes` bytes, zeroed; MC_ERR_NOMEM past the limits (backend_charge). */
 static mc_status cpu_alloc(backend *be, size_t bytes, buf **out)
 {
-    (void)be;
+    mc_status st = backend_charge(be, bytes);
+    if (st)
+        return st;
     buf *b = calloc(1, sizeof *b);
-    if (!b)
-        return MC_ERR_NOMEM;
-    b->bytes = bytes;
-    b->handle = calloc(bytes ? bytes : 1, 1);
-    if (!b->handle) {
+    if (b)
+        b->handle = calloc(bytes ? bytes : 1, 1);
+    if (!b || !b->handle) {
         free(b);
+        backend_uncharge(be, bytes);
         return MC_ERR_NOMEM;
     }
+    b->bytes = bytes;
     *out = b;
     return MC_OK;
 }
 
-/* Frees a buffer (NULL: nothing). */
+/* alloc_host: the reference reads host memory itself, so the buffer is host's bytes where
+   they are (*in_place = 1; release leaves them to the caller). */
+static mc_status cpu_alloc_host(backend *be, const void *host, size_t bytes, int *in_place,
+                                buf **out)
+{
+    OP_REQUIRE("alloc_host", host != NULL || bytes == 0, "host NULL, bytes %zu", bytes);
+    mc_status st = backend_charge(be, bytes);
+    if (st)
+        return st;
+    buf *b = calloc(1, sizeof *b);
+    if (!b) {
+        backend_uncharge(be, bytes);
+        return MC_ERR_NOMEM;
+    }
+    b->bytes = bytes;
+    b->handle = (void *)host; /* never written through: host_copy */
+    b->host_copy = 1;
+    *in_place = 1;
+    *out = b;
+    return MC_OK;
+}
+
+/* Frees a buffer (NULL: nothing); alloc_host's memory is the caller's. */
 static void cpu_release(backend *be, buf *b)
 {
-    (void)be;
-    if (b)
+    if (!b)
+        return;
+    backend_uncharge(be, b->bytes);
+    if (!b->host_copy)
         free(b->handle);
     free(b);
 }
 
-/* Copies bytes from src into b at off (within b: the caller's to ensure). */
+/* The checks of write and write_async (reported as `op`): b is not alloc_host's and
+   [off, off + bytes) lies within it. */
+static mc_status cpu_write_limits(const char *op, const buf *b, size_t off, size_t bytes)
+{
+    OP_REQUIRE(op, !b->host_copy, "the buffer is alloc_host's (%zu bytes): kernels read it, "
+               "nothing writes it", b->bytes);
+    OP_REQUIRE(op, off <= b->bytes && bytes <= b->bytes - off,
+               "offset %zu + %zu bytes, buffer of %zu", off, bytes, b->bytes);
+    return MC_OK;
+}
+
+/* Copies bytes from src into b at off (not alloc_host's buffer; within b). */
 static mc_status cpu_write(backend *be, buf *b, size_t off, const void *src, size_t bytes)
 {
     (void)be;
+    mc_status st = cpu_write_limits("write", b, off, bytes);
+    if (st)
+        return st;
+    memcpy((unsigned char *)b->handle + off, src, bytes);
+    return MC_OK;
+}
+
+/* write_async: the reference queues nothing, so the copy is made at once (as cpu_write). */
+static mc_status cpu_write_async(backend *be, buf *b, size_t off, const void *src, size_t bytes)
+{
+    (void)be;
+    mc_status st = cpu_write_limits("write_async", b, off, bytes);
+    if (st)
+        return st;
     memcpy((unsigned char *)b->handle + off, src, bytes);
     return MC_OK;
 }
@@ -232,7 +285,7 @@ static mc_status cpu_loss(backend *be, const loss_args *a)
 static mc_status output_step_run(const output_step_args *a)
 {
     size_t nz = (size_t)a->count * a->classes;
-    buf z = {nz * sizeof(float), malloc(nz * sizeof(float) + 1)};
+    buf z = {.bytes = nz * sizeof(float), .handle = malloc(nz * sizeof(float) + 1)};
     if (!z.handle)
         return MC_ERR_NOMEM;
     gemm_args fwd = {.m = a->count, .n = a->classes, .k = a->hidden, .a = a->h,
@@ -636,8 +689,9 @@ static mc_status cpu_augment(backend *be, const augment_args *a)
     float rot_ht = a->rotate_deg / 180.0f; /* half-turns, as the OpenCL host code passes */
     mc_u32 k0 = (mc_u32)a->seed, k1 = (mc_u32)(a->seed >> 32);
     for (int p = 0; p < a->count; p++) {
-        int id = I32(a->index)[a->start + p];
-        const unsigned char *img = U8(a->images) + (size_t)id * n;
+        int slot = I32(a->index)[a->start + p];
+        int id = a->ids.b ? I32(a->ids)[a->start + p] : slot; /* whose draws */
+        const unsigned char *img = U8(a->images) + (size_t)slot * n;
         philox4x32 r =
             philox4x32_10(philox_ctr((mc_u32)id, 0, a->epoch, AUGMENT_STREAM_AFFINE), k0, k1);
         float ang = rot_ht * (2.0f * philox_uniform(r.v[0]) - 1.0f);
@@ -672,6 +726,25 @@ static mc_status cpu_augment(backend *be, const augment_args *a)
     return MC_OK;
 }
 
+/* window_images (window_images_args): each window row whose id lies in the part, its image
+   and label copied into its slot. */
+static mc_status cpu_window_images(backend *be, const window_images_args *a)
+{
+    (void)be;
+    OP_CONTRACT(window_images, a);
+    const int *ids = I32(a->ids);
+    size_t dim = (size_t)a->dim;
+    for (int r = 0; r < a->count; r++) {
+        int id = ids[r];
+        if (id < a->part_first || id - a->part_first >= a->part_n)
+            continue;
+        size_t i = (size_t)(id - a->part_first), slot = (size_t)a->slot0 + (size_t)r;
+        memcpy(U8(a->images_out) + slot * dim, U8(a->images) + i * dim, dim);
+        U8(a->labels_out)[slot] = U8(a->labels)[i];
+    }
+    return MC_OK;
+}
+
 /* kernel_of: the reference runs each operation as one function, "cpu_<op>". */
 static const char *cpu_kernel_of(backend *be, op_kind op, const void *args, int *launches)
 {
@@ -691,6 +764,7 @@ static const char *cpu_kernel_of(backend *be, op_kind op, const void *args, int 
         [OP_SPARSE_BACKWARD_UPDATE] = "cpu_sparse_backward_update",
         [OP_DROPOUT] = "cpu_dropout",
         [OP_AUGMENT] = "cpu_augment",
+        [OP_WINDOW_IMAGES] = "cpu_window_images",
     };
     int known = op >= 0 && op < OP_COUNT;
     if (launches)
@@ -707,6 +781,8 @@ static const backend_ops cpu_ops = {
     .write = cpu_write,
     .read = cpu_read,
     .read_async = cpu_read_async,
+    .write_async = cpu_write_async,
+    .alloc_host = cpu_alloc_host,
     .finish = cpu_finish,
     .gather = cpu_gather,
     .gemm = cpu_gemm,
@@ -722,13 +798,21 @@ static const backend_ops cpu_ops = {
     .sparse_grad = cpu_sparse_grad,
     .dropout = cpu_dropout,
     .augment = cpu_augment,
+    .window_images = cpu_window_images,
     .kernel_of = cpu_kernel_of,
     .destroy = cpu_destroy,
 };
 
-/* The CPU reference backend (NULL when out of memory). */
+/* The CPU reference backend (NULL when out of memory, or with a line printed when
+   MNISTCL_DEVICE_LIMITS is malformed: backend_open reports that as a usage error first). */
 backend *backend_cpu_create(void)
 {
+    size_t max_alloc = SIZE_MAX, memory = SIZE_MAX;
+    mc_error err = {{0}};
+    if (device_limits_apply(&max_alloc, &memory, &err)) {
+        fprintf(stderr, "mnistcl: %s\n", err.msg);
+        return NULL;
+    }
     backend *be = calloc(1, sizeof *be);
     if (!be)
         return NULL;
@@ -740,7 +824,10 @@ backend *backend_cpu_create(void)
                               .output_step_max_classes = OUTPUT_STEP_MAX_CLASSES,
                               .sparse_output_max_hidden = SPARSE_OUTPUT_MAX_HIDDEN,
                               .sequential_max_layers = SEQ_MAX_LAYERS,
-                              .sequential_pixel_lists = 0};
+                              .sequential_pixel_lists = 0,
+                              .max_alloc_bytes = max_alloc,
+                              .memory_bytes = memory,
+                              .host_memory = 1};
     strcpy(be->name, "CPU reference (plain C, double accumulators)");
     return be;
 }

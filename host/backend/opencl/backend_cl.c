@@ -3,10 +3,12 @@
  * an in-order queue without waiting; only read/write/finish block (read_async does not).
  */
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend/backend_ops.h"
+#include "backend/device_limits.h"
 #include "backend/op_contract.h"
 #include "backend/opencl/backend_cl.h"
 #include "io/tune_cache.h"
@@ -35,6 +37,7 @@ enum {
     K_CSR_BACKWARD_UPDATE,
     K_DROPOUT,
     K_AUGMENT,
+    K_WINDOW_IMAGES,
     K_COUNT
 };
 
@@ -60,6 +63,7 @@ static const char *const kernel_names[K_COUNT] = {
     [K_CSR_BACKWARD_UPDATE] = "csr_backward_update",
     [K_DROPOUT] = "dropout_rows",
     [K_AUGMENT] = "augment_batch",
+    [K_WINDOW_IMAGES] = "window_images",
 };
 
 /* gemm_rb_ntg (the NN tile with B's columns gathered) takes NT products with k below this;
@@ -75,7 +79,7 @@ typedef struct {
     cl_program program;
     cl_kernel kernels[K_COUNT];
     cl_uint kernel_args[K_COUNT]; /* CL_KERNEL_NUM_ARGS of each kernel */
-    cl_ulong max_alloc;  /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
+    size_t base_align;   /* CL_DEVICE_MEM_BASE_ADDR_ALIGN, in bytes */
     size_t max_wg;       /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
     size_t sum_wg;       /* work-group size sum_stats was built for */
     size_t seq_wg;       /* work-group size train_sequential was built for */
@@ -86,6 +90,7 @@ typedef struct {
     size_t row_wg;       /* work-group size of one-item-per-row kernels (gather, loss, update) */
     int output_rows;     /* rows per output_step work-item (OUTPUT_ROWS in loss.cl) */
     int gather_rows;     /* GATHER_ROWS: one work-item per image row (CPU devices) */
+    size_t window_wg;    /* window_images' most work-items per row: 1 on CPU paths, else 64 */
     size_t augment_wg;   /* augment_batch's work-group size */
     cl_ulong augment_local_max; /* local memory bytes augment_batch's data may take */
     cl_mem dummy;        /* bound to kernel arguments a call does not use */
@@ -251,26 +256,29 @@ static mc_status launch(cl_backend *cb, int which, const karg *args, size_t narg
 #define LAUNCH(cb, which, args, dims, global, local)                                          \
     launch((cb), (which), (args), sizeof(args) / sizeof((args)[0]), (dims), (global), (local))
 
-/* A device buffer of `bytes` bytes (4 for 0); MC_ERR_NOMEM past the device's limits. */
-static mc_status cl_alloc(backend *be, size_t bytes, buf **out)
+/*
+ * A buffer of `bytes` bytes (4 for 0) made by clCreateBuffer with `flags` (and host, for
+ * the flags that take one), charged to the backend's limits (backend_charge); `host_copy`
+ * marks alloc_host's. MC_ERR_NOMEM past the limits or when the device has no room.
+ */
+static mc_status cl_new_buffer(cl_backend *cb, cl_mem_flags flags, void *host, size_t bytes,
+                               int host_copy, buf **out)
 {
-    cl_backend *cb = cl_of(be);
     if (bytes == 0)
         bytes = 4;
-    if (bytes > cb->max_alloc || bytes > 0x7fffffffUL) {
-        fprintf(stderr,
-                "mnistcl: a buffer of %.1f MiB is larger than the device allows (%.1f MiB per "
-                "buffer, and at most 2 GiB)\n",
-                bytes / 1048576.0, cb->max_alloc / 1048576.0);
+    mc_status st = backend_charge(&cb->base, bytes);
+    if (st)
+        return st;
+    buf *b = calloc(1, sizeof *b);
+    if (!b) {
+        backend_uncharge(&cb->base, bytes);
         return MC_ERR_NOMEM;
     }
-    buf *b = calloc(1, sizeof *b);
-    if (!b)
-        return MC_ERR_NOMEM;
     cl_int e;
-    cl_mem m = clCreateBuffer(cb->context, CL_MEM_READ_WRITE, bytes, NULL, &e);
+    cl_mem m = clCreateBuffer(cb->context, flags, bytes, host, &e);
     if (ocl_failed(e, "clCreateBuffer")) {
         free(b);
+        backend_uncharge(&cb->base, bytes);
         return e == CL_MEM_OBJECT_ALLOCATION_FAILURE || e == CL_OUT_OF_RESOURCES ||
                        e == CL_OUT_OF_HOST_MEMORY || e == CL_INVALID_BUFFER_SIZE
                    ? MC_ERR_NOMEM
@@ -278,26 +286,83 @@ static mc_status cl_alloc(backend *be, size_t bytes, buf **out)
     }
     b->bytes = bytes;
     b->handle = m;
+    b->host_copy = host_copy;
     *out = b;
     return MC_OK;
 }
 
-/* Releases a buffer (NULL: nothing). */
+/* A device buffer of `bytes` bytes (4 for 0); MC_ERR_NOMEM past the limits. */
+static mc_status cl_alloc(backend *be, size_t bytes, buf **out)
+{
+    return cl_new_buffer(cl_of(be), CL_MEM_READ_WRITE, NULL, bytes, 0, out);
+}
+
+/*
+ * alloc_host: on a device that reads host memory (caps.host_memory) with host aligned to
+ * CL_DEVICE_MEM_BASE_ADDR_ALIGN, a CL_MEM_USE_HOST_PTR buffer over host itself (in place);
+ * else a device buffer the bytes are copied into at creation (CL_MEM_COPY_HOST_PTR).
+ * Both read-only to kernels.
+ */
+static mc_status cl_alloc_host(backend *be, const void *host, size_t bytes, int *in_place,
+                               buf **out)
+{
+    cl_backend *cb = cl_of(be);
+    OP_REQUIRE("alloc_host", host != NULL || bytes == 0, "host NULL, bytes %zu", bytes);
+    if (bytes == 0) { /* nothing to hold: an empty buffer of the backend's own */
+        *in_place = 0;
+        return cl_new_buffer(cb, CL_MEM_READ_ONLY, NULL, 0, 1, out);
+    }
+    int use = be->caps.host_memory && (uintptr_t)host % cb->base_align == 0;
+    cl_mem_flags flags = CL_MEM_READ_ONLY | (use ? CL_MEM_USE_HOST_PTR : CL_MEM_COPY_HOST_PTR);
+    mc_status st = cl_new_buffer(cb, flags, (void *)host, bytes, 1, out);
+    if (!st)
+        *in_place = use;
+    return st;
+}
+
+/* Releases a buffer (NULL: nothing); alloc_host's memory stays the caller's. */
 static void cl_release(backend *be, buf *b)
 {
-    (void)be;
     if (!b)
         return;
+    backend_uncharge(be, b->bytes);
     clReleaseMemObject((cl_mem)b->handle);
     free(b);
+}
+
+/* The check of write and write_async (reported as `op`): b is not alloc_host's. (OpenCL
+   checks the range itself.) */
+static mc_status cl_write_limits(const char *op, const buf *b)
+{
+    OP_REQUIRE(op, !b->host_copy, "the buffer is alloc_host's (%zu bytes): kernels read it, "
+               "nothing writes it", b->bytes);
+    return MC_OK;
 }
 
 /* Blocking copy of bytes from src into b at off. */
 static mc_status cl_write(backend *be, buf *b, size_t off, const void *src, size_t bytes)
 {
+    mc_status st = cl_write_limits("write", b);
+    if (st)
+        return st;
     cl_int e = clEnqueueWriteBuffer(cl_of(be)->queue, (cl_mem)b->handle, CL_TRUE, off, bytes, src,
                                     0, NULL, NULL);
     return ocl_failed(e, "clEnqueueWriteBuffer") ? MC_ERR_OPENCL : MC_OK;
+}
+
+/*
+ * Non-blocking copy of bytes from src into b at off (write_async): enqueued behind the
+ * work queued so far, before the work queued after it; src is read until the next finish
+ * or blocking read/write returns.
+ */
+static mc_status cl_write_async(backend *be, buf *b, size_t off, const void *src, size_t bytes)
+{
+    mc_status st = cl_write_limits("write_async", b);
+    if (st)
+        return st;
+    cl_int e = clEnqueueWriteBuffer(cl_of(be)->queue, (cl_mem)b->handle, CL_FALSE, off, bytes,
+                                    src, 0, NULL, NULL);
+    return ocl_failed(e, "clEnqueueWriteBuffer (non-blocking)") ? MC_ERR_OPENCL : MC_OK;
 }
 
 /* Blocking copy of bytes of b from off into dst; collects the profile's events. */
@@ -758,10 +823,13 @@ static mc_status cl_augment(backend *be, const augment_args *a)
     REQUIRE_INT_INDEX(op, "x.off", a->x.off);
     REQUIRE_INT_INDEX(op, "images.off", a->images.off);
     REQUIRE_INT_INDEX(op, "index.off + start + count", a->index.off + a->start + a->count);
+    bref draw = a->ids.b ? a->ids : a->index; /* the ids the distortions are drawn for */
+    REQUIRE_INT_INDEX(op, "ids.off + start + count", draw.off + a->start + a->count);
     cl_mem x = mem_of(cb, a->x), img = mem_of(cb, a->images), idx = mem_of(cb, a->index),
-           gauss = mem_of(cb, elastic ? a->gauss : bref_at(NULL, 0));
+           ids = mem_of(cb, draw), gauss = mem_of(cb, elastic ? a->gauss : bref_at(NULL, 0));
     cl_int x_off = (cl_int)a->x.off, img_off = (cl_int)a->images.off,
-           idx_off = (cl_int)a->index.off, start = a->start, count = a->count,
+           idx_off = (cl_int)a->index.off, ids_off = (cl_int)draw.off, start = a->start,
+           count = a->count,
            width = a->width, height = a->height, gauss_off = elastic ? (cl_int)a->gauss.off : 0,
            radius = elastic ? augment_radius(a->sigma) : 0;
     /* the angle's bound in half-turns, divided here as cpu_augment does */
@@ -769,12 +837,56 @@ static mc_status cl_augment(backend *be, const augment_args *a)
              alpha = a->alpha;
     cl_uint seed_lo = (cl_uint)a->seed, seed_hi = (cl_uint)(a->seed >> 32), epoch = a->epoch;
     karg args[] = {ARG(x),       ARG(x_off),   ARG(img),     ARG(img_off), ARG(idx),
-                   ARG(idx_off), ARG(start),   ARG(count),   ARG(width),   ARG(height),
+                   ARG(idx_off), ARG(ids),     ARG(ids_off), ARG(start),   ARG(count),
+                   ARG(width),   ARG(height),
                    ARG(shift),   ARG(rot_ht),  ARG(scale),   ARG(alpha),   ARG(gauss),
                    ARG(gauss_off), ARG(radius), ARG(seed_lo), ARG(seed_hi), ARG(epoch),
                    {local_bytes, NULL}}; /* local memory: a size and no value */
     size_t global[1] = {(size_t)a->count * cb->augment_wg}, local[1] = {cb->augment_wg};
     return LAUNCH(cb, K_AUGMENT, args, 1, global, local);
+}
+
+/*
+ * window_images (window_images_args): window_images, one work-group per window row (one
+ * work-item on CPU paths, up to 64 elsewhere), copying 16-, 4- or 1-byte pieces (the widest
+ * that divides dim and both rows' byte offsets, within the buffers' base alignment).
+ */
+static mc_status cl_window_images(backend *be, const window_images_args *a)
+{
+    cl_backend *cb = cl_of(be);
+    OP_CONTRACT(window_images, a);
+    const char *op = op_name(OP_WINDOW_IMAGES);
+    /* int offsets; the ends fit too, as every buffer here is below 2^31 bytes */
+    REQUIRE_INT_INDEX(op, "images_out.off", a->images_out.off);
+    REQUIRE_INT_INDEX(op, "labels_out.off", a->labels_out.off);
+    REQUIRE_INT_INDEX(op, "images.off", a->images.off);
+    REQUIRE_INT_INDEX(op, "labels.off", a->labels.off);
+    REQUIRE_INT_INDEX(op, "ids.off", a->ids.off);
+    cl_int piece = 1;
+    for (cl_int w = 16; w > 1; w /= 4)
+        if ((size_t)w <= cb->base_align && a->dim % w == 0 && a->images_out.off % w == 0 &&
+            a->images.off % w == 0) {
+            piece = w;
+            break;
+        }
+    cl_mem io = mem_of(cb, a->images_out), lo = mem_of(cb, a->labels_out),
+           img = mem_of(cb, a->images), lab = mem_of(cb, a->labels), ids = mem_of(cb, a->ids);
+    cl_int io_off = (cl_int)a->images_out.off, lo_off = (cl_int)a->labels_out.off,
+           img_off = (cl_int)a->images.off, lab_off = (cl_int)a->labels.off,
+           ids_off = (cl_int)a->ids.off, count = a->count, slot0 = a->slot0, dim = a->dim,
+           part_first = a->part_first, part_n = a->part_n;
+    karg args[] = {ARG(io),    ARG(io_off),  ARG(lo),    ARG(lo_off), ARG(img),
+                   ARG(img_off), ARG(lab),   ARG(lab_off), ARG(ids),  ARG(ids_off),
+                   ARG(count), ARG(slot0),   ARG(dim),   ARG(part_first), ARG(part_n),
+                   ARG(piece)};
+    /* work-items: the row's pieces rounded up to a power of two, at most window_wg (CPU
+       paths: 1, a plain copy loop; 60000 MNIST rows took 7-9 ms on pocl, 11 ms with 4
+       items and 18-21 ms with 64 per row) */
+    size_t pieces = (size_t)(a->dim / piece), wg = 1;
+    while (wg < pieces && wg < cb->window_wg)
+        wg *= 2;
+    size_t global[1] = {(size_t)a->count * wg}, local[1] = {wg};
+    return LAUNCH(cb, K_WINDOW_IMAGES, args, 1, global, local);
 }
 
 /*
@@ -801,6 +913,7 @@ static const char *cl_kernel_of(backend *be, op_kind op, const void *args, int *
     case OP_SPARSE_BACKWARD_UPDATE: which = K_CSR_BACKWARD_UPDATE; break;
     case OP_DROPOUT: which = K_DROPOUT; break;
     case OP_AUGMENT: which = K_AUGMENT; break;
+    case OP_WINDOW_IMAGES: which = K_WINDOW_IMAGES; break;
     case OP_COUNT: break;
     }
     if (launches)
@@ -842,6 +955,8 @@ static const backend_ops cl_ops = {
     .write = cl_write,
     .read = cl_read,
     .read_async = cl_read_async,
+    .write_async = cl_write_async,
+    .alloc_host = cl_alloc_host,
     .finish = cl_finish,
     .gather = cl_gather,
     .gemm = cl_gemm,
@@ -857,6 +972,7 @@ static const backend_ops cl_ops = {
     .sparse_grad = cl_sparse_grad,
     .dropout = cl_dropout,
     .augment = cl_augment,
+    .window_images = cl_window_images,
     .kernel_of = cl_kernel_of,
     .destroy = cl_destroy,
 };
@@ -935,6 +1051,38 @@ static mc_status augment_limits(cl_backend *cb, mc_error *err)
     return MC_OK;
 }
 
+/*
+ * The memory caps of device d (backend_caps): the largest buffer (at most 2^31 - 1 bytes:
+ * the kernels take int offsets), all buffers, whether it reads host memory; then lowered
+ * by MNISTCL_DEVICE_LIMITS (MC_ERR_USAGE when malformed). Sets cb->base_align.
+ */
+static mc_status memory_caps(cl_backend *cb, const ocl_device_ref *d, mc_error *err)
+{
+    cl_ulong max_alloc = 0, global = 0;
+    cl_uint align_bits = 0;
+    cl_bool unified = CL_FALSE;
+    if (ocl_failed(clGetDeviceInfo(d->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc,
+                                   &max_alloc, NULL),
+                   "clGetDeviceInfo(CL_DEVICE_MAX_MEM_ALLOC_SIZE)") ||
+        ocl_failed(clGetDeviceInfo(d->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global, &global,
+                                   NULL),
+                   "clGetDeviceInfo(CL_DEVICE_GLOBAL_MEM_SIZE)") ||
+        ocl_failed(clGetDeviceInfo(d->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits,
+                                   &align_bits, NULL),
+                   "clGetDeviceInfo(CL_DEVICE_MEM_BASE_ADDR_ALIGN)"))
+        return mc_fail(err, MC_ERR_OPENCL, "cannot query the memory of %s", cb->base.name);
+    /* deprecated since OpenCL 2.0: a device that no longer answers is taken as separate */
+    if (clGetDeviceInfo(d->device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified,
+                        NULL) != CL_SUCCESS)
+        unified = CL_FALSE;
+    backend_caps *c = &cb->base.caps;
+    c->max_alloc_bytes = max_alloc < 0x7fffffffu ? (size_t)max_alloc : 0x7fffffffu;
+    c->memory_bytes = global < SIZE_MAX ? (size_t)global : SIZE_MAX;
+    c->host_memory = (d->type & CL_DEVICE_TYPE_CPU) && unified == CL_TRUE;
+    cb->base_align = align_bits >= 8 ? align_bits / 8 : 1;
+    return device_limits_apply(&c->max_alloc_bytes, &c->memory_bytes, err);
+}
+
 /* Creates the context, queue, program and kernels of cb for device d. */
 static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, const cl_tuning *given,
                          mc_error *err)
@@ -942,8 +1090,6 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, const cl_tunin
     cl_int e;
     cb->device = d->device;
     cb->type = d->type;
-    clGetDeviceInfo(d->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof cb->max_alloc,
-                    &cb->max_alloc, NULL);
     clGetDeviceInfo(d->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof cb->max_wg, &cb->max_wg,
                     NULL);
     /* explicit sizes: with none, pocl may make work-groups of one item */
@@ -966,6 +1112,9 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, const cl_tunin
                                    .sparse_output_max_hidden = SPARSE_OUTPUT_MAX_HIDDEN,
                                    .sequential_max_layers = SEQ_MAX_LAYERS,
                                    .sequential_pixel_lists = 1};
+    mc_status st = memory_caps(cb, d, err);
+    if (st)
+        return st;
     /* one work-item per group on CPU devices (vectorised loops), 64 elsewhere */
     cb->seq_wg = cpu_paths ? DEFAULT_SEQ_WG_CPU : DEFAULT_SEQ_WG_GPU;
     const char *seq_env = getenv("MNISTCL_SEQ_WG");
@@ -994,7 +1143,7 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, const cl_tunin
     for (char *c = cb->key; *c; c++)
         if (*c == '\t' || *c == '\n' || *c == '\r')
             *c = ' ';
-    mc_status st = choose_tuning(cb, given, err);
+    st = choose_tuning(cb, given, err);
     if (st)
         return st;
     char *text = NULL;
@@ -1003,6 +1152,7 @@ static mc_status cl_init(cl_backend *cb, const ocl_device_ref *d, const cl_tunin
         return st;
     char options[256];
     cb->gather_rows = cpu_paths ? DEFAULT_GATHER_ROWS_CPU : DEFAULT_GATHER_ROWS_GPU;
+    cb->window_wg = cpu_paths ? 1 : cb->max_wg < 64 ? cb->max_wg : 64;
     /* CPU devices: four rows side by side hide the FMA latency of each row's logit sums */
     cb->output_rows = cpu_paths ? DEFAULT_OUTPUT_ROWS_CPU : DEFAULT_OUTPUT_ROWS_GPU;
     /* every tunable the kernels take (kernel_interface.h); the constants they share with

@@ -104,7 +104,8 @@ int main(void)
         images[i] = (unsigned char)rng_below(&r, 256);
     for (int i = 0; i < N_IMAGES; i++)
         labels[i] = (unsigned char)rng_below(&r, CLASSES);
-    dataset set = {images, labels, N_IMAGES, 3, 4, CLASSES - 1};
+    dataset set = {.images = images, .labels = labels, .n = N_IMAGES, .rows = 3, .cols = 4,
+                   .max_label = CLASSES - 1};
     const act_kind acts[] = {ACT_SIGMOID, ACT_RELU, ACT_TANH};
     for (int a = 0; a < 3; a++)
         for (int o = 0; o < 2; o++)

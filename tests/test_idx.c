@@ -2,14 +2,19 @@
  * IDX loader: good raw and gzipped files load identically; every malformed file is
  * rejected with the right status and a message that names the file and the problem:
  * missing, truncated header, wrong magic, wrong element type, wrong dimension count,
- * zero or oversized dimensions (no allocation from the header's claim), truncated data,
+ * zero or oversized dimensions (over INT_MAX images, over INT_MAX pixels an image; no
+ * allocation from the header's claim, raw or gzip), truncated data,
  * trailing bytes, mismatched counts, labels out of range, corrupt and truncated gzip,
  * and a gzip file whose data is complete but whose CRC/length trailer is cut off or
  * altered (zlib reports that only through gzerror). A directory or a FIFO given as a file
  * is refused at once (MC_ERR_IO, never blocking), also by dataset_load_named.
  * dataset_split (--val): the seeded draw, both parts in file order, the refusals.
+ * Raw files are mapped (images 16 bytes into a page), gzip ones page-aligned; a split of
+ * a mapped set leaves its file alone; a 2.35 GB file (3,000,000 images, sparse: no disk)
+ * loads, and is refused a byte short or long.
  */
 #include <sys/stat.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +202,101 @@ static void test_split(void)
     printf("ok  dataset_split: a seeded draw, both parts in file order, refusals\n");
 }
 
+/* The raw set a is a mapping of its files (images 16 bytes into a page, labels 8), the
+ * gzip set b page-aligned allocations; both free by dataset_free. */
+static void check_placement(const dataset *a, const dataset *b)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    if (!a->images_map || a->images_lead != 16 || a->images != (uint8_t *)a->images_map + 16 ||
+        (uintptr_t)(a->images - a->images_lead) % page || a->images_map_bytes != 76 ||
+        !a->labels_map || a->labels != (uint8_t *)a->labels_map + 8 || a->labels_map_bytes != 13)
+        test_fail("the raw set is not a mapping of its files (lead %zu, %zu and %zu bytes)",
+                  a->images_lead, a->images_map_bytes, a->labels_map_bytes);
+    else if (b->images_map || b->labels_map || b->images_lead != 0 ||
+             (uintptr_t)b->images % page)
+        test_fail("the gzip set is not a page-aligned allocation (lead %zu)", b->images_lead);
+    else
+        printf("ok  raw files mapped (images 16 bytes into a page), gzip page-aligned\n");
+}
+
+/* dataset_split on a mapped set: rewrites the mapping in place (copy-on-write), never the
+ * file; the held-out part is page-aligned. */
+static void test_split_mapped(const char *img, const char *lab)
+{
+    dataset a, again, held;
+    mc_error err;
+    if (dataset_load_idx(&a, img, lab, 10, &err) || dataset_split(&a, 2, 5, &held, &err)) {
+        test_fail("split of a mapped set: %s", err.msg);
+        return;
+    }
+    a.images[0] ^= 0xff; /* writable too */
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    if (a.n != 3 || held.n != 2 || held.images_lead || (uintptr_t)held.images % page ||
+        held.images_map)
+        test_fail("split of a mapped set: kept %d, held %d, held lead %zu", a.n, held.n,
+                  held.images_lead);
+    else if (dataset_load_idx(&again, img, lab, 10, &err))
+        test_fail("reloading after the split: %s", err.msg);
+    else {
+        int same = again.n == 5;
+        for (int i = 0; same && i < 60; i++)
+            same = again.images[i] == (uint8_t)i;
+        if (!same || again.labels[1] != 9)
+            test_fail("splitting the mapped set changed its file");
+        else
+            printf("ok  dataset_split on a mapped set leaves the file as it was\n");
+        dataset_free(&again);
+    }
+    dataset_free(&a), dataset_free(&held);
+}
+
+/* Makes dir/name a file of `bytes` bytes: the header `head` (head_len bytes), then a hole
+ * (zeros that take no disk). Returns the path (static storage, as write_file). */
+static const char *sparse_file(const char *name, const unsigned char *head, size_t head_len,
+                               long long bytes)
+{
+    const char *path = write_file(name, head, head_len, 0);
+    if (truncate(path, (off_t)bytes) != 0)
+        test_fail("%s: cannot extend to %lld bytes", path, bytes);
+    return path;
+}
+
+/* 3,000,000 images of 28x28: 2,352,000,016 bytes, over 2^31, load (mapped: the hole is
+ * never read but for the last image), and the same file a byte short or long does not. */
+static void test_big_sparse(void)
+{
+    const long long n = 3000000, data = n * 784;
+    unsigned char head[16];
+    put_be32(head, 0x803), put_be32(head + 4, (unsigned)n);
+    put_be32(head + 8, 28), put_be32(head + 12, 28);
+    const char *img = sparse_file("big-images", head, 16, 16 + data);
+    put_be32(head, 0x801), put_be32(head + 4, (unsigned)n);
+    const char *lab = sparse_file("big-labels", head, 8, 8 + n);
+    dataset d;
+    mc_error err;
+    if (dataset_load_idx(&d, img, lab, 10, &err)) {
+        test_fail("3,000,000 images of 28x28 refused: %s", err.msg);
+    } else {
+        size_t last = (size_t)data - 1;
+        if (d.n != 3000000 || d.rows != 28 || d.cols != 28 || d.max_label != 0 ||
+            d.images[last] != 0 || d.images[last - 783] != 0 || d.labels[n - 1] != 0 ||
+            d.images_map_bytes != (size_t)data + 16)
+            test_fail("the 2.35 GB set loaded wrongly (n %d, %dx%d)", d.n, d.rows, d.cols);
+        else
+            printf("ok  3,000,000 images of 28x28 (2,352,000,016 bytes) load\n");
+        dataset_free(&d);
+    }
+    char promise[96];
+    snprintf(promise, sizeof promise, "truncated: the header promises %lld data bytes, the "
+             "file holds %lld", data, data - 1);
+    put_be32(head, 0x803), put_be32(head + 4, (unsigned)n);
+    const char *cut = sparse_file("big-images-cut", head, 16, 16 + data - 1);
+    expect_error("2.35 GB set a byte short", cut, lab, MC_ERR_DATA, promise, cut);
+    const char *longer = sparse_file("big-images-long", head, 16, 16 + data + 1);
+    snprintf(promise, sizeof promise, "1 bytes follow the %lld data bytes", data);
+    expect_error("2.35 GB set a byte long", longer, lab, MC_ERR_DATA, promise, longer);
+}
+
 int main(void)
 {
     test_split();
@@ -225,9 +325,12 @@ int main(void)
             test_fail("good raw file loaded wrongly (n %d, %dx%d)", a.n, a.rows, a.cols);
         if (memcmp(a.images, b.images, 60) || memcmp(a.labels, b.labels, 5))
             test_fail("gzipped file loads differently from the raw one");
+        check_placement(&a, &b);
         dataset_free(&a), dataset_free(&b);
         printf("ok  good raw and gzip files load the same 5 images of 3x4\n");
     }
+    test_split_mapped(img, lab);
+    test_big_sparse();
 
     char missing[300];
     snprintf(missing, sizeof missing, "%s/no-such-file", dir);
@@ -249,10 +352,19 @@ int main(void)
     expect_error("zero dimension", p, lab, MC_ERR_DATA, "is 0", p);
     n = image_file(buf, 0x803, 0x7fffffff, 65536, 65536, 100);
     p = write_file("huge", buf, n, 0);
-    expect_error("2^31 images of 2^16x2^16", p, lab, MC_ERR_DATA, "limit", p);
+    expect_error("2^31-1 images of 2^16x2^16", p, lab, MC_ERR_DATA,
+                 "images of 65536x65536 pixels, over the limit", p);
     n = image_file(buf, 0x803, 200000, 1000, 1000, 100);
     p = write_file("liar", buf, n, 0);
-    expect_error("header claims 200 GB", p, lab, MC_ERR_DATA, "limit", p);
+    expect_error("header claims 200 GB", p, lab, MC_ERR_DATA,
+                 "truncated: the header promises 200000000000 data bytes, the file holds 100", p);
+    p = write_file("liar.gz", buf, n, 1);
+    expect_error("gzip header claims 200 GB", p, lab, MC_ERR_DATA,
+                 "truncated: the header promises 200000000000 data bytes, the file holds 100", p);
+    n = image_file(buf, 0x803, 0x80000000u, 1, 1, 100);
+    p = write_file("2^31", buf, n, 0);
+    expect_error("2^31 images", p, lab, MC_ERR_DATA, "dimension 0 is 2147483648, over the limit",
+                 p);
     n = image_file(buf, 0x803, 5000, 28, 28, 1000);
     p = write_file("claims-more", buf, n, 0);
     expect_error("data truncated", p, lab, MC_ERR_DATA, "the header promises 3920000", p);

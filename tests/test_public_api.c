@@ -43,7 +43,8 @@ int main(void)
         for (int p = 0; p < 16; p++)
             images[i * 16 + p] = (uint8_t)((p / 4 == q ? 200 : 0) + rng_next(&r) % 40);
     }
-    dataset set = {images, labels, N_IMAGES, 4, 4, 3};
+    dataset set = {.images = images, .labels = labels, .n = N_IMAGES, .rows = 4, .cols = 4,
+                   .max_label = 3};
     mlp_spec spec;
     mc_error err;
     if (mlp_parse_layers(&spec, "16,8,4", &err))
@@ -87,7 +88,8 @@ int main(void)
     static uint8_t small_images[12 * 16], small_labels[12];
     memcpy(small_images, images, sizeof small_images);
     memcpy(small_labels, labels, sizeof small_labels);
-    dataset small = {small_images, small_labels, 12, 4, 4, 3};
+    dataset small = {.images = small_images, .labels = small_labels, .n = 12, .rows = 4,
+                     .cols = 4, .max_label = 3};
     trainer *v = NULL;
     pass_stats val = {0};
     if (trainer_create(&v, be, &spec, &small, &small, &cfg, &err) ||
@@ -113,7 +115,9 @@ int main(void)
     static uint8_t split_images[N_IMAGES * 16], split_labels[N_IMAGES];
     memcpy(split_images, images, sizeof images);
     memcpy(split_labels, labels, sizeof labels);
-    dataset whole = {split_images, split_labels, N_IMAGES, 4, 4, 3}, held;
+    dataset whole = {.images = split_images, .labels = split_labels, .n = N_IMAGES, .rows = 4,
+                     .cols = 4, .max_label = 3};
+    dataset held;
     if (dataset_split(&whole, 16, 3, &held, &err) || whole.n != 48 || held.n != 16)
         return fail("dataset_split", err.msg);
     dataset_free(&held);

@@ -3,7 +3,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -206,22 +208,24 @@ static mc_status read_header(gzFile f, const char *path, char *line, long long *
     return parse_header(line, path, *line_no, has_label, columns, dim, err);
 }
 
-/* Doubles the room for images (and labels) from *cap to 2 * *cap images of dim pixels. */
+/* Doubles the room for images (and labels) from *cap to 2 * *cap images of dim pixels
+ * (at most INT_MAX images, a dataset's n). */
 static mc_status grow(dataset *out, size_t *cap, int dim, int has_label, const char *path,
                       long long line_no, mc_error *err)
 {
-    if ((long long)(*cap * 2) * dim > DATASET_MAX_BYTES)
-        return mc_fail(err, MC_ERR_DATA, "%s:%lld: more images than the %lld-byte limit", path,
-                       line_no, (long long)DATASET_MAX_BYTES);
-    unsigned char *img = realloc(out->images, *cap * 2 * (size_t)dim);
+    size_t ncap = *cap <= (size_t)INT_MAX / 2 ? *cap * 2 : (size_t)INT_MAX;
+    if (ncap == *cap || ncap > SIZE_MAX / (size_t)dim)
+        return mc_fail(err, MC_ERR_DATA, "%s:%lld: more images than the limit of %zu", path,
+                       line_no, *cap);
+    unsigned char *img = realloc(out->images, ncap * (size_t)dim);
     if (img)
         out->images = img;
-    unsigned char *lab = has_label ? realloc(out->labels, *cap * 2) : NULL;
+    unsigned char *lab = has_label ? realloc(out->labels, ncap) : NULL;
     if (lab)
         out->labels = lab;
     if (!img || (has_label && !lab))
         return mc_fail(err, MC_ERR_NOMEM, "%s: out of memory", path);
-    *cap *= 2;
+    *cap = ncap;
     return MC_OK;
 }
 

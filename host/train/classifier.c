@@ -22,8 +22,8 @@ mc_status mc_classifier_create(mc_classifier **out, backend *be, const mlp_spec 
     mc_classifier *c = calloc(1, sizeof *c);
     int inputs = spec->sizes[0];
     /* a blank set of the capacity, shaped 1 x inputs (the trainer reads only the pixels) */
-    dataset room = {calloc((size_t)MC_CLASSIFY_CAPACITY, (size_t)inputs), NULL,
-                    MC_CLASSIFY_CAPACITY, 1, inputs, -1};
+    dataset room = {.images = calloc((size_t)MC_CLASSIFY_CAPACITY, (size_t)inputs),
+                    .n = MC_CLASSIFY_CAPACITY, .rows = 1, .cols = inputs, .max_label = -1};
     if (!c || !room.images) {
         free(c);
         free(room.images);

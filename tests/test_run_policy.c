@@ -321,6 +321,15 @@ static void test_fingerprint(void)
     snprintf(want, sizeof want, "3 images of 2x2, crc32 %08lx",
              (unsigned long)crc32(crc32(0L, Z_NULL, 0), all, 15));
     check_str("pixels then labels", got, want);
+    /* in pieces on threads (pieces across the pixels/labels seam, more threads than
+     * pieces): the same crc32 as in one run */
+    for (size_t piece = 1; piece <= 16; piece++)
+        for (int threads = 1; threads <= 5; threads++) {
+            char part[POLICY_FINGERPRINT_MAX];
+            policy_data_fingerprint_with(&d, piece, threads, part, sizeof part);
+            CHECK(strcmp(part, want) == 0, "pieces of %zu on %d threads: %s", piece, threads,
+                  part);
+        }
     d.labels = NULL;
     policy_data_fingerprint(&d, got, sizeof got);
     snprintf(want, sizeof want, "3 images of 2x2, crc32 %08lx",

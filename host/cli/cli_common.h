@@ -49,8 +49,26 @@ const char *cli_default_device(void);
 /** Opens the backend for a --device value and prints "device: ..." to stdout. */
 mc_status cli_open_device(const char *spec, backend **out, mc_error *err);
 
-/** cli_open_device, printing its lines to say instead (NULL: nothing, `train --quiet`). */
+/** cli_open_device, printing its lines to say instead (NULL: nothing, `train --quiet`).
+ *  A list of devices (several, or all) is MC_ERR_USAGE: only `train` takes one. */
 mc_status cli_open_device_on(const char *spec, FILE *say, backend **out, mc_error *err);
+
+/** Most devices one `train --device` list may name. */
+#define CLI_MAX_DEVICES 16
+
+/**
+ * Opens the backends a `train --device` value names (NULL or "": cli_default_device) into
+ * out[0 .. *n), out holding CLI_MAX_DEVICES: one spec, as cli_open_device_on takes; a
+ * comma list of specs ("0:0,0:1"; auto and opencl stand for the device they choose; cpu
+ * may repeat, each its own instance of the reference; an OpenCL device may not: a usage
+ * error), or "all" (every OpenCL device `mnistcl devices` lists, in its order). Prints one
+ * "device: ..." line naming every device (and the tuning lines) to say (NULL: nothing).
+ * On failure nothing is left open.
+ */
+mc_status cli_open_devices(const char *spec, FILE *say, backend **out, int *n, mc_error *err);
+
+/** The devices' names joined by " + " into out (len bytes, NUL-terminated; cut to fit). */
+void cli_devices_name(backend *const *be, int n, char *out, size_t len);
 
 /**
  * Builds a network spec from --layers (if given) or --hidden, the input size and class

@@ -29,6 +29,7 @@
 #include "cli/resume_settings.h"
 #include "core/signals.h"
 #include "cli/train_options.h"
+#include "train/exchange.h"
 #include "train/run_policy.h"
 
 static const char synopsis[] =
@@ -37,7 +38,9 @@ static const char synopsis[] =
     "training loss, the training accuracy measured during the epoch (with dropout and\n"
     "distortions as trained), the test accuracy after it (with --val first the validation\n"
     "loss and accuracy), the epoch's seconds and images per second. Ends with the test\n"
-    "accuracy.";
+    "accuracy. Under `mpirun -np N` (mnistcl built with MPI) the N processes train one\n"
+    "run, each its share of every batch on its own --device; rank 0 prints and writes the\n"
+    "files, and --resume reads the checkpoint on every rank (the same path on each).";
 
 /* What train prints and logs: none of them a training setting (no checkpoint keeps them). */
 typedef struct {
@@ -112,8 +115,14 @@ static int options_table(train_options *o, output_options *w, cli_option *t)
                      "is still written; --plan still prints the plan)",
                      0, 0);
     t[n++] = cli_opt("device", OPT_STRING, &o->device, "SPEC",
-                     "auto, cpu, opencl or P:D (see `mnistcl devices`; env MNISTCL_DEVICE)", 0,
-                     0);
+                     "auto, cpu, opencl or P:D (see `mnistcl devices`; env MNISTCL_DEVICE); "
+                     "or several, data parallel: a comma list (0:0,0:1; cpu may repeat) or "
+                     "all (every OpenCL device), devices alike (one model and driver, or all "
+                     "cpu): each holds the parameters and takes an equal share of every "
+                     "step's images (--batch at least the device count), the gradients are "
+                     "added in device order, so a run repeats bit for bit on the same "
+                     "devices; evaluation is split too",
+                     0, 0);
     t[n++] = cli_opt("save", OPT_STRING, &o->save, "FILE", "write the trained model (safetensors)",
                      0, 0);
     t[n++] = cli_opt("checkpoint", OPT_STRING, &o->checkpoint, "FILE",
@@ -167,7 +176,11 @@ typedef struct {
     epoch_log log;               /* --log (fd -1 without) */
     dataset train, test;
     mlp_spec spec;
-    backend *be;
+    backend *be;                 /* the first device: the trainer's primary */
+    backend *devices[CLI_MAX_DEVICES]; /* --device's (devices[0] = be) */
+    int n_devices;
+    char device_names[1024];     /* every device's name (cli_devices_name) */
+    int resumed_replicas;        /* the checkpoint's POLICY_REPLICAS_KEY (1 when absent) */
     trainer *t;
     float *params;
     optimizer_state state;       /* the optimizer's (trainer_state_floats) and best weights */
@@ -186,6 +199,15 @@ typedef struct {
     int plateau_patience;
     int epochs_done;             /* epochs finished (by this run and the one resumed) */
     int stopped_early;           /* 1: early stopping ended the run after epochs_done */
+    /* the ranks of an MPI run (train/exchange.h; one rank without MPI): each trains its
+       share of every step, rank 0 alone prints and writes files (main.c sends the others'
+       stdout to /dev/null). A failure every rank meets at the same point (agreed) ends
+       them all normally; any other one aborts them all (cmd_train: exchange_abort), as
+       the others may be waiting for this rank in a sum */
+    exchange *x;
+    int agreed;                  /* 1: this rank's ending is one every rank reaches */
+    int setup_failed;            /* a set-up agreement (agree_setup) has reported a failure */
+    int quiet_error;             /* the failure is rank 0's own, printed there: not again */
 } run;
 
 /* Prints on train's stdout like printf (console_vsay): nothing with --quiet, a progress
@@ -199,6 +221,77 @@ static void say(run *r, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Whether this process writes the run's files: rank 0 (or the process alone). */
+static int writes_files(const run *r)
+{
+    return exchange_rank(r->x) == 0;
+}
+
+/*
+ * The set-up's outcome, agreed by every rank (collective: each rank calls it once before
+ * creating the trainer, or, failing before that point, instead of it, then once at the
+ * end; nothing to do alone). st is this rank's outcome. Returns MC_OK when every rank
+ * succeeded; else this rank's own failure (r->quiet_error set when it is rank 0's, word
+ * for word: the same options fail alike everywhere, and rank 0 has said it), or, on a
+ * rank that succeeded, the status of the first rank that failed: quiet, but on rank 0 with
+ * a line naming that rank (which prints its own error after "rank K: ").
+ */
+static mc_status agree_setup(run *r, mc_status st, mc_error *err)
+{
+    int ranks = exchange_ranks(r->x), rank = exchange_rank(r->x);
+    if (ranks <= 1)
+        return st;
+    r->agreed = 1;
+    /* the largest: the lowest failing rank, with its status (statuses are below 256) */
+    int first_failed = st ? (ranks - rank) << 8 | (int)st : 0;
+    struct {
+        mc_status st;
+        mc_error err;
+    } zero = {st, {{0}}};
+    mc_error why = {{0}};
+    mc_status xs = exchange_max_int(r->x, &first_failed, &why);
+    if (!xs && first_failed) {
+        if (st)
+            zero.err = *err;
+        xs = exchange_broadcast(r->x, &zero, sizeof zero, &why); /* rank 0's outcome */
+    }
+    if (xs) { /* the ranks no longer agree on anything */
+        r->agreed = 0;
+        return mc_fail(err, xs, "%s", why.msg);
+    }
+    if (!first_failed)
+        return MC_OK;
+    r->setup_failed = 1;
+    if (st) {
+        r->quiet_error = rank > 0 && zero.st == st && strcmp(zero.err.msg, err->msg) == 0;
+        return st;
+    }
+    r->quiet_error = rank > 0 || zero.st;
+    int failed_rank = ranks - (first_failed >> 8);
+    return mc_fail(err, (mc_status)(first_failed & 0xff), "rank %d of the %d could not set up "
+                   "(its error is printed after \"rank %d: \"); every rank stops", failed_rank,
+                   ranks, failed_rank);
+}
+
+/*
+ * After each slice of steps, what every rank must do alike (collective; nothing alone):
+ * *sig becomes the largest signal any rank received (mpirun forwards SIGINT and SIGTERM
+ * to every rank, but each sees it after its own slice; a signal sent to one rank stops
+ * them all), and *slice (when not NULL) rank 0's next slice length, which each rank would
+ * otherwise size from its own clock. An exchange failure is printed and returned.
+ */
+static mc_status agree_slice(run *r, int *sig, int *slice, mc_error *err)
+{
+    if (exchange_ranks(r->x) <= 1)
+        return MC_OK;
+    mc_status st = exchange_max_int(r->x, sig, err);
+    if (!st && slice)
+        st = exchange_broadcast(r->x, slice, sizeof *slice, err);
+    if (st)
+        fprintf(stderr, "mnistcl: %s\n", err->msg);
+    return st;
+}
+
 static void run_free(run *r)
 {
     epoch_log_close(&r->log);
@@ -206,7 +299,8 @@ static void run_free(run *r)
     free(r->state.values);
     free(r->state.best);
     trainer_destroy(r->t);
-    backend_destroy(r->be);
+    for (int i = 0; i < r->n_devices; i++)
+        backend_destroy(r->devices[i]);
     dataset_free(&r->train);
     dataset_free(&r->test);
     dataset_free(&r->val);
@@ -295,7 +389,7 @@ static int run_metadata(const run *r, const pass_stats *test, const char *stoppe
         }
     }
     snprintf(meta[n].key, sizeof meta[n].key, "trained_on");
-    snprintf(meta[n++].value, sizeof meta[0].value, "%s", backend_name(r->be));
+    snprintf(meta[n++].value, sizeof meta[0].value, "%s", r->device_names);
     return n;
 }
 
@@ -306,9 +400,11 @@ static int run_metadata(const run *r, const pass_stats *test, const char *stoppe
  */
 static mc_status save_model(run *r, const pass_stats *test, const char *stopped, mc_error *err)
 {
+    if (!writes_files(r))
+        return MC_OK;
     mc_status st = trainer_get_params(r->t, r->params);
     if (st)
-        return mc_fail(err, st, "reading the parameters back from %s failed: %s", backend_name(r->be),
+        return mc_fail(err, st, "reading the parameters back from %s failed: %s", r->device_names,
                        mc_status_name(st));
     st_meta meta[24];
     int n_meta = run_metadata(r, test, stopped, meta);
@@ -326,6 +422,8 @@ static mc_status save_model(run *r, const pass_stats *test, const char *stopped,
  * writes from the saved model). */
 static mc_status write_predictions(run *r, mc_error *err)
 {
+    if (!writes_files(r))
+        return MC_OK;
     console_erase(&r->con);
     return write_set_outputs(r->t, r->test.n, classes_of(&r->spec), r->o.predictions, NULL,
                              r->con.out, err);
@@ -356,17 +454,20 @@ static mc_status write_checkpoint(run *r, const train_progress *progress, long l
     mc_status st = have_state ? MC_OK : trainer_get_state(r->t, r->params, r->state.values);
     if (st)
         return mc_fail(err, st, "reading the training state back from %s failed: %s",
-                       backend_name(r->be), mc_status_name(st));
+                       r->device_names, mc_status_name(st));
     if (state_diverged(r, policy_mean_loss(progress->loss_sum, images)))
         return MC_ERR_DIVERGED;
     policy_value values[POLICY_N_SETTINGS];
     resume_settings_values(&r->o, values);
-    st_meta meta[POLICY_CHECKPOINT_META_MAX + POLICY_VAL_META_MAX];
+    st_meta meta[POLICY_CHECKPOINT_META_MAX + POLICY_VAL_META_MAX + 1];
     int n_meta = policy_checkpoint_meta(values, r->fingerprint, meta);
+    snprintf(meta[n_meta].key, sizeof meta[n_meta].key, "%s", POLICY_REPLICAS_KEY);
+    snprintf(meta[n_meta++].value, sizeof meta[0].value, "%d", trainer_replicas(r->t));
     if (r->val.n) /* with it, state.best: the best epoch's weights (once there is one) */
         n_meta += policy_val_state_to_meta(&r->vs, r->plateau_factor > 0, meta + n_meta);
-    st = checkpoint_save(r->o.checkpoint, &r->spec, r->params, &r->state, progress, meta,
-                         n_meta, err);
+    if (writes_files(r)) /* the other ranks hold the same state */
+        st = checkpoint_save(r->o.checkpoint, &r->spec, r->params, &r->state, progress, meta,
+                             n_meta, err);
     if (st) {
         char why[sizeof err->msg];
         snprintf(why, sizeof why, "%s", err->msg);
@@ -393,14 +494,16 @@ static mc_status diverged(run *r, int epoch, int steps_done, double mean_loss, m
     trainer_get_params(r->t, r->params);
     char message[POLICY_DIVERGENCE_MESSAGE_MAX];
     policy_divergence_message(&d, &r->spec, r->params, message, sizeof message);
-    fputs(message, stderr);
+    if (writes_files(r)) /* every rank finds the same: rank 0 reports it */
+        fputs(message, stderr);
+    r->agreed = 1; /* the same state and sums on every rank: all of them stop here */
     return mc_fail(err, MC_ERR_DIVERGED, "stopped (exit code %d)", MC_ERR_DIVERGED);
 }
 
 /* A failed training or evaluation call: what failed, where, and where the details are. */
 static mc_status step_failed(run *r, mc_status st, const char *what, int epoch, mc_error *err)
 {
-    return mc_fail(err, st, "%s failed in epoch %d on %s: %s%s", what, epoch, backend_name(r->be),
+    return mc_fail(err, st, "%s failed in epoch %d on %s: %s%s", what, epoch, r->device_names,
                    mc_status_name(st),
                    st == MC_ERR_OPENCL  ? " (the OpenCL call and its error are printed above)"
                    : st == MC_ERR_RUNTIME ? " (an internal error: the broken contract and its "
@@ -425,6 +528,7 @@ static int stop_on_signal(run *r, int sig, const train_progress *progress, long 
                           mc_error *err)
 {
     int steps = trainer_steps_per_epoch(r->t), step = progress->step;
+    r->agreed = 1; /* every rank stops at this step (agree_slice) */
     char stopped[128];
     policy_stop_description(signal_name(sig), progress, steps, stopped, sizeof stopped);
     say(r, "interrupted (%s)\n", stopped);
@@ -440,7 +544,16 @@ static int stop_on_signal(run *r, int sig, const train_progress *progress, long 
     }
     int have_state = trainer_get_state(r->t, r->params, r->state.values) == MC_OK;
     double mean_loss = policy_mean_loss(progress->loss_sum, images);
-    if ((write[0] || write[1]) && have_state && state_diverged(r, mean_loss))
+    /* rank 0's decisions on every rank: diverged() is collective, and the files are its */
+    int decide[3] = {write[0], write[1],
+                     (write[0] || write[1]) && have_state && state_diverged(r, mean_loss)};
+    mc_status xs = exchange_broadcast(r->x, decide, sizeof decide, err);
+    if (xs) {
+        r->agreed = 0;
+        return cli_report(xs, err);
+    }
+    write[0] = decide[0], write[1] = decide[1];
+    if (decide[2])
         return cli_report(diverged(r, progress->epoch, step ? step : steps, mean_loss, err), err);
     /* both are tried whatever happens to the other; the first failure is reported */
     mc_status first = MC_OK;
@@ -610,11 +723,15 @@ static int train_epochs(run *r, mc_error *err)
         double carry_loss = resumed_here ? r->progress.loss_sum : 0;
         long long carry_correct = resumed_here ? r->progress.correct : 0;
         rng epoch_rng = shuffle_rng; /* before this epoch's shuffle: what a checkpoint keeps */
-        if (signals_pending()) { /* arrived in the set-up, an evaluation or a checkpoint */
+        int pending = signals_pending(); /* in the set-up, an evaluation or a checkpoint */
+        mc_status agreed = agree_slice(r, &pending, NULL, err); /* all ranks stop, or none */
+        if (agreed)
+            return cli_report(agreed, err);
+        if (pending) {
             train_progress p = {epoch, 0, epoch_rng, 0, 0};
             if (resumed_here)
                 p = r->progress;
-            return stop_on_signal(r, signals_pending(), &p, images_done(r, p.step), err);
+            return stop_on_signal(r, pending, &p, images_done(r, p.step), err);
         }
         double t0 = cli_now();
         epoch_clock clock = {epoch, last_epoch, s, t0, t0, carry_loss, carry_correct,
@@ -642,6 +759,8 @@ static int train_epochs(run *r, mc_error *err)
             s = next;
             slice = policy_next_slice(slice, next - s_before, cli_now() - t_slice, steps);
             int sig = signals_pending();
+            if ((st = agree_slice(r, &sig, &slice, err))) /* anyone's signal, rank 0's slice */
+                break;
             if (s < steps && (sig || policy_checkpoint_due(s, next_checkpoint, steps))) {
                 train_progress p = {epoch, s, epoch_rng, 0, 0};
                 if ((st = trainer_partial_sums(t, s, &p.loss_sum, &p.correct)))
@@ -739,6 +858,7 @@ static int train_epochs(run *r, mc_error *err)
     else
         say(r, "the test set has no labels: no test accuracy\n");
     say(r, "training took %.2f s\n", total);
+    r->agreed = 1; /* no rank waits for another after this: each ends on its own */
     /* the model first: a failure writing the predictions must not cost the network */
     mc_status st = o->save ? save_model(r, tested ? &te : NULL, NULL, err) : MC_OK;
     if (!st && o->predictions)
@@ -874,6 +994,10 @@ static mc_status prepare(run *r, int argc, char **argv, int *help, mc_error *err
     }
     if (rc)
         return (mc_status)rc;
+    /* under mpirun each rank's stdout is a pseudo-terminal whatever mpirun's own is: auto
+       cannot tell, so an MPI run draws the progress line only when told (on) */
+    if (exchange_ranks(r->x) > 1 && strcmp(r->w.progress, "auto") == 0)
+        r->w.progress = "off";
     if ((st = console_init(&r->con, stdout, r->w.quiet, r->w.progress, err)))
         return st;
     r->progress.epoch = 1;
@@ -910,12 +1034,20 @@ static mc_status prepare(run *r, int argc, char **argv, int *help, mc_error *err
     if (o->val && (st = split_validation(r, err)))
         return st;
     r->batch = batch > 0 ? batch : r->train.n;
-    if ((st = cli_open_device_on(o->device, r->con.out, &r->be, err)))
+    st = cli_open_devices(o->device, r->con.out, r->devices, &r->n_devices, err);
+    /* every rank has its data and devices, or none goes on to the trainer's sums */
+    if ((st = agree_setup(r, st, err)))
         return st;
-    if ((st = trainer_create(&r->t, r->be, &r->spec, &r->train, &r->test, &cfg, err)))
+    r->be = r->devices[0];
+    cli_devices_name(r->devices, r->n_devices, r->device_names, sizeof r->device_names);
+    if ((st = trainer_create_parallel(&r->t, r->devices, r->n_devices, r->x, &r->spec, &r->train,
+                                      &r->test, &cfg, err)))
         return st;
     if (r->val.n && (st = trainer_set_validation(r->t, &r->val, err)))
         return st;
+    char placed[256];
+    if (!trainer_describe_data(r->t, placed, sizeof placed) && r->con.out)
+        fprintf(r->con.out, "training set: %s\n", placed);
     if (r->resumed) {
         policy_data data = {r->fingerprint, r->train.n, r->batch, trainer_steps_per_epoch(r->t)};
         const char *recorded = st_meta_get(&r->resume_meta, POLICY_DATA_KEY);
@@ -923,6 +1055,10 @@ static mc_status prepare(run *r, int argc, char **argv, int *help, mc_error *err
                                                loss_limit(r), err)))
             return st;
         if ((st = policy_check_resume_epochs(o->epochs, o->resume, &r->progress, err)))
+            return st;
+        if ((st = policy_recorded_replicas(o->resume,
+                                           st_meta_get(&r->resume_meta, POLICY_REPLICAS_KEY),
+                                           &r->resumed_replicas, err)))
             return st;
         if ((st = resume_val_state(r, err)))
             return st;
@@ -942,7 +1078,7 @@ static mc_status prepare(run *r, int argc, char **argv, int *help, mc_error *err
                        o->resume, r->state.floats, o->optimizer, n_state);
     }
     if ((st = trainer_set_state(r->t, r->params, r->state.values)))
-        return mc_fail(err, st, "uploading the parameters to %s failed: %s", backend_name(r->be),
+        return mc_fail(err, st, "uploading the parameters to %s failed: %s", r->device_names,
                        mc_status_name(st));
     return MC_OK;
 }
@@ -962,6 +1098,11 @@ static void print_header(run *r)
         say(r, "note: the %s schedule now spans %d epochs (the checkpoint's run: %s), so the "
                "rate from here on is not the one the run had planned\n",
                o->schedule, o->epochs, recorded);
+    if (r->resumed && r->resumed_replicas != trainer_replicas(r->t))
+        say(r, "note: the checkpoint's run summed each step's gradient over %d replica%s, this "
+               "one over %d: the sums round differently, so from here on the run is not bit "
+               "for bit the one it would have been\n",
+               r->resumed_replicas, r->resumed_replicas == 1 ? "" : "s", trainer_replicas(r->t));
     if (o->preset)
         say(r, "preset %s\n", o->preset);
     say(r, "network %s, %s hidden, %s output, %zu parameters, init %s, seed %llu\n", shape,
@@ -1009,19 +1150,24 @@ int cmd_train(int argc, char **argv)
     /* from here a signal stops the run at its next step with the work saved (one during
        the set-up is acted on before the first step: the model is then the initial one) */
     signals_defer(1);
+    r.x = exchange_world();
     mc_status st = prepare(&r, argc, argv, &help, &err);
+    if (!st && !help && !r.o.plan && r.w.log && writes_files(&r))
+        st = epoch_log_open(&r.log, r.w.log, r.resumed ? r.progress.epoch : 0, &err);
+    if (!r.setup_failed) /* the set-up's last agreement (or, failed before it, its first) */
+        st = agree_setup(&r, st, &err);
     if (st || help) {
-        rc = cli_report(st, &err);
+        rc = r.quiet_error ? (int)st : cli_report(st, &err);
     } else if (r.o.plan) {
         trainer_print_plan(r.t, stdout);
         rc = 0;
-    } else if (r.w.log && (st = epoch_log_open(&r.log, r.w.log, r.resumed ? r.progress.epoch : 0,
-                                               &err))) {
-        rc = cli_report(st, &err);
     } else {
+        r.agreed = 0; /* until an ending every rank shares (stop_on_signal, diverged, the end) */
         print_header(&r);
         rc = train_epochs(&r, &err);
     }
+    if (rc && !r.agreed) /* this rank's failure alone: the others may wait for it in a sum */
+        exchange_abort(r.x, rc);
     signals_defer(0);
     run_free(&r);
     return rc;

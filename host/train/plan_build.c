@@ -81,7 +81,7 @@ static void add_gather(plan *p, trainer *t, const device_set *set, buf *index, i
     if (!s)
         return;
     s->a.gather = (gather_args){bref_at(t->act[0], 0), bref_at(t->labels, 0),
-                                bref_at(set->images, 0), bref_at(set->labels, 0),
+                                bref_at(set->images, set->images_off), bref_at(set->labels, 0),
                                 bref_at(index, 0), start, rows, t->spec.sizes[0]};
     stage_moves_start(s, &s->a.gather.start);
 }
@@ -99,7 +99,8 @@ static void add_training_input(plan *p, trainer *t, buf *index, int start, int r
         if (!s)
             return;
         s->a.augment = (augment_args){.x = bref_at(t->act[0], 0),
-                                      .images = bref_at(t->train.images, 0),
+                                      .images = bref_at(t->train.images, t->train.images_off),
+                                      .ids = bref_at(t->data.image_ids, 0),
                                       .index = bref_at(index, 0), .start = start,
                                       .count = rows, .width = t->image_cols,
                                       .height = t->image_rows, .shift = c->augment_shift,
@@ -171,8 +172,9 @@ static sparse_grad_args first_grad_args(trainer *t, buf *index, int start, int r
     return g;
 }
 
-/* The output layer, its loss and the first delta back, of `rows` rows (output_step). */
-static output_step_args output_args(trainer *t, int rows, int count)
+/* The output layer, its loss and the first delta back, of `rows` rows (output_step), the
+   loss delta scaled by 1/total (total: the images of the whole step). */
+static output_step_args output_args(trainer *t, int rows, int total)
 {
     const mlp_spec *sp = &t->spec;
     int L = sp->n_layers;
@@ -184,7 +186,7 @@ static output_step_args output_args(trainer *t, int rows, int count)
                           sp->sizes[L],
                           rows,
                           bref_at(t->labels, 0),
-                          1.0f / (float)count,
+                          1.0f / (float)total,
                           bref_at(t->delta[L], 0),
                           bref_at(L > 1 ? t->delta[L - 1] : NULL, 0),
                           sp->hidden_act,
@@ -287,12 +289,17 @@ static void add_backward(plan *p, trainer *t, buf *index, int start, int rows, i
 }
 
 /*
- * The gradient of the mean loss over `count` images through `index` (in chunks of
- * chunk_rows, accumulated) into t->grads, per-image losses and hits into the statistics;
- * with `update`, the update of every parameter follows, fused into the backward stages
- * where the backend and the shape allow.
+ * The gradient over `count` images through `index` (in chunks of chunk_rows, accumulated)
+ * into t->grads, per-image losses and hits into the statistics; with `update`, the update
+ * of every parameter follows, fused into the backward stages where the backend and the
+ * shape allow. The images are rows [row0, row0 + count) of a step of `total` rows (a data-
+ * parallel replica's share; else row0 = 0, count = total): they sit at positions row0 ...
+ * of the step in the index, the statistics and the dropout masks, and the gradient is
+ * that of the step's summed loss over `total` (the mean over the whole step once every
+ * share's gradient is added).
  */
-static void add_gradients(plan *p, trainer *t, buf *index, int count, const update_args *update)
+static void add_gradients(plan *p, trainer *t, buf *index, int row0, int count, int total,
+                          const update_args *update)
 {
     const mlp_spec *sp = &t->spec;
     const backend_caps *caps = &t->be->caps;
@@ -308,16 +315,17 @@ static void add_gradients(plan *p, trainer *t, buf *index, int count, const upda
     begin_chunks(p, count, t->chunk_rows);
     for (int done = 0; done < count; done += t->chunk_rows) {
         int rows = count - done < t->chunk_rows ? count - done : t->chunk_rows;
+        int at = row0 + done; /* the chunk's first row in the step */
         p->chunk = done / t->chunk_rows;
-        output_step_args o = output_args(t, rows, count);
-        o.loss.off = o.correct.off = (size_t)done;
+        output_step_args o = output_args(t, rows, total);
+        o.loss.off = o.correct.off = (size_t)at;
         if (forward_output) {
             stage *s = plan_add(p, OP_SPARSE_FORWARD_OUTPUT,
                                 "layers 1-2 forward, loss, deltas back to layer 1");
             if (!s)
                 return;
             s->a.sparse_forward_output =
-                (sparse_forward_output_args){first_layer_args(t, index, done, rows), o};
+                (sparse_forward_output_args){first_layer_args(t, index, at, rows), o};
             stage_moves_start(s, &s->a.sparse_forward_output.f.start);
             stage_moves_stats(s, &s->a.sparse_forward_output.o.loss,
                               &s->a.sparse_forward_output.o.correct);
@@ -326,16 +334,16 @@ static void add_gradients(plan *p, trainer *t, buf *index, int count, const upda
                 stage *s = plan_add(p, OP_SPARSE_FORWARD, "layer 1 forward (with the labels)");
                 if (!s)
                     return;
-                s->a.sparse_forward = first_layer_args(t, index, done, rows);
+                s->a.sparse_forward = first_layer_args(t, index, at, rows);
                 stage_moves_start(s, &s->a.sparse_forward.start);
-                add_forward_layers(p, t, rows, 1, fused_output ? L - 1 : L, done);
+                add_forward_layers(p, t, rows, 1, fused_output ? L - 1 : L, at);
             } else {
-                add_gather(p, t, &t->train, index, done, rows);
-                add_training_input(p, t, index, done, rows);
-                add_forward_layers(p, t, rows, 0, fused_output ? L - 1 : L, done);
+                add_gather(p, t, &t->train, index, at, rows);
+                add_training_input(p, t, index, at, rows);
+                add_forward_layers(p, t, rows, 0, fused_output ? L - 1 : L, at);
             }
             if (fused_output) {
-                add_input_dropout(p, t, L - 1, rows, done);
+                add_input_dropout(p, t, L - 1, rows, at);
                 stage *s = plan_add(p, OP_OUTPUT_STEP, "layer %d forward, loss, delta%s", L,
                                     L > 1 ? "s back" : "");
                 if (!s)
@@ -350,24 +358,24 @@ static void add_gradients(plan *p, trainer *t, buf *index, int count, const upda
                 return;
             s->a.loss = (loss_args){sp->output, bref_at(t->delta[L], 0), o.loss, o.correct,
                                     bref_at(t->act[L], 0), bref_at(t->labels, 0), rows, classes,
-                                    1.0f / (float)count};
+                                    1.0f / (float)total};
             stage_moves_stats(s, &s->a.loss.loss, &s->a.loss.correct);
         }
         if (fused_all) {
             if (hidden_dropout(t))
-                add_dropout(p, t, 1, t->delta[1], t->delta[1], rows, done,
+                add_dropout(p, t, 1, t->delta[1], t->delta[1], rows, at,
                             "dropout mask on the delta (the forward pass's)");
             stage *s = plan_add(p, OP_SPARSE_BACKWARD_UPDATE,
                                 "both layers' gradients and update");
             if (!s)
                 return;
             s->a.sparse_backward_update = (sparse_backward_update_args){
-                first_grad_args(t, index, done, rows, 0), bref_at(layer_input(t, 1), 0),
+                first_grad_args(t, index, at, rows, 0), bref_at(layer_input(t, 1), 0),
                 bref_at(t->delta[2], 0), classes, *update};
             stage_moves_start(s, &s->a.sparse_backward_update.g.start);
             stage_moves_rule(s, &s->a.sparse_backward_update.upd.rule);
         } else {
-            add_backward(p, t, index, done, rows, done > 0, fused_output,
+            add_backward(p, t, index, at, rows, done > 0, fused_output,
                          fused_update ? update : NULL);
         }
     }
@@ -386,7 +394,7 @@ mc_status plan_step(trainer *t, int rows, plan *p)
                                                 bref_at(t->params, 0),
                                                 bref_at(t->state, 0),
                                                 bref_at(t->seq_scratch, 0),
-                                                bref_at(t->train.images, 0),
+                                                bref_at(t->train.images, t->train.images_off),
                                                 bref_at(t->train.labels, 0),
                                                 bref_at(t->index, 0),
                                                 0,
@@ -406,10 +414,10 @@ mc_status plan_step(trainer *t, int rows, plan *p)
         update_args u = {bref_at(t->params, 0), bref_at(t->grads, 0), bref_at(t->state, 0),
                          t->n_params, t->rule};
         if (t->knobs.unfused) {
-            add_gradients(p, t, t->index, rows, NULL);
+            add_gradients(p, t, t->index, 0, rows, rows, NULL);
             add_update(p, &u, 0, u.n, "all parameters");
         } else {
-            add_gradients(p, t, t->index, rows, &u);
+            add_gradients(p, t, t->index, 0, rows, rows, &u);
         }
     }
     return p->oom ? MC_ERR_NOMEM : MC_OK;
@@ -418,19 +426,41 @@ mc_status plan_step(trainer *t, int rows, plan *p)
 mc_status plan_gradient(trainer *t, int count, plan *p)
 {
     *p = (plan){.steps_per_run = 1, .rows = count, .chunk = -1};
-    add_gradients(p, t, t->identity, count, NULL);
+    add_gradients(p, t, t->identity, 0, count, count, NULL);
+    return p->oom ? MC_ERR_NOMEM : MC_OK;
+}
+
+mc_status plan_step_share(trainer *t, int total, int row0, int rows, plan *p)
+{
+    *p = (plan){.steps_per_run = 1, .rows = rows, .chunk = -1};
+    if (rows > 0)
+        add_gradients(p, t, t->index, row0, rows, total, NULL);
+    return p->oom ? MC_ERR_NOMEM : MC_OK;
+}
+
+mc_status plan_update(trainer *t, plan *p)
+{
+    *p = (plan){.steps_per_run = 1, .rows = 0, .chunk = -1};
+    update_args u = {bref_at(t->params, 0), bref_at(t->grads, 0), bref_at(t->state, 0),
+                     t->n_params, t->rule};
+    add_update(p, &u, 0, u.n, "all parameters");
     return p->oom ? MC_ERR_NOMEM : MC_OK;
 }
 
 mc_status plan_evaluate(trainer *t, const device_set *set, plan *p)
 {
+    return plan_evaluate_range(t, set, 0, set->n, p);
+}
+
+mc_status plan_evaluate_range(trainer *t, const device_set *set, int from, int count, plan *p)
+{
     const mlp_spec *sp = &t->spec;
     int L = sp->n_layers;
-    *p = (plan){.steps_per_run = 1, .rows = set->n, .chunk = -1};
-    begin_chunks(p, set->n, t->chunk_rows);
-    for (int first = 0; first < set->n; first += t->chunk_rows) {
-        int rows = set->n - first < t->chunk_rows ? set->n - first : t->chunk_rows;
-        p->chunk = first / t->chunk_rows;
+    *p = (plan){.steps_per_run = 1, .rows = count, .chunk = -1};
+    begin_chunks(p, count, t->chunk_rows);
+    for (int first = from; first < from + count; first += t->chunk_rows) {
+        int rows = from + count - first < t->chunk_rows ? from + count - first : t->chunk_rows;
+        p->chunk = (first - from) / t->chunk_rows;
         add_gather(p, t, set, t->identity, first, rows);
         add_forward_layers(p, t, rows, 0, L, -1);
         stage *s = plan_add(p, OP_LOSS, "loss and hits");
@@ -443,8 +473,9 @@ mc_status plan_evaluate(trainer *t, const device_set *set, plan *p)
     p->chunk = -1;
     stage *s = plan_add(p, OP_SUM, "the pass's loss and hit sums");
     if (s)
-        s->a.sum = (sum_args){bref_at(t->sums, 0), bref_at(t->sums, 1), bref_at(t->stat_loss, 0),
-                              bref_at(t->stat_correct, 0), set->n};
+        s->a.sum = (sum_args){bref_at(t->sums, 0), bref_at(t->sums, 1),
+                              bref_at(t->stat_loss, (size_t)from),
+                              bref_at(t->stat_correct, (size_t)from), count};
     return p->oom ? MC_ERR_NOMEM : MC_OK;
 }
 

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "core/parallel.h"
+
 /* ---- divergence --------------------------------------------------------------------------- */
 
 double policy_loss_limit(output_kind output, int classes)
@@ -155,19 +157,79 @@ int policy_nothing_trained(int resumed, const train_progress *p)
 
 /* ---- resuming ------------------------------------------------------------------------------ */
 
-void policy_data_fingerprint(const dataset *d, char *out, size_t len)
+/* The fingerprint's crc32 over pieces of the pixels-then-labels stream, `threads` threads
+ * taking every threads-th piece; the pieces' crcs joined in order (crc32_combine). */
+typedef struct {
+    const unsigned char *bytes[2]; /* the pixels, the labels */
+    size_t sizes[2];
+    size_t piece;                  /* bytes a piece (the last one may be shorter) */
+    size_t pieces;
+    uLong *crcs;                   /* one a piece, each started from crc32's initial value */
+    int threads, first;            /* this thread's first piece */
+} fingerprint_job;
+
+/* crc32 (from `crc`) of the bytes [from, to) of the stream that is bytes[0] then bytes[1]. */
+static uLong stream_crc(const fingerprint_job *j, uLong crc, size_t from, size_t to)
 {
-    uLong crc = crc32(0L, Z_NULL, 0);
-    const unsigned char *bytes[2] = {d->images, d->labels};
-    size_t sizes[2] = {(size_t)d->n * (size_t)dataset_dim(d), d->labels ? (size_t)d->n : 0};
-    for (int k = 0; k < 2; k++)
-        for (size_t done = 0; done < sizes[k];) {
-            size_t part = sizes[k] - done < (1u << 30) ? sizes[k] - done : (1u << 30);
-            crc = crc32(crc, bytes[k] + done, (uInt)part);
+    for (int k = 0; k < 2; k++) {
+        size_t hi = to < j->sizes[k] ? to : j->sizes[k];
+        for (size_t done = from; done < hi;) {
+            size_t part = hi - done < (1u << 30) ? hi - done : (1u << 30);
+            crc = crc32(crc, j->bytes[k] + done, (uInt)part);
             done += part;
         }
+        from = from > j->sizes[k] ? from - j->sizes[k] : 0;
+        to = to > j->sizes[k] ? to - j->sizes[k] : 0;
+    }
+    return crc;
+}
+
+/* One thread's share of a fingerprint_job: the crc of each of its pieces. */
+static void *fingerprint_pieces(void *arg)
+{
+    fingerprint_job *j = arg;
+    for (size_t p = (size_t)j->first; p < j->pieces; p += (size_t)j->threads)
+        j->crcs[p] = stream_crc(j, crc32(0L, Z_NULL, 0), p * j->piece, (p + 1) * j->piece);
+    return NULL;
+}
+
+void policy_data_fingerprint_with(const dataset *d, size_t piece, int threads, char *out,
+                                  size_t len)
+{
+    fingerprint_job job = {.bytes = {d->images, d->labels},
+                           .sizes = {(size_t)d->n * (size_t)dataset_dim(d),
+                                     d->labels ? (size_t)d->n : 0}};
+    size_t total = job.sizes[0] + job.sizes[1];
+    job.piece = piece > 0 ? piece : 1;
+    job.pieces = total / job.piece + (total % job.piece != 0);
+    if (threads > PARALLEL_MAX_THREADS)
+        threads = PARALLEL_MAX_THREADS;
+    if ((size_t)threads > job.pieces)
+        threads = (int)job.pieces;
+    uLong crc = crc32(0L, Z_NULL, 0);
+    job.crcs = threads > 1 ? malloc(job.pieces * sizeof *job.crcs) : NULL;
+    if (!job.crcs) { /* one thread, or no memory for the pieces' crcs */
+        crc = stream_crc(&job, crc, 0, total);
+    } else {
+        fingerprint_job jobs[PARALLEL_MAX_THREADS];
+        for (int t = 0; t < threads; t++) {
+            jobs[t] = job;
+            jobs[t].threads = threads, jobs[t].first = t;
+        }
+        parallel_run(fingerprint_pieces, jobs, sizeof jobs[0], threads);
+        for (size_t p = 0; p < job.pieces; p++) {
+            size_t bytes = p + 1 < job.pieces ? job.piece : total - p * job.piece;
+            crc = crc32_combine(crc, job.crcs[p], (z_off_t)bytes);
+        }
+        free(job.crcs);
+    }
     snprintf(out, len, "%d images of %dx%d, crc32 %08lx", d->n, d->rows, d->cols,
              (unsigned long)crc);
+}
+
+void policy_data_fingerprint(const dataset *d, char *out, size_t len)
+{
+    policy_data_fingerprint_with(d, POLICY_FINGERPRINT_PIECE, parallel_threads(8), out, len);
 }
 
 mc_status policy_check_resume_progress(const char *path, const char *recorded,
@@ -195,6 +257,24 @@ mc_status policy_check_resume_progress(const char *path, const char *recorded,
 int policy_epochs_done(const train_progress *p)
 {
     return p->step > 0 ? p->epoch : p->epoch - 1;
+}
+
+mc_status policy_recorded_replicas(const char *path, const char *recorded, int *replicas,
+                                   mc_error *err)
+{
+    *replicas = 1;
+    if (!recorded)
+        return MC_OK;
+    long long n = 0;
+    size_t len = strlen(recorded);
+    int digits = len > 0 && len <= 7 && strspn(recorded, "0123456789") == len;
+    for (size_t i = 0; digits && i < len; i++)
+        n = n * 10 + (recorded[i] - '0');
+    if (!digits || n < 1 || n > 1 << 20)
+        return mc_fail(err, MC_ERR_DATA, "%s: %s = '%.40s' is not a replica count (1 .. %d)",
+                       path, POLICY_REPLICAS_KEY, recorded, 1 << 20);
+    *replicas = (int)n;
+    return MC_OK;
 }
 
 mc_status policy_check_resume_epochs(int epochs, const char *path, const train_progress *p,

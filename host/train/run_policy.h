@@ -170,6 +170,22 @@ int policy_nothing_trained(int resumed, const train_progress *p);
 /** Metadata key of the training data a checkpoint was made on. */
 #define POLICY_DATA_KEY "data.train"
 
+/**
+ * Metadata key of the number of global replicas (devices x processes: trainer_replicas)
+ * whose gradients the checkpoint's run summed at each step. A resume on another number is
+ * allowed (the command line says where to run), with a note: the sums are grouped
+ * differently, so the run is no longer bit for bit the uninterrupted one.
+ */
+#define POLICY_REPLICAS_KEY "data.replicas"
+
+/**
+ * The replicas a checkpoint recorded (recorded: its POLICY_REPLICAS_KEY, NULL when it has
+ * none: 1, as every checkpoint before data parallelism): decimal digits, 1 .. 1048576;
+ * else MC_ERR_DATA naming path.
+ */
+mc_status policy_recorded_replicas(const char *path, const char *recorded, int *replicas,
+                                   mc_error *err);
+
 /** Bytes policy_data_fingerprint needs at most. */
 #define POLICY_FINGERPRINT_MAX 96
 
@@ -181,6 +197,19 @@ int policy_nothing_trained(int resumed, const train_progress *p);
  * seed and --val, both settings the checkpoint keeps.
  */
 void policy_data_fingerprint(const dataset *d, char *out, size_t len);
+
+/** Bytes of the pixels-then-labels stream policy_data_fingerprint gives one thread at once. */
+#define POLICY_FINGERPRINT_PIECE ((size_t)64 << 20)
+
+/**
+ * policy_data_fingerprint with the stream cut into pieces of `piece` bytes, every
+ * threads-th one taken by one of `threads` threads (1: all in order on the caller's), the
+ * pieces' crc32s joined in order with crc32_combine: the same value for any piece size and
+ * thread count. policy_data_fingerprint uses POLICY_FINGERPRINT_PIECE and min(online CPUs, 8)
+ * threads (only as many as there are pieces).
+ */
+void policy_data_fingerprint_with(const dataset *d, size_t piece, int threads, char *out,
+                                  size_t len);
 
 /** The training data a resumed checkpoint is checked against. */
 typedef struct {

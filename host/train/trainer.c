@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "backend/augment.h"
+#include "train/data_parallel.h"
 #include "train/plan_build.h"
 #include "train/trainer_internal.h"
 
@@ -39,32 +40,6 @@ static mc_status upload_set(trainer *t, const dataset *set, device_set *out)
         return MC_ERR_NOMEM;
     st = t->op->write(t->be, out->labels, 0, zeros, (size_t)set->n);
     free(zeros);
-    return st;
-}
-
-/*
- * Lists the nonzero pixels of every training image once (pixel_lists): offsets (n + 1)
- * and (index << 8) | value words. Leaves both buffers NULL for images wider than 2^24
- * pixels or more than 2^31 nonzero pixels in all; the callers then read the images.
- */
-static mc_status upload_sparse_pixels(trainer *t, const dataset *set)
-{
-    uint32_t *pixels;
-    int32_t *offsets;
-    size_t total;
-    if (dataset_pixel_lists(set->images, set->n, dataset_dim(set), PIXEL_BANDS, &pixels,
-                            &offsets, &total))
-        return MC_OK; /* too big to list (or no memory for it): the images are read instead */
-    mc_status st = t->op->alloc(t->be, (total ? total : 1) * 4, &t->sparse_pixels);
-    if (!st)
-        st = t->op->write(t->be, t->sparse_pixels, 0, pixels, total * 4);
-    if (!st)
-        st = t->op->alloc(t->be, ((size_t)set->n * PIXEL_BANDS + 1) * 4, &t->sparse_offsets);
-    if (!st)
-        st = t->op->write(t->be, t->sparse_offsets, 0, offsets,
-                          ((size_t)set->n * PIXEL_BANDS + 1) * 4);
-    free(pixels);
-    free(offsets);
     return st;
 }
 
@@ -175,15 +150,17 @@ static mc_status make_plans(trainer *t)
 {
     mc_status st = MC_OK;
     if (t->train.n > 0) {
-        st = plan_step(t, t->batch, &t->step);
+        st = dp_plan_step(t, t->batch, &t->step);
         int last = t->train.n % t->batch;
         if (!st && last)
-            st = plan_step(t, last, &t->tail);
+            st = dp_plan_step(t, last, &t->tail);
+        if (!st && t->knobs.replicas > 1)
+            st = plan_update(t, &t->update);
     }
+    if (!st && (t->train.n == 0 || t->data.passes))
+        st = dp_plan_pass(t, &t->train, &t->eval[1]);
     if (!st)
-        st = plan_evaluate(t, &t->train, &t->eval[1]);
-    if (!st)
-        st = plan_evaluate(t, &t->test, &t->eval[0]);
+        st = dp_plan_pass(t, &t->test, &t->eval[0]);
     return st;
 }
 
@@ -261,10 +238,14 @@ mc_status trainer_create_with(trainer **out, backend *be, const mlp_spec *spec,
     }
     if (!st)
         st = t->op->alloc(t->be, (size_t)t->chunk_rows * 4, &t->labels);
-    if (!st && train)
-        st = upload_set(t, train, &t->train);
-    if (!st && test)
-        st = upload_set(t, test, &t->test);
+    if (!st && test && (st = upload_set(t, test, &t->test))) {
+        int n = test->n;
+        trainer_destroy(t);
+        return mc_fail(err, st, "cannot upload the %d test images to %s%s", n, be->name,
+                       st == MC_ERR_NOMEM ? " (out of memory: a test set must fit one buffer; "
+                                            "only training sets are split or streamed)"
+                                          : " (the error is printed above)");
+    }
     size_t n_max = (size_t)(largest > 0 ? largest : 1);
     t->host_index = malloc(n_max * sizeof(int32_t));
     if (!st && !t->host_index)
@@ -293,13 +274,19 @@ mc_status trainer_create_with(trainer **out, backend *be, const mlp_spec *spec,
                     !(cfg->dropout > 0.0f);
     if (!st && t->sequential)
         st = alloc_floats(t, seq_scratch_floats(spec), &t->seq_scratch);
-    /* the output step fuses the last layer, so the first is separate only when L >= 2 */
-    int want_sparse = train && be->caps.pixel_lists_first_layer && !t->knobs.dense_input &&
+    /* the output step fuses the last layer, so the first is separate only when L >= 2;
+       train_data_place turns it off when the images are too many to list */
+    t->sparse_input = train && be->caps.pixel_lists_first_layer && !t->knobs.dense_input &&
                       spec->n_layers >= 2 && plain_input;
-    if (!st && ((t->sequential && be->caps.sequential_pixel_lists) || want_sparse))
-        st = upload_sparse_pixels(t, train);
+    if (!st && train) {
+        mc_error placing = {0};
+        st = train_data_place(t, train, &placing);
+        if (st && placing.msg[0]) {
+            trainer_destroy(t);
+            return mc_fail(err, st, "%s", placing.msg);
+        }
+    }
     /* also for batch 1: trainer_gradient takes the general path */
-    t->sparse_input = want_sparse && t->sparse_pixels;
     if (!st && t->sparse_input)
         st = alloc_floats(t, sparse_grad_scratch(spec->sizes[0], spec->sizes[1]),
                           &t->grad_scratch);
@@ -321,6 +308,7 @@ void trainer_destroy(trainer *t)
 {
     if (!t)
         return;
+    dp_destroy(t->group); /* the replicas first (their own backends) */
     if (t->progress_state == 1) /* the queued read writes into *t: let it land first */
         t->op->finish(t->be);
     buf *all[] = {t->params,     t->grads,   t->state,     t->labels,       t->index,
@@ -347,6 +335,8 @@ void trainer_destroy(trainer *t)
     plan_free(&t->eval[0]);
     plan_free(&t->eval[1]);
     plan_free(&t->eval_val);
+    plan_free(&t->update);
+    train_data_release(t);
     free(t->host_index);
     free(t);
 }
@@ -361,7 +351,7 @@ mc_status trainer_set_params(trainer *t, const float *params)
     if (!st)
         st = t->op->write(t->be, t->state, 0, zeros, state_bytes);
     free(zeros);
-    return st;
+    return !st && t->group ? dp_set_params(t, params) : st;
 }
 
 mc_status trainer_get_params(trainer *t, float *params)
@@ -378,7 +368,9 @@ mc_status trainer_set_state(trainer *t, const float *params, const float *state)
 {
     size_t bytes = t->n_params * sizeof(float);
     mc_status st = t->op->write(t->be, t->params, 0, params, bytes);
-    return st ? st : t->op->write(t->be, t->state, 0, state, trainer_state_floats(t) * 4);
+    if (!st)
+        st = t->op->write(t->be, t->state, 0, state, trainer_state_floats(t) * 4);
+    return !st && t->group ? dp_set_state(t, params, state) : st;
 }
 
 mc_status trainer_get_state(trainer *t, float *params, float *state)
@@ -410,7 +402,7 @@ mc_status trainer_set_lr_scale(trainer *t, float scale)
         return MC_ERR_RUNTIME;
     }
     t->schedule.scale = scale;
-    return MC_OK;
+    return t->group ? dp_set_lr_scale(t, scale) : MC_OK;
 }
 
 /* Images covered by the first `steps` steps of an epoch. */
@@ -420,6 +412,18 @@ static int images_in_steps(const trainer *t, int steps)
     return n < t->train.n ? (int)n : t->train.n;
 }
 
+/* Per-image statistics [first, first + n) of the training pass (hits may be NULL): the
+   device's, or merged over a data-parallel group's replicas (dp_read_stats). */
+static mc_status read_stats(trainer *t, int first, int n, float *loss, int32_t *hits)
+{
+    if (t->group)
+        return dp_read_stats(t, first, n, loss, hits);
+    mc_status st = t->op->read(t->be, t->stat_loss, (size_t)first * 4, loss, (size_t)n * 4);
+    if (!st && hits)
+        st = t->op->read(t->be, t->stat_correct, (size_t)first * 4, hits, (size_t)n * 4);
+    return st;
+}
+
 mc_status trainer_partial_sums(trainer *t, int steps, double *loss_sum, long long *correct)
 {
     int n = images_in_steps(t, steps);
@@ -427,9 +431,7 @@ mc_status trainer_partial_sums(trainer *t, int steps, double *loss_sum, long lon
     int32_t *c = malloc((size_t)n * sizeof(int32_t) + 1);
     mc_status st = l && c ? MC_OK : MC_ERR_NOMEM;
     if (!st)
-        st = t->op->read(t->be, t->stat_loss, 0, l, (size_t)n * 4);
-    if (!st)
-        st = t->op->read(t->be, t->stat_correct, 0, c, (size_t)n * 4);
+        st = read_stats(t, 0, n, l, c);
     *loss_sum = 0, *correct = 0;
     for (int i = 0; !st && i < n; i++)
         *loss_sum += l[i], *correct += c[i];
@@ -439,6 +441,8 @@ mc_status trainer_partial_sums(trainer *t, int steps, double *loss_sum, long lon
 
 mc_status trainer_progress_request(trainer *t, int steps)
 {
+    if (t->group)
+        return dp_progress_request(t, steps);
     int per_epoch = trainer_steps_per_epoch(t);
     if (steps < 1 || steps > per_epoch) {
         fprintf(stderr, "mnistcl: internal error: trainer_progress_request: needs 1 <= steps "
@@ -459,6 +463,8 @@ mc_status trainer_progress_request(trainer *t, int steps)
 
 mc_status trainer_progress_result(trainer *t, pass_stats *out)
 {
+    if (t->group)
+        return dp_progress_result(t, out);
     if (t->progress_state != 2) {
         fprintf(stderr, "mnistcl: internal error: trainer_progress_result: no "
                         "trainer_progress_request %s\n",
@@ -482,7 +488,7 @@ mc_status trainer_clear_stats(trainer *t)
     if (!st)
         st = t->op->write(t->be, t->stat_correct, 0, zeros, bytes);
     free(zeros);
-    return st;
+    return !st && t->group ? dp_clear_stats(t) : st;
 }
 
 mc_status trainer_first_bad_step(trainer *t, int steps, double loss_limit, int *step)
@@ -491,7 +497,7 @@ mc_status trainer_first_bad_step(trainer *t, int steps, double loss_limit, int *
     float *l = malloc((size_t)n * sizeof(float) + 1);
     if (!l)
         return MC_ERR_NOMEM;
-    mc_status st = t->op->read(t->be, t->stat_loss, 0, l, (size_t)n * 4);
+    mc_status st = read_stats(t, 0, n, l, NULL);
     *step = -1;
     for (int s = 0; !st && s * t->batch < n; s++) {
         int first = s * t->batch, last = first + t->batch < n ? first + t->batch : n;
@@ -520,30 +526,46 @@ mc_status trainer_begin_epoch(trainer *t, int epoch, rng *r)
                         "(epoch %d)\n", epoch);
         return MC_ERR_RUNTIME;
     }
+    /* windows still being copied read host_index: let them land before it changes */
+    mc_status st = t->data.windowed ? trainer_finish(t) : MC_OK;
+    if (st)
+        return st;
     t->epoch = epoch;
+    rng before = *r; /* a data-parallel group's replicas draw the same permutation */
     for (int i = 0; i < t->train.n; i++)
         t->host_index[i] = i;
     if (t->cfg.shuffle)
         rng_shuffle(r, t->host_index, (size_t)t->train.n);
-    return t->op->write(t->be, t->index, 0, t->host_index, (size_t)t->train.n * 4);
+    st = train_data_begin_epoch(t);
+    return !st && t->group ? dp_begin_epoch(t, epoch, &before) : st;
 }
 
-/* The plan of step `step` of the epoch: the epoch's last step may be shorter. */
-static plan *plan_of_step(trainer *t, int step)
+plan *trainer_plan_of_step(trainer *t, int step)
 {
-    return t->tail.n && step == trainer_steps_per_epoch(t) - 1 ? &t->tail : &t->step;
+    int shorter_last = t->batch > 0 && t->train.n % t->batch != 0;
+    return shorter_last && step == trainer_steps_per_epoch(t) - 1 ? &t->tail : &t->step;
+}
+
+mc_status trainer_run_step_plan(trainer *t, plan *p, int step, int steps)
+{
+    plan_position pos = {run_step(t, step), t->epoch, t->rule, t->schedule};
+    pos.rule = update_rule_at(t->rule, &t->schedule, pos.step);
+    return plan_run(t->be, p, step * t->batch, steps, &pos);
 }
 
 mc_status trainer_train_steps(trainer *t, int first, int count)
 {
+    if (t->group)
+        return dp_train_steps(t, first, count);
     mc_status st = MC_OK;
     for (int done = 0, k; !st && done < count; done += k) {
         int step = first + done;
-        plan *p = plan_of_step(t, step);
-        k = count - done < p->steps_per_run ? count - done : p->steps_per_run;
-        plan_position pos = {run_step(t, step), t->epoch, t->rule, t->schedule};
-        pos.rule = update_rule_at(t->rule, &t->schedule, pos.step);
-        st = plan_run(t->be, p, step * t->batch, k, &pos);
+        plan *p = trainer_plan_of_step(t, step);
+        if ((st = trainer_data_ready(t, step, count - done, &k)))
+            break;
+        if (k > p->steps_per_run)
+            k = p->steps_per_run;
+        st = trainer_run_step_plan(t, p, step, k);
     }
     return st;
 }
@@ -553,8 +575,27 @@ mc_status trainer_step(trainer *t, int step)
     return trainer_train_steps(t, step, 1);
 }
 
+/*
+ * Passes over the training set in file order (evaluate, predict, gradient) read its
+ * images through the identity: they need them resident in one buffer. Says so (usage
+ * error) when they are not.
+ */
+static mc_status need_train_passes(const trainer *t, const char *what)
+{
+    if (t->train.n == 0 || t->data.passes)
+        return MC_OK;
+    char where[256];
+    train_data_describe(t, where, sizeof where);
+    fprintf(stderr, "mnistcl: %s: a pass over the whole training set needs its images resident "
+                    "on %s, and %s; evaluate those images as a test set instead\n",
+            what, t->be->name, where);
+    return MC_ERR_USAGE;
+}
+
 mc_status trainer_gradient(trainer *t, int first, int count, float *grads, double *loss)
 {
+    if (need_train_passes(t, "trainer_gradient"))
+        return MC_ERR_USAGE;
     if (first < 0 || count < 1 || first + count > t->train.n) {
         fprintf(stderr,
                 "mnistcl: internal error: trainer_gradient: needs 0 <= first, 1 <= count, "
@@ -587,7 +628,9 @@ mc_status trainer_finish(trainer *t)
     mc_status st = t->op->finish(t->be);
     if (!st && t->progress_state == 1)
         t->progress_state = 2;
-    return st;
+    if (!st)
+        t->finish_gen++;
+    return !st && t->group ? dp_finish(t) : st;
 }
 
 mc_status trainer_step_loss(trainer *t, int step, double *loss)
@@ -597,7 +640,7 @@ mc_status trainer_step_loss(trainer *t, int step, double *loss)
     float *l = malloc((size_t)rows * sizeof(float));
     if (!l)
         return MC_ERR_NOMEM;
-    mc_status st = t->op->read(t->be, t->stat_loss, (size_t)first * 4, l, (size_t)rows * 4);
+    mc_status st = read_stats(t, first, rows, l, NULL);
     double s = 0;
     for (int i = 0; i < rows; i++)
         s += l[i];
@@ -624,6 +667,8 @@ static mc_status read_sums(trainer *t, int n, pass_stats *out)
 
 mc_status trainer_end_epoch(trainer *t, pass_stats *out)
 {
+    if (t->group)
+        return dp_pass_stats(t, 3, out);
     sum_args a = {bref_at(t->sums, 0), bref_at(t->sums, 1), bref_at(t->stat_loss, 0),
                   bref_at(t->stat_correct, 0), t->train.n};
     mc_status st = t->op->sum(t->be, &a);
@@ -632,6 +677,10 @@ mc_status trainer_end_epoch(trainer *t, pass_stats *out)
 
 mc_status trainer_evaluate(trainer *t, int train_set, pass_stats *out)
 {
+    if (train_set && need_train_passes(t, "trainer_evaluate"))
+        return MC_ERR_USAGE;
+    if (t->group)
+        return dp_pass_stats(t, train_set ? 1 : 0, out);
     mc_status st = plan_run(t->be, &t->eval[train_set ? 1 : 0], 0, 1, NULL);
     return st ? st : read_sums(t, train_set ? t->train.n : t->test.n, out);
 }
@@ -676,6 +725,7 @@ static mc_status grow_pass_buffers(trainer *t, int n)
     plan_free(&t->tail);
     plan_free(&t->eval[0]);
     plan_free(&t->eval[1]);
+    plan_free(&t->update);
     return make_plans(t);
 }
 
@@ -693,12 +743,12 @@ mc_status trainer_set_validation(trainer *t, const dataset *val, mc_error *err)
     if (!st)
         st = upload_set(t, val, &t->val);
     if (!st)
-        st = plan_evaluate(t, &t->val, &t->eval_val);
+        st = dp_plan_pass(t, &t->val, &t->eval_val);
     if (st)
         return mc_fail(err, st, "cannot upload the %d validation images to %s%s", val->n,
                        t->be->name,
                        st == MC_ERR_NOMEM ? " (out of memory)" : " (the error is printed above)");
-    return MC_OK;
+    return t->group ? dp_set_validation(t, val, err) : MC_OK;
 }
 
 mc_status trainer_evaluate_validation(trainer *t, pass_stats *out)
@@ -708,12 +758,16 @@ mc_status trainer_evaluate_validation(trainer *t, pass_stats *out)
                         "no validation set (trainer_set_validation)\n");
         return MC_ERR_RUNTIME;
     }
+    if (t->group)
+        return dp_pass_stats(t, 2, out);
     mc_status st = plan_run(t->be, &t->eval_val, 0, 1, NULL);
     return st ? st : read_sums(t, t->val.n, out);
 }
 
 mc_status trainer_predict(trainer *t, int train_set, int first, int count, float *out)
 {
+    if (train_set && need_train_passes(t, "trainer_predict"))
+        return MC_ERR_USAGE;
     const device_set *set = train_set ? &t->train : &t->test;
     const mlp_spec *s = &t->spec;
     int classes = s->sizes[s->n_layers];
@@ -742,6 +796,12 @@ mc_status trainer_predict(trainer *t, int train_set, int first, int count, float
     return st;
 }
 
+int trainer_describe_data(const trainer *t, char *out, size_t len)
+{
+    train_data_describe(t, out, len);
+    return !t->data.windowed;
+}
+
 void trainer_print_plan(trainer *t, FILE *out)
 {
     char layers[256];
@@ -749,20 +809,36 @@ void trainer_print_plan(trainer *t, FILE *out)
     int steps = trainer_steps_per_epoch(t);
     fprintf(out, "network %s %s/%s, %zu parameters, on %s\n", layers, act_name(t->spec.hidden_act),
             output_name(t->spec.output), t->n_params, t->be->name);
-    fprintf(out, "activations in chunks of up to %d rows\n\n", t->chunk_rows);
+    fprintf(out, "activations in chunks of up to %d rows\n", t->chunk_rows);
+    if (t->train.n > 0) {
+        char where[256];
+        train_data_describe(t, where, sizeof where);
+        fprintf(out, "training set: %s\n", where);
+    }
+    if (t->group)
+        dp_print_group(t, out);
+    fputc('\n', out);
     if (t->train.n > 0) {
         if (t->step.steps_per_run > 1)
             fprintf(out,
                     "one training step: 1 image (%d steps an epoch; one launch takes up to %d "
                     "consecutive steps)\n",
                     steps, t->step.steps_per_run);
+        else if (t->knobs.replicas > 1)
+            fprintf(out, "one training step: %d images (%d step%s an epoch), this replica's "
+                    "share %d\n", t->batch, steps, steps == 1 ? "" : "s", t->step.rows);
         else
             fprintf(out, "one training step: %d images (%d step%s an epoch)\n", t->batch, steps,
                     steps == 1 ? "" : "s");
         plan_print(out, t->be, &t->step);
         if (t->tail.n) {
-            fprintf(out, "\nthe epoch's last step: %d images\n", t->tail.rows);
+            fprintf(out, "\nthe epoch's last step: %d images%s\n", t->tail.rows,
+                    t->knobs.replicas > 1 ? " (this replica's share)" : "");
             plan_print(out, t->be, &t->tail);
+        }
+        if (t->knobs.replicas > 1) {
+            fprintf(out, "\nonce the replicas' gradients are summed, on every replica\n");
+            plan_print(out, t->be, &t->update);
         }
     }
     if (t->test.n > 0) {

@@ -9,6 +9,7 @@
 #include "backend/backend_ops.h"
 #include "mnistcl/train.h"
 #include "train/plan.h"
+#include "train/train_data.h"
 
 /** How a trainer may be told to plan differently from its own choice (tests only). */
 typedef struct {
@@ -18,6 +19,9 @@ typedef struct {
                         the per-sample kernel; the update always a stage of its own */
     int dense_input; /* 1: the first layer through gather + dense GEMMs even where the
                         backend prefers the pixel lists */
+    int replica, replicas; /* data parallelism (trainer_create_parallel sets them): global
+                              replica `replica` of `replicas` plans its share of each step
+                              and of each evaluation pass; replicas 0 or 1: alone */
 } trainer_knobs;
 
 /** trainer_create, planned with the given knobs (NULL: none). */
@@ -26,9 +30,40 @@ mc_status trainer_create_with(trainer **out, backend *be, const mlp_spec *spec,
                               const train_config *cfg, const trainer_knobs *knobs,
                               mc_error *err);
 
+/**
+ * Makes sure the training images of steps [step, step + count) of the current epoch are
+ * where the step plans read them, and sets *steps_here (1 <= *steps_here <= count) to how
+ * many of those steps, from `step` on, can run before the next call is due. Resident data
+ * (the whole set in device buffers): nothing to do, *steps_here = count. Windowed data
+ * (split or streamed, train_data.c): enqueues the window holding `step` (and the next one
+ * ahead) and stops at the window's end. Call it before running a step plan for `step`,
+ * after trainer_begin_epoch.
+ */
+mc_status trainer_data_ready(trainer *t, int step, int count, int *steps_here);
+
+/**
+ * trainer_create_parallel, planned with the given knobs (NULL: none; their replica fields
+ * are set per replica).
+ */
+mc_status trainer_create_parallel_with(trainer **out, backend **backends, int n_backends,
+                                       exchange *x, const mlp_spec *spec, const dataset *train,
+                                       const dataset *test, const train_config *cfg,
+                                       const trainer_knobs *knobs, mc_error *err);
+
+/** The plan of step `step` of the epoch (t->tail for a shorter last step, else t->step). */
+plan *trainer_plan_of_step(trainer *t, int step);
+
+/**
+ * Runs plan p (a step plan of t: t->step, t->tail, t->update) for `steps` consecutive
+ * steps from step `step` of the current epoch, at the step's place in the run (its rule,
+ * its random streams' counters). Enqueues only. trainer_train_steps runs its steps so.
+ */
+mc_status trainer_run_step_plan(trainer *t, plan *p, int step, int steps);
+
 /** One image set living on the device. */
 typedef struct {
-    buf *images; /* uint8 (n, dim) */
+    buf *images; /* uint8 (n, dim) from element images_off (training set: see train_data) */
+    size_t images_off;
     buf *labels; /* uint8 (n) */
     int n;
 } device_set;
@@ -80,7 +115,15 @@ struct trainer {
     plan tail;                      /* the epoch's last step when it is shorter (else empty) */
     plan eval[2];                   /* a whole pass over the test [0] / training [1] set */
     plan eval_val;                  /* a whole pass over the validation set (if any) */
-    int32_t *host_index;
+    /* data parallelism (data_parallel.c): the primary's group of replicas (NULL alone or
+       in a replica); with knobs.replicas > 1 every trainer of the group has, instead of
+       fused steps, its share's gradient in step/tail and this update */
+    struct dp_group *group;
+    plan update;
+    int32_t *host_index;            /* the epoch's permutation (resident: uploaded as the
+                                       index; windowed: the order the windows copy) */
+    train_data data;                /* where the training images are (train_data.c) */
+    unsigned long finish_gen;       /* trainer_finish calls that returned (staging reuse) */
 };
 
 #endif

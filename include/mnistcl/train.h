@@ -73,11 +73,51 @@ mc_status trainer_create(trainer **out, backend *be, const mlp_spec *spec, const
                          const dataset *test, const train_config *cfg, mc_error *err);
 
 /**
+ * How the processes of a run combine their sums (the library's MPI support; opaque). NULL
+ * everywhere means this process alone.
+ */
+typedef struct exchange exchange;
+
+/**
+ * A data-parallel trainer over n_backends devices of this process (and, with an exchange
+ * of several processes, over every process's devices: G global replicas in all, this
+ * process's taking the global numbers after those of the processes before it). Each
+ * device gets a full trainer of the same network, data and config (the primary, on
+ * backends[0], is the one returned); every trainer_* function acts on the whole group.
+ * A step of B images gives global replica g its rows [g*B/G, (g+1)*B/G) (integer
+ * division): each computes the gradient of its rows' loss / B, the host adds the
+ * gradients of this process's devices in order (backends[0], [1], ...), the exchange adds
+ * the processes' sums in rank order, and every replica applies that sum with the same
+ * update, so the parameters stay identical, bit for bit, on every device. Evaluation
+ * passes are split the same way (replica g: images [g*n/G, (g+1)*n/G)). A run is
+ * repeatable bit for bit on the same devices, and equals the one-device run up to float
+ * rounding (the gradient sums are grouped differently). One backend and no exchange (x
+ * NULL or a single process) is exactly trainer_create. The batch must be at least G
+ * (MC_ERR_USAGE: every replica needs rows; batch 1, the per-sample kernel, cannot be
+ * split), and the devices must compute alike, as the update's bits must agree: one OpenCL
+ * device model and driver (on every process), or all the CPU reference (MC_ERR_USAGE
+ * otherwise). The backends stay the caller's (freed after the trainer).
+ */
+mc_status trainer_create_parallel(trainer **out, backend **backends, int n_backends,
+                                  exchange *x, const mlp_spec *spec, const dataset *train,
+                                  const dataset *test, const train_config *cfg, mc_error *err);
+
+/** Global replicas of the trainer's group (devices x processes; 1 for trainer_create). */
+int trainer_replicas(const trainer *t);
+
+/**
  * Prints the plans the trainer made when it was created: the operations of one training
  * step in order (the backend's kernel for each, its launches, the shapes), the epoch's
  * shorter last step when there is one, and the evaluation pass over the test set.
  */
 void trainer_print_plan(trainer *t, FILE *out);
+
+/**
+ * How the training set lives on the device, as one line into out (len bytes): resident
+ * (uploaded once), split over several buffers or streamed in windows of the epoch's order
+ * when it does not fit (docs/DESIGN.md "Datasets of any size"). Returns 1 when resident.
+ */
+int trainer_describe_data(const trainer *t, char *out, size_t len);
 
 /** Frees the trainer and its buffers (not the backend); NULL is fine. */
 void trainer_destroy(trainer *t);

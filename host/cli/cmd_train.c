@@ -996,7 +996,7 @@ static mc_status prepare(run *r, int argc, char **argv, int *help, mc_error *err
         return (mc_status)rc;
     /* under mpirun each rank's stdout is a pseudo-terminal whatever mpirun's own is: auto
        cannot tell, so an MPI run draws the progress line only when told (on) */
-    if (exchange_ranks(r->x) > 1 && strcmp(r->w.progress, "auto") == 0)
+    if (exchange_launched(r->x) && strcmp(r->w.progress, "auto") == 0)
         r->w.progress = "off";
     if ((st = console_init(&r->con, stdout, r->w.quiet, r->w.progress, err)))
         return st;

@@ -22,6 +22,9 @@ exchange *exchange_world(void);
 int exchange_rank(const exchange *x);
 int exchange_ranks(const exchange *x);
 
+/** 1 when an MPI launcher started this process (mpirun, even with -np 1), else 0. */
+int exchange_launched(const exchange *x);
+
 /** Sums n floats elementwise over the ranks, in rank order; every rank gets the sum.
  *  With one rank: nothing to do. */
 mc_status exchange_sum_floats(exchange *x, float *data, size_t n, mc_error *err);

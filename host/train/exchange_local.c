@@ -45,6 +45,11 @@ int exchange_ranks(const exchange *x)
     return x ? x->ranks : 1;
 }
 
+int exchange_launched(const exchange *x)
+{
+    return x && x->ops != NULL;
+}
+
 /* Whether x has more than one rank (else every collective is a no-op). */
 static int several(const exchange *x)
 {

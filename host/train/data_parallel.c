@@ -458,26 +458,9 @@ static long long local_images(const trainer *t, int steps)
 mc_status dp_progress_request(trainer *t, int steps)
 {
     dp_group *g = t->group;
-    int per_epoch = trainer_steps_per_epoch(t);
-    if (steps < 1 || steps > per_epoch) {
-        fprintf(stderr, "mnistcl: internal error: trainer_progress_request: needs 1 <= steps "
-                        "<= %d steps per epoch (steps %d)\n", per_epoch, steps);
-        return MC_ERR_RUNTIME;
-    }
-    long long images = (long long)steps * t->batch;
-    int n = images < t->train.n ? (int)images : t->train.n;
     mc_status st = MC_OK;
-    for (int i = 0; !st && i < g->n_local; i++) {
-        trainer *u = g->local[i];
-        sum_args a = {bref_at(u->progress_sums, 0), bref_at(u->progress_sums, 1),
-                      bref_at(u->stat_loss, 0), bref_at(u->stat_correct, 0), n};
-        st = u->op->sum(u->be, &a);
-        if (!st)
-            st = u->op->read_async(u->be, u->progress_sums, 0, u->progress_host,
-                                   sizeof u->progress_host);
-        u->progress_steps = steps;
-        u->progress_state = st ? 0 : 1;
-    }
+    for (int i = 0; !st && i < g->n_local; i++)
+        st = trainer_queue_progress(g->local[i], steps);
     return st;
 }
 

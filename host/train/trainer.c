@@ -441,14 +441,17 @@ mc_status trainer_partial_sums(trainer *t, int steps, double *loss_sum, long lon
 
 mc_status trainer_progress_request(trainer *t, int steps)
 {
-    if (t->group)
-        return dp_progress_request(t, steps);
     int per_epoch = trainer_steps_per_epoch(t);
     if (steps < 1 || steps > per_epoch) {
         fprintf(stderr, "mnistcl: internal error: trainer_progress_request: needs 1 <= steps "
                         "<= %d steps per epoch (steps %d)\n", per_epoch, steps);
         return MC_ERR_RUNTIME;
     }
+    return t->group ? dp_progress_request(t, steps) : trainer_queue_progress(t, steps);
+}
+
+mc_status trainer_queue_progress(trainer *t, int steps)
+{
     sum_args a = {bref_at(t->progress_sums, 0), bref_at(t->progress_sums, 1),
                   bref_at(t->stat_loss, 0), bref_at(t->stat_correct, 0),
                   images_in_steps(t, steps)};

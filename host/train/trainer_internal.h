@@ -60,6 +60,13 @@ plan *trainer_plan_of_step(trainer *t, int step);
  */
 mc_status trainer_run_step_plan(trainer *t, plan *p, int step, int steps);
 
+/**
+ * This trainer's part of trainer_progress_request (steps checked): queues the sum of its
+ * first `steps` steps' statistics and its read into progress_host (a replica's own, for
+ * data_parallel.c).
+ */
+mc_status trainer_queue_progress(trainer *t, int steps);
+
 /** One image set living on the device. */
 typedef struct {
     buf *images; /* uint8 (n, dim) from element images_off (training set: see train_data) */

@@ -83,26 +83,29 @@ static mc_status cpu_write_limits(const char *op, const buf *b, size_t off, size
     return MC_OK;
 }
 
-/* Copies bytes from src into b at off (not alloc_host's buffer; within b). */
-static mc_status cpu_write(backend *be, buf *b, size_t off, const void *src, size_t bytes)
+/* Copies bytes from src into b at off for operation `op` (not into alloc_host's buffer;
+   within b). */
+static mc_status cpu_copy_in(const char *op, buf *b, size_t off, const void *src, size_t bytes)
 {
-    (void)be;
-    mc_status st = cpu_write_limits("write", b, off, bytes);
+    mc_status st = cpu_write_limits(op, b, off, bytes);
     if (st)
         return st;
     memcpy((unsigned char *)b->handle + off, src, bytes);
     return MC_OK;
 }
 
-/* write_async: the reference queues nothing, so the copy is made at once (as cpu_write). */
+/* write: the copy, at once. */
+static mc_status cpu_write(backend *be, buf *b, size_t off, const void *src, size_t bytes)
+{
+    (void)be;
+    return cpu_copy_in("write", b, off, src, bytes);
+}
+
+/* write_async: the reference queues nothing, so the copy is made at once too. */
 static mc_status cpu_write_async(backend *be, buf *b, size_t off, const void *src, size_t bytes)
 {
     (void)be;
-    mc_status st = cpu_write_limits("write_async", b, off, bytes);
-    if (st)
-        return st;
-    memcpy((unsigned char *)b->handle + off, src, bytes);
-    return MC_OK;
+    return cpu_copy_in("write_async", b, off, src, bytes);
 }
 
 /* Copies bytes of b from off into dst (within b: the caller's to ensure). */

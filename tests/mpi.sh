@@ -168,6 +168,14 @@ rc=$?
     grep -q '^mnistcl: rank 1 of the 2 could not set up' <<<"$out" &&
     ok "rank 1 without its device: all exit 5 (rank 1's status), its error and rank 0's line" ||
     { fail "rank 1 without its device: exit $rc (124: hung):"; sed 's/^/    /' <<<"$out" | head -n 12; }
+# rank 1's devices unlike each other: it says so, and nobody waits in the device check
+out=$(timeout 120 "${mpi[@]}" -np 1 --wdir "$tmp/f0" "$bin" train --train-limit 2000 \
+      --device cpu,cpu : -np 1 --wdir "$tmp/f1" "$bin" train --train-limit 2000 \
+      --device cpu,0:0 2>&1)
+rc=$?
+[ $rc -eq 2 ] && grep -q '^rank 1: mnistcl: data parallelism needs devices that compute alike' \
+    <<<"$out" && ok "rank 1's devices differ: all exit 2 with its error, none hangs" ||
+    { fail "rank 1's devices differ: exit $rc (124: hung):"; sed 's/^/    /' <<<"$out" | head -n 12; }
 # rank 0's checkpoint folder taken away mid-run: its write fails, MPI_Abort ends both
 mkdir -p "$tmp/g0/ck" "$tmp/g1/ck"
 mpmd "$tmp/g0" "$tmp/g1" "${run[@]}" --checkpoint ck/c.st --checkpoint-every 20 >"$tmp/g.out" 2>&1 &

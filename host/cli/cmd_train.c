@@ -119,7 +119,8 @@ static int options_table(train_options *o, output_options *w, cli_option *t)
                      "or several, data parallel: a comma list (0:0,0:1; cpu may repeat) or "
                      "all (every OpenCL device), devices alike (one model and driver, or all "
                      "cpu): each holds the parameters and takes an equal share of every "
-                     "step's images (--batch at least the device count), the gradients are "
+                     "step's images (--batch at least the devices x the mpirun processes), the "
+                     "gradients are "
                      "added in device order, so a run repeats bit for bit on the same "
                      "devices; evaluation is split too",
                      0, 0);

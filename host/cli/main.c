@@ -110,9 +110,12 @@ static void quiet_rank(int rank)
 static int train_on_ranks(int argc, char **argv)
 {
 #ifndef MNISTCL_HAVE_MPI
+    /* the launchers' process counts: Open MPI, PMI-1/2 (MPICH), PMIx (srun --mpi=pmix) */
     const char *size = getenv("OMPI_COMM_WORLD_SIZE");
     if (!size)
         size = getenv("PMI_SIZE");
+    if (!size)
+        size = getenv("PMIX_SIZE");
     if (size && atoi(size) > 1) {
         fprintf(stderr, "mnistcl: started by an MPI launcher as one of %d processes, but this "
                         "mnistcl was built without MPI (Debian: libopenmpi-dev, then "

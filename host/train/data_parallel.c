@@ -123,26 +123,32 @@ static const char *numerics_of(backend *be)
  * Every replica applies the same update to the same bits, and the parameters stay
  * identical only if the devices compute it alike: the same kind of device (one OpenCL
  * device model and driver, or the reference) on this process and, through the exchange,
- * as rank 0's first device. MC_ERR_USAGE naming two that differ.
+ * as rank 0's first device. MC_ERR_USAGE naming two that differ. Collective: every rank
+ * takes part in both exchanges whatever it found, so none waits for another.
  */
 static mc_status check_alike(backend **be, int n, exchange *x, int ranks, mc_error *err)
 {
-    for (int i = 1; i < n; i++)
+    int mismatch = 0; /* the first of this process's devices unlike its first */
+    for (int i = 1; i < n && !mismatch; i++)
         if (strcmp(numerics_of(be[i]), numerics_of(be[0])) != 0)
-            return mc_fail(err, MC_ERR_USAGE, "data parallelism needs devices that compute "
-                           "alike (every replica applies the same update, which must give the "
-                           "same bits): %s and %s differ", backend_name(be[0]),
-                           backend_name(be[i]));
+            mismatch = i;
+    if (mismatch)
+        mc_fail(err, MC_ERR_USAGE, "data parallelism needs devices that compute alike (every "
+                "replica applies the same update, which must give the same bits): %s and %s "
+                "differ", backend_name(be[0]), backend_name(be[mismatch]));
     if (ranks <= 1)
-        return MC_OK;
+        return mismatch ? MC_ERR_USAGE : MC_OK;
     char first[512];
     snprintf(first, sizeof first, "%s", numerics_of(be[0]));
-    mc_status st = exchange_broadcast(x, first, sizeof first, err);
+    mc_error why = {{0}};
+    mc_status st = exchange_broadcast(x, first, sizeof first, &why);
+    int differs = mismatch || strcmp(first, numerics_of(be[0])) != 0, any = differs;
+    if (!st)
+        st = exchange_max_int(x, &any, &why);
     if (st)
-        return st;
-    int differs = strcmp(first, numerics_of(be[0])) != 0, any = differs;
-    if ((st = exchange_max_int(x, &any, err)))
-        return st;
+        return mc_fail(err, st, "%s", why.msg);
+    if (mismatch)
+        return MC_ERR_USAGE; /* err says which */
     if (differs)
         return mc_fail(err, MC_ERR_USAGE, "data parallelism needs devices that compute alike: "
                        "this process's %s is not rank 0's (%s)", backend_name(be[0]), first);
@@ -184,6 +190,11 @@ mc_status trainer_create_parallel_with(trainer **out, backend **backends, int n_
         g->part = malloc((size_t)n_backends * n_params * sizeof(float));
     }
     if (!g || !g->local || !g->sum || !g->part) {
+        if (ranks > 1) { /* the others' agreement below: say this process failed */
+            int failed = 1;
+            mc_error why;
+            exchange_max_int(x, &failed, &why);
+        }
         dp_destroy(g);
         return mc_fail(err, MC_ERR_NOMEM, "out of memory");
     }

@@ -13,6 +13,7 @@
  * rank gets the same bits, and always the same ones.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "train/exchange_transport.h"
@@ -56,14 +57,20 @@ static int several(const exchange *x)
     return x && x->ops && x->ranks > 1;
 }
 
-/* x's scratch buffer of at least `bytes` bytes into *out (MC_ERR_NOMEM with err set). */
+/* x's scratch buffer of at least `bytes` bytes into *out. Without the memory this rank
+   cannot take part in the collective the others have entered (they would wait for it
+   forever), so it says so and ends every rank (exchange_abort, MC_ERR_NOMEM). */
 static mc_status scratch(exchange *x, size_t bytes, void **out, mc_error *err)
 {
+    (void)err;
     if (x->scratch_bytes < bytes) {
         void *p = realloc(x->scratch, bytes);
-        if (!p)
-            return mc_fail(err, MC_ERR_NOMEM, "out of memory for the %zu bytes of an exchange "
-                           "between %d ranks", bytes, x->ranks);
+        if (!p) {
+            fprintf(stderr, "mnistcl: out of memory for the %zu bytes of an exchange between "
+                            "%d ranks: every rank stops\n", bytes, x->ranks);
+            exchange_abort(x, MC_ERR_NOMEM);
+            return MC_ERR_NOMEM; /* (a transport's abort does not return) */
+        }
         x->scratch = p;
         x->scratch_bytes = bytes;
     }

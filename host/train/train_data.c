@@ -92,7 +92,7 @@ typedef struct {
 static window_bytes window_size(const trainer *t, int w, int split, size_t words_cap)
 {
     const train_data *d = &t->data;
-    size_t slots = 2 * (size_t)w + 1, dim = (size_t)dataset_dim(d->host);
+    size_t slots = 2 * (size_t)w + 1, dim = (size_t)dataset_dim(&d->host);
     window_bytes b = {0};
     b.labels = slots;
     if (reads_images(t))
@@ -143,7 +143,7 @@ static mc_status upload_labels(trainer *t, const dataset *set, int first, int co
 static mc_status place_resident(trainer *t, size_t left, size_t words)
 {
     train_data *d = &t->data;
-    const dataset *set = d->host;
+    const dataset *set = &d->host;
     size_t img_bytes = (size_t)set->n * (size_t)dataset_dim(set);
     mc_status st = MC_OK;
     int want_images = reads_images(t) ||
@@ -186,7 +186,7 @@ static mc_status place_resident(trainer *t, size_t left, size_t words)
 static mc_status place_windows(trainer *t, int split, size_t words_cap)
 {
     train_data *d = &t->data;
-    const dataset *set = d->host;
+    const dataset *set = &d->host;
     int dim = dataset_dim(set), W = d->window;
     size_t slots = 2 * (size_t)W + 1;
     window_bytes b = window_size(t, W, split, words_cap);
@@ -247,7 +247,7 @@ mc_status train_data_place(trainer *t, const dataset *set, mc_error *err)
 {
     train_data *d = &t->data;
     const backend_caps *caps = &t->be->caps;
-    *d = (train_data){.host = set, .current = -1, .ahead = -1};
+    *d = (train_data){.host = *set, .placed = 1, .current = -1, .ahead = -1};
     int dim = dataset_dim(set);
     size_t words = 0;
     if (reads_lists(t)) {
@@ -287,23 +287,33 @@ mc_status train_data_place(trainer *t, const dataset *set, mc_error *err)
     int W = (int)(want < top ? want : top);
     int split = 0;
     size_t words_cap = 0;
+    /* with distortions, the epoch's permutation as the images' ids (n int32) beside */
+    size_t ids_bytes = t->cfg.augment ? (size_t)set->n * 4 : 0;
+    if (ids_bytes > caps->max_alloc_bytes || ids_bytes > left)
+        return mc_fail(err, MC_ERR_NOMEM, "the training set's %d image ids (%zu bytes) do not "
+                       "fit %s beside the network", set->n, ids_bytes, t->be->name);
     for (;;) {
         words_cap = d->lists ? largest_words(d->host_offsets, set->n, dim, W) : 0;
+        if (words_cap == SIZE_MAX)
+            return mc_fail(err, MC_ERR_NOMEM, "out of memory sizing the training set's windows");
         window_bytes b = window_size(t, W, 0, words_cap);
         window_bytes bs = window_size(t, W, 1, words_cap);
-        /* split when the images fit the memory beside the windows, in few enough parts */
-        size_t parts = caps->max_alloc_bytes > 4096 ? (caps->max_alloc_bytes - 4096) / (size_t)dim
-                                                     : 0;
-        int can_split = reads_images(t) && parts > 0 &&
-                        ((size_t)set->n + parts - 1) / parts <= DATA_MAX_PARTS &&
+        /* split when the images fit the memory beside the windows, in few enough parts
+           (each handed over from a page boundary: up to 4095 bytes more) */
+        size_t per_part = caps->max_alloc_bytes > 4096
+                              ? (caps->max_alloc_bytes - 4096) / (size_t)dim : 0;
+        size_t parts = per_part ? ((size_t)set->n + per_part - 1) / per_part : 0;
+        size_t split_bytes = add_sat(add_sat(img_bytes, lab_bytes), parts * 4096);
+        int can_split = reads_images(t) && parts > 0 && parts <= DATA_MAX_PARTS &&
                         bs.largest <= caps->max_alloc_bytes &&
-                        add_sat(bs.total, add_sat(img_bytes, lab_bytes)) <= left;
+                        add_sat(add_sat(bs.total, split_bytes), ids_bytes) <= left;
         int words_ok = words_cap <= (size_t)INT_MAX / 2;
         if (can_split && words_ok) {
             split = 1;
             break;
         }
-        if (b.largest <= caps->max_alloc_bytes && b.total <= left && words_ok)
+        if (b.largest <= caps->max_alloc_bytes && add_sat(b.total, ids_bytes) <= left &&
+            words_ok)
             break;
         int next = W / 2 - (W / 2) % batch;
         if (next < batch)
@@ -342,7 +352,7 @@ static mc_status staging_free(trainer *t, int h)
 static mc_status enqueue_window(trainer *t, int w)
 {
     train_data *d = &t->data;
-    const dataset *set = d->host;
+    const dataset *set = &d->host;
     int h = w % 2, W = d->window, first = w * W;
     int count = set->n - first < W ? set->n - first : W;
     int slot0 = h * (W + 1);
@@ -449,7 +459,7 @@ void train_data_describe(const trainer *t, char *out, size_t len)
 {
     const train_data *d = &t->data;
     const char *what = d->lists ? "pixel lists" : "images";
-    if (!d->host) {
+    if (!d->placed) {
         snprintf(out, len, "no training set");
     } else if (!d->windowed) {
         snprintf(out, len, "%s resident on the device%s", what,

@@ -27,7 +27,9 @@ typedef enum {
 
 /** The training set's placement (the trainer's `data`); zeroed = no training set. */
 typedef struct {
-    const dataset *host;    /* the caller's set: read while the trainer lives */
+    dataset host;           /* the caller's set (its arrays are read while the trainer
+                               lives: in place, split or streamed) */
+    int placed;             /* train_data_place has run */
     data_placement images;  /* the images (and labels) as the steps read them */
     data_placement lists;   /* the pixel lists, when the steps read them */
     int windowed;           /* steps read windows (images or lists not resident) */
@@ -62,7 +64,8 @@ typedef struct {
  * (t->sparse_input, t->sequential) how each array lives, allocates and fills the device
  * buffers (t->train, t->sparse_pixels, t->sparse_offsets, t->index for windows). On CPU
  * devices a resident array is the host's own memory where the backend allows it
- * (alloc_host in place). MC_ERR_USAGE with a message when the batch cannot fit a window.
+ * (alloc_host in place). MC_ERR_NOMEM with a message when not even a window of one batch
+ * fits the device.
  */
 mc_status train_data_place(trainer *t, const dataset *set, mc_error *err);
 

@@ -308,9 +308,10 @@ void trainer_destroy(trainer *t)
 {
     if (!t)
         return;
-    dp_destroy(t->group); /* the replicas first (their own backends) */
-    if (t->progress_state == 1) /* the queued read writes into *t: let it land first */
-        t->op->finish(t->be);
+    /* queued copies read host memory freed below (a window's staging, the group's gradient
+       sum) or write into *t (the progress read): let them land first, whatever failed */
+    t->op->finish(t->be);
+    dp_destroy(t->group); /* the replicas (each waits for its own queue) */
     buf *all[] = {t->params,     t->grads,   t->state,     t->labels,       t->index,
                   t->identity,   t->stat_loss, t->stat_correct, t->sums, t->seq_scratch,
                   t->progress_sums, t->grad_scratch,

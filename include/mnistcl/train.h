@@ -67,7 +67,10 @@ typedef struct trainer trainer;
  * Uploads the training and test sets to be (once; they are never sent again), allocates
  * parameters, gradients, optimizer state and activations, and sets the parameters to 0.
  * train may be NULL for evaluation only. The shapes must agree: input size = image
- * pixels, every label below the output size.
+ * pixels, every label below the output size. The training set's arrays (images, labels)
+ * must stay valid and unchanged until trainer_destroy: a CPU device may read them in
+ * place, and a set larger than the device is sent window by window from them
+ * (docs/DESIGN.md "Datasets of any size"); the dataset struct itself is copied.
  */
 mc_status trainer_create(trainer **out, backend *be, const mlp_spec *spec, const dataset *train,
                          const dataset *test, const train_config *cfg, mc_error *err);

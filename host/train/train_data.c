@@ -188,7 +188,6 @@ static mc_status place_windows(trainer *t, int split, size_t words_cap)
     train_data *d = &t->data;
     const dataset *set = &d->host;
     int dim = dataset_dim(set), W = d->window;
-    size_t slots = 2 * (size_t)W + 1;
     window_bytes b = window_size(t, W, split, words_cap);
     d->words_cap = words_cap;
     d->images = reads_images(t) ? (split ? DATA_SPLIT : DATA_STREAMED) : DATA_ABSENT;
@@ -239,7 +238,6 @@ static mc_status place_windows(trainer *t, int split, size_t words_cap)
     }
     if (!st)
         st = t->op->write(t->be, t->index, 0, t->host_index, (size_t)set->n * 4);
-    (void)slots;
     return st;
 }
 
